@@ -1,0 +1,83 @@
+"""How a clone of the CI job is named, recognised and defined; pure functions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# The fields dbt Cloud accepts when creating a job (HumanReadableJobDefinitionRequest); anything else in a
+# fetched job is read-only or derived and must not be sent back.
+WRITABLE_FIELDS = (
+    "account_id",
+    "project_id",
+    "environment_id",
+    "name",
+    "dbt_version",
+    "deferring_environment_id",
+    "deferring_job_definition_id",
+    "description",
+    "execute_steps",
+    "execution",
+    "generate_docs",
+    "job_type",
+    "lifecycle_webhooks",
+    "run_compare_changes",
+    "compare_changes_flags",
+    "run_generate_sources",
+    "run_lint",
+    "errors_on_lint_failure",
+    "cost_optimization_features",
+    "settings",
+    "state",
+    "triggers_on_draft_pr",
+    "triggers",
+    "schedule",
+    "generate_sources",
+)
+REQUIRED_DEFAULTS: Mapping[str, Any] = {
+    "execution": {"timeout_seconds": 0},
+    "settings": {"threads": 4, "target_name": "default"},
+    "generate_docs": False,
+    "lifecycle_webhooks": False,
+    "run_compare_changes": False,
+    "run_generate_sources": False,
+    "run_lint": False,
+    "errors_on_lint_failure": True,
+    "state": 1,
+}
+TRIGGERS_OFF = {"github_webhook": False, "schedule": False, "git_provider_webhook": False, "on_merge": False}
+_MARKER = re.compile(r" \[autoscale (\d+) PR #(\d+)\]$")
+
+
+def marker(job_id: int, pr_number: int) -> str:
+    """The suffix that names a job as a clone of `job_id` made for a pull request."""
+    return f" [autoscale {job_id} PR #{pr_number}]"
+
+
+def marker_prefix(job_id: int) -> str:
+    """The text every clone of `job_id` has in its name, for searching."""
+    return f"[autoscale {job_id} PR #"
+
+
+def clone_source(name: str | None) -> int | None:
+    """The id of the job this one is a clone of, or None for a job that is not a clone."""
+    found = _MARKER.search(name or "")
+    return int(found.group(1)) if found else None
+
+
+def base_name(name: str) -> str:
+    """A job's name without a clone marker."""
+    return _MARKER.sub("", name)
+
+
+def clone_definition(job: Mapping[str, Any], job_id: int, pr_number: int) -> dict[str, Any]:
+    """A create-job body copying `job`, with every trigger and the schedule off and a marked name."""
+    body: dict[str, Any] = {key: job[key] for key in WRITABLE_FIELDS if key in job}
+    body = {key: value for key, value in body.items() if value is not None and value != ""}
+    for key, default in REQUIRED_DEFAULTS.items():
+        body.setdefault(key, default)
+    body["name"] = base_name(str(job.get("name", "job")))[:200] + marker(job_id, pr_number)
+    body["triggers"] = dict(TRIGGERS_OFF)
+    body["triggers_on_draft_pr"] = False
+    return body

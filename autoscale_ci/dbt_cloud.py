@@ -1,0 +1,368 @@
+"""A small typed client for the dbt Cloud Administrative API v2: auth, timeouts, retries, pagination."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from autoscale_ci import __version__
+from autoscale_ci.errors import ActionError
+from autoscale_ci.models import ACTIVE_STATUSES, Account, Job, Run
+
+PAGE_SIZE = 100
+MAX_ITEMS = 20_000  # a runaway pagination loop stops here
+RELATED = '["trigger","job"]'
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class DbtCloudError(ActionError):
+    """dbt Cloud refused a request, or could not be reached."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, operation: str = "") -> None:
+        super().__init__(message, title="dbt Cloud request failed")
+        self.status_code = status_code
+        self.operation = operation
+
+
+class _RetryableResponse(Exception):  # noqa: N818 - internal signal to tenacity
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+class AmbiguousWriteError(Exception):
+    """A write may or may not have reached dbt Cloud (timeout, dropped connection, 5xx)."""
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _user_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    status = body.get("status") if isinstance(body, dict) else None
+    message = status.get("user_message") if isinstance(status, dict) else None
+    text = message if isinstance(message, str) else ""
+    data = body.get("data") if isinstance(body, dict) else None
+    if isinstance(data, dict) and data and all(isinstance(key, str) for key in data):
+        details = "; ".join(f"{key}: {value}" for key, value in list(data.items())[:5])
+        text = f"{text} ({details})" if text else details
+    return " ".join(text.split())[:300]
+
+
+def _fix_for(status: int, host: str, not_found: str) -> str:
+    if status == 401:
+        return (
+            f"check that dbt-cloud-token is a valid service token, and that dbt-cloud-host ({host}) is your "
+            "account's access URL (EMEA, AU and cell-hosted accounts must set it)"
+        )
+    if status == 403:
+        return (
+            "give the service token the Job Admin permission set (cloning and deleting jobs needs it) "
+            "for this account and project"
+        )
+    if status == 404:
+        return not_found
+    if status == 429:
+        return "dbt Cloud's rate limit was reached; re-run the workflow in a few minutes"
+    if status >= 500:
+        return "dbt Cloud had a server error; re-run the workflow later"
+    return "check the inputs this request was built from"
+
+
+class DbtCloudClient:
+    """dbt Cloud API v2 for one account, over one `httpx.Client`."""
+
+    def __init__(
+        self,
+        host: str,
+        token: str,
+        account_id: int,
+        *,
+        timeout: float = 30.0,
+        max_attempts: int = 6,
+        max_backoff: float = 30.0,
+        retry_after_cap: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.host = host
+        self.account_id = account_id
+        self._max_attempts = max_attempts
+        self._retry_after_cap = retry_after_cap
+        self._backoff = wait_exponential_jitter(initial=1, max=max_backoff)
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=f"{host}/api/v2/accounts/{account_id}",
+            headers={
+                "Authorization": f"Token {token}",
+                "Accept": "application/json",
+                "User-Agent": f"autoscale-dbt-ci/{__version__}",
+            },
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> DbtCloudClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport -------------------------------------------------------------------------------
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _RetryableResponse):
+            delay = retry_after_seconds(exc.response.headers.get("Retry-After"))
+            if delay is not None:
+                return min(delay, self._retry_after_cap)
+        return float(self._backoff(state))
+
+    def _send(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, _RetryableResponse):
+                return idempotent or exc.response.status_code == 429
+            if idempotent:
+                return isinstance(exc, httpx.TransportError)
+            return isinstance(exc, _NEVER_SENT)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self._max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = self._http.request(method, path, **kwargs)
+                    if response.status_code == 429 or response.status_code >= 500:
+                        raise _RetryableResponse(response)
+                    return response
+        except _RetryableResponse as exc:
+            if not idempotent and exc.response.status_code != 429:
+                raise AmbiguousWriteError(f"HTTP {exc.response.status_code}") from exc
+            return exc.response
+        except httpx.TransportError as exc:
+            if not idempotent and not isinstance(exc, _NEVER_SENT):
+                raise AmbiguousWriteError(type(exc).__name__) from exc
+            raise DbtCloudError(
+                f"Could not reach dbt Cloud at {self.host} ({type(exc).__name__}): check dbt-cloud-host "
+                "and that the runner can reach it.",
+                operation=method,
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        not_found: str = "check account-id and job-id",
+        idempotent: bool = True,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> tuple[Any, Mapping[str, Any]]:
+        response = self._send(method, path, idempotent=idempotent, params=params, json=json)
+        if response.status_code == 204:
+            return None, {}
+        if response.is_success:
+            try:
+                body = response.json()
+            except ValueError:
+                raise DbtCloudError(
+                    f"dbt Cloud's answer to {operation} at {self.host} was not JSON: check dbt-cloud-host.",
+                    status_code=response.status_code,
+                    operation=operation,
+                ) from None
+            if isinstance(body, dict) and "data" in body:
+                extra = body.get("extra")
+                return body["data"], extra if isinstance(extra, dict) else {}
+            raise DbtCloudError(
+                f"dbt Cloud's answer to {operation} at {self.host} had no data: check dbt-cloud-host.",
+                status_code=response.status_code,
+                operation=operation,
+            )
+        code = response.status_code
+        said = _user_message(response)
+        said = f": {said}" if said else ""
+        raise DbtCloudError(
+            f"dbt Cloud answered {code} to {operation} at {self.host}{said}. To fix: "
+            f"{_fix_for(code, self.host, not_found)}.",
+            status_code=code,
+            operation=operation,
+        )
+
+    def _list(self, path: str, params: Mapping[str, Any], *, operation: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while len(items) < MAX_ITEMS:
+            page, extra = self._call(
+                "GET", path, operation=operation, params={**params, "limit": PAGE_SIZE, "offset": len(items)}
+            )
+            if not isinstance(page, list):
+                raise DbtCloudError(f"dbt Cloud's answer to {operation} was not a list.", operation=operation)
+            items.extend(page)
+            total = (extra.get("pagination") or {}).get("total_count")
+            if len(page) < PAGE_SIZE or (isinstance(total, int) and len(items) >= total):
+                break
+        return items
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    def get_account(self) -> Account:
+        """The account, with its run slots and lock state."""
+        data, _ = self._call(
+            "GET", "/", operation=f"read account {self.account_id}", not_found="check account-id and dbt-cloud-host"
+        )
+        return Account.model_validate(data)
+
+    def get_job(self, job_id: int) -> Job:
+        """One job definition."""
+        data, _ = self._call(
+            "GET",
+            f"/jobs/{job_id}/",
+            operation=f"read job {job_id}",
+            not_found=f"check that job-id {job_id} is a job of account {self.account_id}",
+        )
+        return Job.model_validate(data)
+
+    def list_jobs(self, name_contains: str) -> list[Job]:
+        """Every job whose name contains the text."""
+        rows = self._list("/jobs/", {"name__icontains": name_contains}, operation="list jobs")
+        return [Job.model_validate(row) for row in rows]
+
+    def list_runs(
+        self,
+        *,
+        job_id: int | None = None,
+        statuses: tuple[int, ...] | None = None,
+        id_gt: int | None = None,
+        order_by: str = "-id",
+    ) -> list[Run]:
+        """Runs with their trigger and job, every page."""
+        params: dict[str, Any] = {"include_related": RELATED, "order_by": order_by}
+        if job_id is not None:
+            params["job_definition_id"] = job_id
+        if statuses:
+            params["status__in"] = "[" + ",".join(str(status) for status in statuses) + "]"
+        if id_gt is not None:
+            params["id__gt"] = id_gt
+        rows = self._list("/runs/", params, operation="list runs")
+        return [Run.model_validate(row) for row in rows]
+
+    def active_runs(self) -> list[Run]:
+        """Every queued, starting or running run in the account."""
+        return self.list_runs(statuses=ACTIVE_STATUSES)
+
+    def get_run(self, run_id: int) -> Run:
+        """One run with its trigger."""
+        data, _ = self._call(
+            "GET", f"/runs/{run_id}/", operation=f"read run {run_id}", params={"include_related": RELATED}
+        )
+        return Run.model_validate(data)
+
+    def cancel_run(self, run_id: int) -> Run:
+        """Cancel a run; harmless on a finished one."""
+        data, _ = self._call("POST", f"/runs/{run_id}/cancel/", operation=f"cancel run {run_id}")
+        return Run.model_validate(data)
+
+    def trigger_run(self, job_id: int, body: Mapping[str, Any], *, attempts: int = 3) -> Run:
+        """Trigger a run; after an ambiguous failure, look for the run before sending again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                data, _ = self._call(
+                    "POST",
+                    f"/jobs/{job_id}/run/",
+                    operation=f"trigger job {job_id}",
+                    not_found=f"check that job-id {job_id} is a job of account {self.account_id}",
+                    idempotent=False,
+                    json=dict(body),
+                )
+                return Run.model_validate(data)
+            except AmbiguousWriteError as exc:
+                found = self._find_triggered(job_id, body)
+                if found is not None:
+                    return found
+                if attempt == attempts:
+                    raise DbtCloudError(
+                        f"Triggering job {job_id} failed {attempts} times ({exc}) and no run was created: "
+                        "dbt Cloud may be having trouble; re-run the workflow later.",
+                        operation=f"trigger job {job_id}",
+                    ) from None
+                self._sleep(min(2.0**attempt, 30.0))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _find_triggered(self, job_id: int, body: Mapping[str, Any]) -> Run | None:
+        for run in self.list_runs(job_id=job_id, statuses=ACTIVE_STATUSES):
+            trigger = run.trigger
+            if (
+                trigger is not None
+                and run.sha == body.get("git_sha")
+                and trigger.github_pull_request_id == body.get("github_pull_request_id")
+                and trigger.cause == body.get("cause")
+            ):
+                return run
+        return None
+
+    def create_job(self, body: Mapping[str, Any]) -> Job:
+        """Create a job; after an ambiguous failure, look for it by name before sending again."""
+        name = str(body.get("name", ""))
+        for attempt in (1, 2):
+            try:
+                data, _ = self._call("POST", "/jobs/", operation="create a clone job", idempotent=False, json=body)
+                return Job.model_validate(data)
+            except AmbiguousWriteError as exc:
+                for job in self.list_jobs(name):
+                    if job.name == name:
+                        return job
+                if attempt == 2:
+                    raise DbtCloudError(
+                        f"Creating the clone job failed twice ({exc}): re-run the workflow later.",
+                        operation="create a clone job",
+                    ) from None
+                self._sleep(2.0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def update_job(self, job_id: int, body: Mapping[str, Any]) -> Job:
+        """Replace a job's definition (the same body as for creating it)."""
+        data, _ = self._call("POST", f"/jobs/{job_id}/", operation=f"update job {job_id}", json=dict(body))
+        return Job.model_validate(data)
+
+    def delete_job(self, job_id: int) -> bool:
+        """Delete a job; False when it was already gone."""
+        try:
+            self._call("DELETE", f"/jobs/{job_id}/", operation=f"delete job {job_id}")
+        except DbtCloudError as exc:
+            if exc.status_code == 404:
+                return False
+            raise
+        return True

@@ -1,0 +1,159 @@
+"""The decision: what to do for a pull request, given what dbt Cloud is doing now. Pure, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from autoscale_ci.clone import clone_source
+from autoscale_ci.errors import ActionError
+
+
+class Move(StrEnum):
+    """What the executor does after any cancellations."""
+
+    SKIP = "skip"
+    FOLLOW = "follow"
+    TRIGGER = "trigger"
+    CLONE = "clone"
+
+
+@dataclass(frozen=True)
+class ActiveRun:
+    """A queued, starting or running run anywhere in the account."""
+
+    id: int
+    job_id: int
+    job_name: str | None
+    pr_number: int | None
+    sha: str | None
+    href: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What dbt Cloud looked like when the action started."""
+
+    job_id: int
+    run_slots: int
+    active_runs: tuple[ActiveRun, ...] = ()
+    clone_job_ids: frozenset[int] = frozenset()
+    locked: bool = False
+    lock_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """The pull request and the inputs that bear on the decision."""
+
+    pr_number: int
+    sha: str
+    draft: bool = False
+    closed: bool = False
+    run_on_draft: bool = False
+    delete_clone: bool = True
+    max_run_slots: int | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The decision and its reason, for the executor and the summary."""
+
+    move: Move
+    reason: str
+    cancel: tuple[ActiveRun, ...] = ()
+    follow: ActiveRun | None = None
+    reuse_clone_id: int | None = None
+
+    @property
+    def decision(self) -> str:
+        """The name reported in the `decision` output."""
+        if self.cancel and self.move in (Move.TRIGGER, Move.CLONE):
+            return "cancel-and-retrigger"
+        return {
+            Move.SKIP: "skip",
+            Move.FOLLOW: "follow",
+            Move.TRIGGER: "plain-trigger",
+            Move.CLONE: "clone-and-trigger",
+        }[self.move]
+
+
+def in_family(run: ActiveRun, snapshot: Snapshot) -> bool:
+    """True for runs of the job itself or of one of its clones."""
+    return (
+        run.job_id == snapshot.job_id
+        or run.job_id in snapshot.clone_job_ids
+        or clone_source(run.job_name) == snapshot.job_id
+    )
+
+
+def _idle_clone(snapshot: Snapshot, busy_job_ids: set[int]) -> int | None:
+    idle = sorted(snapshot.clone_job_ids - busy_job_ids)
+    return idle[0] if idle else None
+
+
+def precheck(request: Request) -> Plan | None:
+    """The skip plan for a pull request that needs no run, decided before dbt Cloud is asked anything."""
+    if request.closed:
+        return Plan(Move.SKIP, f"PR #{request.pr_number} is closed; nothing to run")
+    if request.draft and not request.run_on_draft:
+        return Plan(Move.SKIP, f"PR #{request.pr_number} is a draft and run-on-draft is false")
+    return None
+
+
+def decide(snapshot: Snapshot, request: Request) -> Plan:
+    """Pick the move for this pull request; see the decision table in the README."""
+    skip = precheck(request)
+    if skip is not None:
+        return skip
+    if snapshot.locked:
+        reason = snapshot.lock_reason or "no reason given"
+        raise ActionError(
+            f"The dbt Cloud account is locked ({reason}), so no run can start: resolve the lock in dbt Cloud "
+            "(Account settings > Billing), then re-run the workflow.",
+            title="dbt Cloud account locked",
+        )
+
+    family = [run for run in snapshot.active_runs if in_family(run, snapshot)]
+    mine = [run for run in family if run.pr_number == request.pr_number]
+    same_sha = [run for run in mine if run.sha == request.sha]
+    if same_sha:
+        run = max(same_sha, key=lambda r: r.id)
+        return Plan(
+            Move.FOLLOW, f"run {run.id} is already in flight for PR #{request.pr_number} at this commit", follow=run
+        )
+
+    stale = tuple(sorted((run for run in mine if run.sha != request.sha), key=lambda r: r.id))
+    stale_ids = {run.id for run in stale}
+    remaining = [run for run in snapshot.active_runs if run.id not in stale_ids]
+    cancelled = f"cancelling {len(stale)} run(s) of PR #{request.pr_number} at an older commit; " if stale else ""
+
+    base_busy = [run for run in remaining if run.job_id == snapshot.job_id]
+    if not base_busy:
+        return Plan(Move.TRIGGER, f"{cancelled}job {snapshot.job_id} is idle", cancel=stale)
+
+    blocker = min(base_busy, key=lambda r: r.id)
+    blocked_by = f"job {snapshot.job_id} is busy with run {blocker.id}" + (
+        f" (PR #{blocker.pr_number})" if blocker.pr_number else ""
+    )
+    in_use = len(remaining)
+    family_in_use = sum(1 for run in remaining if in_family(run, snapshot))
+    if in_use >= snapshot.run_slots:
+        return Plan(
+            Move.TRIGGER,
+            f"{cancelled}{blocked_by} and all {snapshot.run_slots} run slots are in use; dbt Cloud queues the run",
+            cancel=stale,
+        )
+    if request.max_run_slots is not None and family_in_use >= request.max_run_slots:
+        return Plan(
+            Move.TRIGGER,
+            f"{cancelled}{blocked_by} and this job already uses {family_in_use} of max-run-slots "
+            f"{request.max_run_slots}; dbt Cloud queues the run",
+            cancel=stale,
+        )
+    free = f"{in_use} of {snapshot.run_slots} run slots are in use"
+    reuse = None
+    if not request.delete_clone:
+        reuse = _idle_clone(snapshot, {run.job_id for run in snapshot.active_runs})
+    how = f"reusing idle clone job {reuse}" if reuse is not None else "cloning it"
+    return Plan(Move.CLONE, f"{cancelled}{blocked_by}; {free}, so {how}", cancel=stale, reuse_clone_id=reuse)

@@ -1,0 +1,240 @@
+"""Carries out a Plan against dbt Cloud: clone, cancel, trigger, wait, delete. Makes no decisions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from autoscale_ci import signals
+from autoscale_ci.clone import clone_definition, clone_source
+from autoscale_ci.context import PullRequest
+from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
+from autoscale_ci.engine import Move, Plan
+from autoscale_ci.errors import Aborted
+from autoscale_ci.github import Runtime
+from autoscale_ci.models import CANCELLED, ERROR, SUCCESS, Job, Run, status_name
+
+
+@dataclass
+class Outcome:
+    """What happened, for outputs, the summary and the exit code."""
+
+    plan: Plan
+    pr: PullRequest
+    run: Run | None = None
+    run_status: str = ""
+    job_id: int | None = None
+    cloned_job_id: int | None = None
+    cancelled_run_ids: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+    exit_code: int = 0
+    message: str = ""
+    superseded_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    """The inputs that shape how a plan is carried out."""
+
+    job_id: int
+    wait: bool = True
+    delete_clone: bool = True
+    cancel_on_abort: bool = True
+    poll_interval: float = 30.0
+    deadline: float = float("inf")
+
+
+class Executor:
+    """Runs one plan; all dbt Cloud writes of the action happen here."""
+
+    def __init__(
+        self,
+        client: DbtCloudClient,
+        runtime: Runtime,
+        options: Options,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.runtime = runtime
+        self.options = options
+        self._clock = clock
+        self._sleep = sleep
+        self._started = clock()
+
+    def _elapsed(self) -> str:
+        seconds = int(self._clock() - self._started)
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+
+    def execute(self, plan: Plan, pr: PullRequest, job: Job | None, payload: Mapping[str, Any]) -> Outcome:
+        """Carry out the plan and report what happened."""
+        outcome = Outcome(plan=plan, pr=pr)
+        if plan.move is Move.SKIP:
+            outcome.run_status = "skipped"
+            return outcome
+        if plan.move is Move.FOLLOW and plan.follow is not None:
+            run = self.client.get_run(plan.follow.id)
+            self.runtime.log(f"Following run {run.id} ({status_name(run.status)}), already in flight for this commit.")
+            is_clone = clone_source(run.job.name if run.job else plan.follow.job_name) == self.options.job_id
+            return self._finish(outcome, run, run.job_definition_id if is_clone else None, owned=False)
+
+        target = self.options.job_id
+        clone_id: int | None = None
+        if plan.move is Move.CLONE and job is not None:
+            clone_id = self._prepare_clone(plan, job, pr)
+            target = clone_id
+            outcome.cloned_job_id = clone_id
+        try:
+            outcome.cancelled_run_ids = self._cancel(plan)
+            run = self.client.trigger_run(target, payload)
+        except BaseException:
+            if clone_id is not None and plan.reuse_clone_id is None and self.options.delete_clone:
+                with signals.shielded():
+                    self._delete_clone(clone_id)
+            raise
+        self.runtime.save_state({"run-id": str(run.id), "job-id": str(target)})
+        self.runtime.notice(f"dbt Cloud run {run.id} for PR #{pr.number} @ {pr.short_sha}: {run.href or ''}".strip())
+        return self._finish(outcome, run, clone_id, owned=True)
+
+    def _prepare_clone(self, plan: Plan, job: Job, pr: PullRequest) -> int:
+        body = clone_definition(job.definition(), self.options.job_id, pr.number)
+        if plan.reuse_clone_id is not None:
+            self.client.update_job(plan.reuse_clone_id, body)
+            self.runtime.log(f"Updated idle clone job {plan.reuse_clone_id} from job {self.options.job_id}.")
+            return plan.reuse_clone_id
+        clone = self.client.create_job(body)
+        if self.options.delete_clone:
+            self.runtime.save_state({"clone-job-id": str(clone.id)})
+        self.runtime.log(f"Created clone job {clone.id} '{clone.name}' (every trigger and the schedule off).")
+        return clone.id
+
+    def _cancel(self, plan: Plan) -> list[int]:
+        cancelled: list[int] = []
+        for stale in plan.cancel:
+            self.client.cancel_run(stale.id)
+            cancelled.append(stale.id)
+            self.runtime.log(
+                f"Cancelled run {stale.id} of job {stale.job_id} at older commit {(stale.sha or '?')[:7]}."
+            )
+        return cancelled
+
+    def _finish(self, outcome: Outcome, run: Run, clone_id: int | None, *, owned: bool) -> Outcome:
+        outcome.run = run
+        outcome.job_id = run.job_definition_id
+        delete = clone_id is not None and self.options.delete_clone
+        must_wait = self.options.wait or delete
+        try:
+            if must_wait:
+                run = self._wait(run)
+                outcome.run = run
+        except Aborted:
+            with signals.shielded():
+                if owned and self.options.cancel_on_abort:
+                    self._cancel_quietly(run.id)
+                if delete and clone_id is not None:
+                    self._delete_clone(clone_id)
+            raise
+        except BaseException:
+            with signals.shielded():
+                if delete and clone_id is not None:
+                    # Deleting a clone cancels its run; a run no one waits for must not keep the clone alive.
+                    self._delete_clone(clone_id)
+            raise
+        if outcome.run is not None and outcome.run.is_active and must_wait:
+            self._on_timeout(outcome, owned, clone_id if delete else None)
+        elif must_wait:
+            self._judge(outcome)
+            if delete and clone_id is not None:
+                with signals.shielded():
+                    self._delete_clone(clone_id)
+        else:
+            outcome.run_status = status_name(run.status)
+            self.runtime.log(f"Run {run.id} accepted ({outcome.run_status}); not waiting (wait is false).")
+        outcome.seconds = self._clock() - self._started
+        return outcome
+
+    def _wait(self, run: Run) -> Run:
+        last = run.status
+        self.runtime.log(f"[{self._elapsed()}] run {run.id}: {status_name(last)}")
+        while run.is_active:
+            remaining = self.options.deadline - self._clock()
+            if remaining <= 0:
+                return run
+            self._sleep(min(self.options.poll_interval, remaining))
+            run = self.client.get_run(run.id)
+            if run.status != last:
+                last = run.status
+                self.runtime.log(f"[{self._elapsed()}] run {run.id}: {status_name(last)}")
+        return run
+
+    def _on_timeout(self, outcome: Outcome, owned: bool, clone_id: int | None) -> None:
+        run = outcome.run
+        assert run is not None
+        with signals.shielded():
+            if owned:
+                self._cancel_quietly(run.id)
+            if clone_id is not None:
+                self._delete_clone(clone_id)
+        outcome.run_status = "timeout"
+        outcome.exit_code = 1
+        what = "cancelled it" if owned else "left it running (this step did not start it)"
+        outcome.message = (
+            f"dbt Cloud run {run.id} did not finish within timeout-minutes ({self._elapsed()} waited); the action "
+            f"{what}. Raise timeout-minutes if runs take longer. Run: {run.href or run.id}"
+        )
+
+    def _judge(self, outcome: Outcome) -> None:
+        run = outcome.run
+        assert run is not None
+        link = run.href or f"run {run.id}"
+        if run.status == SUCCESS:
+            outcome.run_status = "success"
+            return
+        if run.status == CANCELLED:
+            newer = self._superseding_sha(run, outcome.pr)
+            if newer is not None:
+                outcome.run_status = "superseded"
+                outcome.superseded_by = newer
+                outcome.message = (
+                    f"dbt Cloud run {run.id} was cancelled because commit {newer[:7]} of PR #{outcome.pr.number} "
+                    f"superseded {outcome.pr.short_sha}; its own run reports the result. Run: {link}"
+                )
+                return
+            outcome.run_status = "cancelled"
+            outcome.exit_code = 1
+            outcome.message = f"dbt Cloud run {run.id} was cancelled before it finished. Run: {link}"
+            return
+        outcome.run_status = "error" if run.status == ERROR else status_name(run.status)
+        outcome.exit_code = 1
+        why = f": {run.status_message}" if run.status_message else ""
+        outcome.message = f"dbt Cloud run {run.id} failed{why}. See the run's logs: {link}"
+
+    def _superseding_sha(self, run: Run, pr: PullRequest) -> str | None:
+        for newer in self.client.list_runs(id_gt=run.id, order_by="id"):
+            family = newer.job_definition_id == self.options.job_id or (
+                clone_source(newer.job.name if newer.job else None) == self.options.job_id
+            )
+            if family and newer.pr_number == pr.number and newer.sha and newer.sha != (run.sha or pr.head_sha):
+                return newer.sha
+        return None
+
+    def _cancel_quietly(self, run_id: int) -> None:
+        try:
+            self.client.cancel_run(run_id)
+            self.runtime.log(f"Cancelled run {run_id}.")
+        except DbtCloudError as exc:
+            self.runtime.warning(f"Could not cancel run {run_id}: {exc.message}")
+
+    def _delete_clone(self, clone_id: int) -> None:
+        try:
+            if self.client.delete_job(clone_id):
+                self.runtime.log(f"Deleted clone job {clone_id}.")
+            self.runtime.save_state({"clone-job-id": ""})
+        except DbtCloudError as exc:
+            self.runtime.warning(
+                f"Could not delete clone job {clone_id}: {exc.message} Delete it in dbt Cloud, or let the "
+                "post step or cleanup mode remove it."
+            )

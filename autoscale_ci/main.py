@@ -1,0 +1,98 @@
+"""The one place where inputs meet dbt Cloud and exceptions become `::error::` lines and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from autoscale_ci import signals
+from autoscale_ci.context import pull_request_from_event, read_event
+from autoscale_ci.dbt_cloud import DbtCloudClient
+from autoscale_ci.engine import Request, decide, precheck
+from autoscale_ci.errors import Aborted, ActionError
+from autoscale_ci.executor import Executor, Options, Outcome
+from autoscale_ci.github import Runtime
+from autoscale_ci.payload import build_payload
+from autoscale_ci.report import error_summary, outputs, summary
+from autoscale_ci.settings import InvalidInputs, Settings, load_settings
+from autoscale_ci.snapshot import observe
+
+TOKEN_INPUT = "INPUT_DBT-CLOUD-TOKEN"  # noqa: S105 - the variable's name, not a secret
+
+
+def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
+    event_name = os.environ.get("GITHUB_EVENT_NAME", "")
+    event_path = os.environ.get("GITHUB_EVENT_PATH", "")
+    given = settings.pr_number is not None and settings.git_sha is not None
+    if given and not event_path and event_name in ("", "workflow_dispatch"):
+        # Run by hand outside a workflow: the inputs say everything the event would.
+        event_name, event = "workflow_dispatch", {}
+    else:
+        event = read_event(event_path)
+    pr = pull_request_from_event(event_name, event, pr_number=settings.pr_number, git_sha=settings.git_sha)
+    request = Request(
+        pr_number=pr.number,
+        sha=pr.head_sha,
+        draft=pr.draft,
+        closed=pr.closed,
+        run_on_draft=settings.run_on_draft,
+        delete_clone=settings.delete_clone,
+        max_run_slots=settings.max_run_slots,
+    )
+    options = Options(
+        job_id=settings.job_id,
+        wait=settings.wait,
+        delete_clone=settings.delete_clone,
+        cancel_on_abort=settings.cancel_on_abort,
+        poll_interval=settings.poll_interval,
+        deadline=started + settings.timeout_minutes * 60,
+    )
+    payload = build_payload(settings, pr)
+    with DbtCloudClient(settings.dbt_cloud_host, settings.token, settings.account_id) as client:
+        executor = Executor(client, runtime, options)
+        skip = precheck(request)
+        if skip is not None:
+            runtime.notice(f"Nothing to run: {skip.reason}.")
+            return executor.execute(skip, pr, None, payload)
+        with runtime.group("Decide"):
+            observed = observe(client, settings.job_id, list_clones=not settings.delete_clone)
+            plan = decide(observed.snapshot, request)
+            runtime.log(f"Decision: {plan.decision}: {plan.reason}.")
+        with runtime.group("Run"):
+            return executor.execute(plan, pr, observed.job, payload)
+
+
+def main() -> int:
+    """Run the action once; returns the process exit code."""
+    runtime = Runtime()
+    started = time.monotonic()
+    runtime.mask(os.environ.get(TOKEN_INPUT, "").strip())
+    signals.install()
+    try:
+        settings = load_settings()
+        outcome = _run(settings, runtime, started)
+    except InvalidInputs as exc:
+        for error in exc.errors:
+            runtime.error(error.message, title=error.title)
+        runtime.write_summary(error_summary(" ".join(error.message for error in exc.errors)))
+        return 1
+    except ActionError as exc:
+        runtime.error(exc.message, title=exc.title)
+        runtime.write_summary(error_summary(exc.message))
+        return exc.exit_code
+    except Aborted as exc:
+        runtime.warning(f"Stopped by signal {exc.signum}; cleanup done.")
+        return exc.exit_code
+    runtime.set_outputs(outputs(outcome))
+    runtime.write_summary(summary(outcome))
+    if outcome.exit_code:
+        runtime.error(outcome.message, title=f"dbt Cloud run {outcome.run_status}")
+    elif outcome.message:
+        runtime.warning(outcome.message, title=f"dbt Cloud run {outcome.run_status}")
+    return outcome.exit_code
+
+
+def cli() -> None:
+    """Console entry point."""
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""dbt Cloud API objects as the action reads them; unknown fields are kept or ignored, never fatal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
+ACTIVE_STATUSES = (QUEUED, STARTING, RUNNING)
+STATUS_NAMES = {
+    QUEUED: "queued",
+    STARTING: "starting",
+    RUNNING: "running",
+    SUCCESS: "success",
+    ERROR: "error",
+    CANCELLED: "cancelled",
+}
+
+
+def status_name(status: int) -> str:
+    """Lower-case name of a run status code."""
+    return STATUS_NAMES.get(status, f"status {status}")
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Account(_Lenient):
+    """The fields of an account that decide whether and where a run can start."""
+
+    id: int
+    name: str | None = None
+    run_slots: int = 1
+    locked: bool = False
+    lock_reason: str | None = None
+    run_locked_until: str | None = None
+    queue_limit: int | None = None
+    plan: str | None = None
+
+
+class JobTriggers(_Lenient):
+    """What starts a job on its own besides the API."""
+
+    github_webhook: bool = False
+    schedule: bool = False
+    git_provider_webhook: bool | None = None
+    on_merge: bool | None = None
+
+
+class Job(BaseModel):
+    """A job definition; every field is kept so that a clone can copy it."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: int
+    account_id: int
+    project_id: int
+    environment_id: int
+    name: str
+    job_type: str | None = None
+    triggers: JobTriggers = JobTriggers()
+    triggers_on_draft_pr: bool = False
+
+    def definition(self) -> dict[str, Any]:
+        """The job as dbt Cloud returned it."""
+        return self.model_dump(mode="json")
+
+
+class RunTrigger(_Lenient):
+    """What a run was started with."""
+
+    cause: str | None = None
+    git_sha: str | None = None
+    git_branch: str | None = None
+    github_pull_request_id: int | None = None
+    gitlab_merge_request_id: int | None = None
+    azure_pull_request_id: int | None = None
+    non_native_pull_request_id: int | None = None
+    schema_override: str | None = None
+
+
+class RunJob(_Lenient):
+    """The job a run belongs to, as included with `include_related=job`."""
+
+    id: int | None = None
+    name: str | None = None
+
+
+class Run(_Lenient):
+    """A run and, when asked for, its trigger and job."""
+
+    id: int
+    job_definition_id: int
+    status: int
+    status_humanized: str | None = None
+    status_message: str | None = None
+    git_sha: str | None = None
+    href: str | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_humanized: str | None = None
+    trigger: RunTrigger | None = None
+    job: RunJob | None = None
+
+    @property
+    def is_active(self) -> bool:
+        """Queued, starting or running."""
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def sha(self) -> str | None:
+        """The commit the run checks out."""
+        sha = (self.trigger.git_sha if self.trigger else None) or self.git_sha
+        return sha.lower() if sha else None
+
+    @property
+    def pr_number(self) -> int | None:
+        """The GitHub pull request the run was triggered for, if any."""
+        return self.trigger.github_pull_request_id if self.trigger else None

@@ -1,0 +1,41 @@
+"""The Slim CI trigger body sent to dbt Cloud."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autoscale_ci.context import PullRequest
+from autoscale_ci.settings import Settings
+
+CAUSE_LIMIT = 255
+
+
+def schema_name(job_id: int, pr_number: int) -> str:
+    """The schema dbt Cloud's own CI would use for this job and pull request."""
+    return f"dbt_cloud_pr_{job_id}_{pr_number}"
+
+
+def default_cause(pr: PullRequest) -> str:
+    """Why the run was triggered, as shown in dbt Cloud's run list."""
+    return f"Autoscaling Slim CI: PR #{pr.number} @ {pr.short_sha}"
+
+
+def build_payload(settings: Settings, pr: PullRequest) -> dict[str, Any]:
+    """The JSON body for `POST /jobs/{id}/run/`: PR id as an integer, empty overrides left out."""
+    body: dict[str, Any] = {
+        "cause": (settings.cause or default_cause(pr))[:CAUSE_LIMIT],
+        "git_sha": pr.head_sha,
+        "github_pull_request_id": pr.number,
+        "schema_override": settings.schema_override or schema_name(settings.job_id, pr.number),
+    }
+    overrides: dict[str, Any] = {
+        "git_branch": settings.git_branch,
+        "steps_override": settings.steps_override,
+        "dbt_version_override": settings.dbt_version_override,
+        "threads_override": settings.threads_override,
+        "target_name_override": settings.target_name_override,
+        "timeout_seconds_override": settings.timeout_seconds_override,
+        "generate_docs_override": settings.generate_docs_override,
+    }
+    body.update({key: value for key, value in overrides.items() if value is not None})
+    return body

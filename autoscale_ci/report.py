@@ -1,0 +1,61 @@
+"""Step outputs and the Markdown job summary for an outcome; pure formatting."""
+
+from __future__ import annotations
+
+from autoscale_ci.executor import Outcome
+
+ICONS = {"success": "✅", "superseded": "⏭️", "skipped": "⏭️", "error": "❌", "cancelled": "🚫", "timeout": "⏱️"}
+
+
+def outputs(outcome: Outcome) -> dict[str, str]:
+    """The values of the action's outputs."""
+    run = outcome.run
+    return {
+        "decision": outcome.plan.decision,
+        "run-id": str(run.id) if run else "",
+        "run-url": (run.href or "") if run else "",
+        "run-status": outcome.run_status,
+        "job-id": str(outcome.job_id) if outcome.job_id is not None else "",
+        "cloned-job-id": str(outcome.cloned_job_id) if outcome.cloned_job_id is not None else "",
+        "cancelled-run-ids": ",".join(str(run_id) for run_id in outcome.cancelled_run_ids),
+    }
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60}m {whole % 60:02d}s" if whole >= 60 else f"{whole}s"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def summary(outcome: Outcome) -> str:
+    """A short Markdown report: decision and why, PR, commit, run, status, duration."""
+    run = outcome.run
+    status = outcome.run_status or "unknown"
+    rows = [
+        ("Decision", f"`{outcome.plan.decision}`: {outcome.plan.reason}"),
+        ("Pull request", f"#{outcome.pr.number}"),
+        ("Commit", f"`{outcome.pr.short_sha}`"),
+    ]
+    if run is not None:
+        link = f"[{run.id}]({run.href})" if run.href else str(run.id)
+        rows.append(("Run", f"{link} (job {outcome.job_id})"))
+    if outcome.cloned_job_id is not None:
+        rows.append(("Clone job", str(outcome.cloned_job_id)))
+    if outcome.cancelled_run_ids:
+        rows.append(("Cancelled runs", ", ".join(str(run_id) for run_id in outcome.cancelled_run_ids)))
+    rows.append(("Status", status))
+    if run is not None:
+        rows.append(("Duration", _duration(outcome.seconds)))
+    lines = [f"### {ICONS.get(status, '🔹')} dbt Cloud CI: {status}", "", "| | |", "| --- | --- |"]
+    lines += [f"| {name} | {_cell(value)} |" for name, value in rows]
+    if outcome.message:
+        lines += ["", _cell(outcome.message)]
+    return "\n".join(lines) + "\n"
+
+
+def error_summary(message: str) -> str:
+    """The summary for a step that failed before it had an outcome."""
+    return f"### ❌ dbt Cloud CI: failed\n\n{_cell(message)}\n"

@@ -1,0 +1,238 @@
+"""Action inputs (`INPUT_<NAME>`, hyphens kept) validated into one typed object."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from autoscale_ci.context import FULL_SHA
+from autoscale_ci.errors import InputError
+
+DEFAULT_HOST = "https://cloud.getdbt.com"
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_SCHEMA = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,126}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _input(name: str, default: Any = ..., **constraints: Any) -> Any:
+    return Field(default, validation_alias=AliasChoices(f"INPUT_{name.upper()}"), **constraints)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_host(raw: str) -> str:
+    """Turn `emea.dbt.com`, `https://x.us1.dbt.com/` and the like into `scheme://host[:port]`."""
+    text = raw.strip()
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError("has an invalid port") from exc
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("https", "http"):
+        raise ValueError(f"uses scheme '{parts.scheme}'; use https://")
+    if parts.username or parts.password or parts.query or parts.fragment or parts.path.strip("/"):
+        raise ValueError("must be only a scheme and host, like https://cloud.getdbt.com (no path or query)")
+    if not (_HOSTNAME.match(host) or _is_loopback(host)):
+        raise ValueError("is not a valid host name")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ValueError("must use https:// (plain http is allowed only for loopback addresses)")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}"
+
+
+def _lines(value: Any) -> Any:
+    if isinstance(value, str):
+        return [line.strip() for line in value.splitlines() if line.strip()]
+    return value
+
+
+def _no_controls(value: str | None) -> str | None:
+    if value is not None and _CONTROL.search(value):
+        raise ValueError("must not contain control characters or line breaks")
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything the action reads from its inputs; an empty input means "not given"."""
+
+    model_config = SettingsConfigDict(
+        env_ignore_empty=True,
+        case_sensitive=False,
+        str_strip_whitespace=True,
+        extra="ignore",
+        populate_by_name=False,
+    )
+
+    dbt_cloud_token: SecretStr = _input("dbt-cloud-token")
+    account_id: int = _input("account-id", gt=0, lt=2**63)
+    job_id: int = _input("job-id", gt=0, lt=2**63)
+    dbt_cloud_host: str = _input("dbt-cloud-host", DEFAULT_HOST)
+    delete_clone: bool = _input("delete-clone", True)
+    max_run_slots: int | None = _input("max-run-slots", None, gt=0, le=10_000)
+    wait: bool = _input("wait", True)
+    cancel_on_abort: bool = _input("cancel-on-abort", True)
+    poll_interval: float = _input("poll-interval", 30.0, gt=0, le=3600)
+    timeout_minutes: float = _input("timeout-minutes", 60.0, gt=0, le=60 * 24 * 7)
+    run_on_draft: bool = _input("run-on-draft", False)
+    cause: str | None = _input("cause", None, max_length=255)
+    schema_override: str | None = _input("schema-override", None)
+    steps_override: Annotated[list[str] | None, NoDecode, BeforeValidator(_lines)] = _input("steps-override", None)
+    dbt_version_override: str | None = _input("dbt-version-override", None, max_length=64)
+    threads_override: int | None = _input("threads-override", None, gt=0, le=1024)
+    target_name_override: str | None = _input("target-name-override", None, max_length=255)
+    timeout_seconds_override: int | None = _input("timeout-seconds-override", None, ge=0, le=2**31 - 1)
+    generate_docs_override: bool | None = _input("generate-docs-override", None)
+    git_branch: str | None = _input("git-branch", None, max_length=255)
+    pr_number: int | None = _input("pr-number", None, gt=0, lt=2**31)
+    git_sha: str | None = _input("git-sha", None)
+
+    @field_validator("dbt_cloud_token")
+    @classmethod
+    def _token_printable(cls, value: SecretStr) -> SecretStr:
+        if _CONTROL.search(value.get_secret_value()) or " " in value.get_secret_value():
+            raise ValueError("contains spaces or control characters")
+        return value
+
+    @field_validator("dbt_cloud_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return normalize_host(value)
+
+    @field_validator("schema_override")
+    @classmethod
+    def _schema(cls, value: str | None) -> str | None:
+        if value is not None and not _SCHEMA.match(value):
+            raise ValueError("must be a plain identifier: letters, digits and _, not starting with a digit")
+        return value
+
+    @field_validator("steps_override")
+    @classmethod
+    def _steps(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        for line in value:
+            if not line.startswith("dbt ") or _CONTROL.search(line):
+                raise ValueError(f"has a line that is not a dbt command: '{line[:60]}'")
+        return value or None
+
+    @field_validator("git_sha")
+    @classmethod
+    def _sha(cls, value: str | None) -> str | None:
+        if value is not None and not FULL_SHA.match(value.lower()):
+            raise ValueError("must be a full 40-character commit SHA")
+        return value.lower() if value else value
+
+    @field_validator("cause", "dbt_version_override", "target_name_override", "git_branch")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        return _no_controls(value)
+
+    @property
+    def token(self) -> str:
+        """The dbt Cloud token in clear, for the Authorization header only."""
+        return self.dbt_cloud_token.get_secret_value()
+
+
+FIXES: dict[str, str] = {
+    "dbt-cloud-token": "set it to a dbt Cloud service token, e.g. "
+    "`dbt-cloud-token: ${{ secrets.DBT_CLOUD_SERVICE_TOKEN }}`",
+    "account-id": "set it to the number after /accounts/ in your dbt Cloud URL",
+    "job-id": "set it to the number after /jobs/ in the dbt Cloud URL of your CI job",
+    "dbt-cloud-host": "set it to your account's access URL, e.g. https://cloud.getdbt.com, "
+    "https://emea.dbt.com or https://ab123.us1.dbt.com",
+    "max-run-slots": "set a whole number of at least 1, or leave it empty for no cap",
+    "poll-interval": "set a number of seconds greater than 0",
+    "timeout-minutes": "set a number of minutes greater than 0",
+    "schema-override": "leave it empty for dbt_cloud_pr_<job>_<pr>, or give a plain schema name",
+    "steps-override": "give one dbt command a line, each starting with `dbt `",
+    "threads-override": "set a whole number of at least 1",
+    "timeout-seconds-override": "set a whole number of seconds (0 for no timeout)",
+    "pr-number": "set the pull request number (a whole number)",
+    "git-sha": "set the full commit SHA of the pull request head",
+}
+_BOOL_FIX = "set true or false"
+
+
+def _input_name(loc: tuple[int | str, ...]) -> str:
+    name = str(loc[0]) if loc else "input"
+    name = name.lower().removeprefix("input_")
+    return name.replace("_", "-")
+
+
+def _describe(error: Mapping[str, Any], name: str) -> str:
+    kind = error.get("type", "")
+    if kind == "missing":
+        return f"Input '{name}' is required"
+    if kind == "value_error":
+        return f"Input '{name}' {str(error.get('msg', '')).removeprefix('Value error, ')}"
+    if kind == "bool_parsing":
+        return f"Input '{name}' must be true or false"
+    if kind in ("int_parsing", "int_from_float"):
+        return f"Input '{name}' must be a whole number"
+    if kind == "float_parsing":
+        return f"Input '{name}' must be a number"
+    ctx = error.get("ctx") or {}
+    bounds = {
+        "greater_than": ("must be greater than", "gt"),
+        "greater_than_equal": ("must be at least", "ge"),
+        "less_than": ("must be less than", "lt"),
+        "less_than_equal": ("must be at most", "le"),
+        "string_too_long": ("must be at most this many characters:", "max_length"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"Input '{name}' {words} {ctx.get(key)}"
+    return f"Input '{name}' is invalid: {str(error.get('msg', '')).lower()}"
+
+
+def _shown(name: str, error: Mapping[str, Any]) -> str:
+    value = error.get("input")
+    if name == "dbt-cloud-token" or not isinstance(value, str):
+        return ""
+    shown = value if len(value) <= 60 else f"{value[:57]}..."
+    return f" (got '{shown}')"
+
+
+def input_errors(exc: ValidationError) -> list[InputError]:
+    """One InputError per invalid input, each naming the input and the fix; never echoing the token."""
+    errors: list[InputError] = []
+    for error in exc.errors():
+        name = _input_name(error["loc"])
+        fix = FIXES.get(name, _BOOL_FIX if error.get("type") == "bool_parsing" else "correct the value")
+        message = f"{_describe(error, name)}{_shown(name, error)}: {fix}."
+        errors.append(InputError(name, message))
+    return errors
+
+
+class InvalidInputs(Exception):  # noqa: N818 - a carrier for several InputErrors
+    """Several inputs failed validation at once."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        super().__init__("; ".join(error.message for error in errors))
+        self.errors = errors
+
+
+def load_settings() -> Settings:
+    """Validate the inputs from the environment; raises InvalidInputs naming every bad one."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InvalidInputs(input_errors(exc)) from None

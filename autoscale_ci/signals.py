@@ -1,0 +1,43 @@
+"""Turns SIGINT and SIGTERM into an `Aborted` exception, once, so cleanup code can run to the end."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from autoscale_ci.errors import Aborted
+
+_state = {"shielded": False, "pending": 0}
+
+
+def _handler(signum: int, _frame: FrameType | None) -> None:
+    if _state["shielded"]:
+        # The runner sends SIGTERM 7.5 s after SIGINT; cleanup already under way must not be cut short.
+        _state["pending"] = _state["pending"] or signum
+        return
+    raise Aborted(signum)
+
+
+def install() -> None:
+    """Handle SIGINT and SIGTERM (a Python PID 1 would otherwise ignore SIGTERM)."""
+    _state.update(shielded=False, pending=0)
+    signal.signal(signal.SIGINT, _handler)
+    signal.signal(signal.SIGTERM, _handler)
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """Defer signals while the block runs (cleanup that must finish)."""
+    before = _state["shielded"]
+    _state["shielded"] = True
+    try:
+        yield
+    finally:
+        _state["shielded"] = before
+
+
+def pending() -> int:
+    """The signal that arrived while shielded, or 0."""
+    return _state["pending"]

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from autoscale_ci.clone import (
+    WRITABLE_FIELDS,
+    base_name,
+    clone_definition,
+    clone_source,
+    marker,
+    marker_prefix,
+)
+from tests.builders import job
+
+
+def test_marker_round_trip() -> None:
+    name = "Slim CI" + marker(73797, 12)
+    assert name == "Slim CI [autoscale 73797 PR #12]"
+    assert clone_source(name) == 73797
+    assert marker_prefix(73797) in name
+    assert base_name(name) == "Slim CI"
+
+
+def test_plain_job_names_are_not_clones() -> None:
+    assert clone_source("CI") is None
+    assert clone_source(None) is None
+    assert clone_source("CI [autoscale x PR #1]") is None
+    assert clone_source("CI [autoscale 5 PR #1] copy") is None
+
+
+def test_clone_copies_the_job_with_every_trigger_off() -> None:
+    source = job(name="CI")
+    body = clone_definition(source, 73797, 3)
+    assert body["name"] == "CI [autoscale 73797 PR #3]"
+    assert body["triggers"] == {
+        "github_webhook": False,
+        "schedule": False,
+        "git_provider_webhook": False,
+        "on_merge": False,
+    }
+    assert body["triggers_on_draft_pr"] is False
+    assert body["execute_steps"] == source["execute_steps"]
+    assert body["deferring_environment_id"] == 30
+    assert body["settings"] == {"threads": 4, "target_name": "ci"}
+
+
+def test_clone_drops_read_only_and_empty_fields() -> None:
+    body = clone_definition(job(), 73797, 3)
+    assert set(body) <= set(WRITABLE_FIELDS)
+    for read_only in ("id", "created_at", "updated_at", "is_deferrable", "lifecycle_webhooks_url", "raw_dbt_version"):
+        assert read_only not in body
+    assert "description" not in body  # "" would fail minLength
+    assert "dbt_version" not in body  # null is not a string
+
+
+def test_clone_fills_required_fields_a_sparse_job_lacks() -> None:
+    body = clone_definition({"account_id": 1, "project_id": 2, "environment_id": 3, "name": "J"}, 9, 1)
+    for required in ("execution", "settings", "state", "generate_docs", "run_lint", "errors_on_lint_failure"):
+        assert required in body
+
+
+def test_clone_of_a_clone_is_not_double_marked() -> None:
+    body = clone_definition(job(name="CI [autoscale 73797 PR #2]"), 73797, 5)
+    assert body["name"] == "CI [autoscale 73797 PR #5]"

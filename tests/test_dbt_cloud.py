@@ -1,0 +1,239 @@
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import respx
+
+from autoscale_ci import __version__
+from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError, retry_after_seconds
+from tests.builders import ACCOUNT, HOST, JOB, SHA_A, TOKEN, account, envelope, failure, job, run
+
+BODY = {"cause": "c", "git_sha": SHA_A, "github_pull_request_id": 7, "schema_override": "s"}
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def client(sleeps: Sleeps) -> DbtCloudClient:
+    return DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=sleeps, max_attempts=4)
+
+
+def test_requests_carry_auth_user_agent_and_timeout(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    route = api.get("/").respond(json=envelope(account()))
+    assert client.get_account().run_slots == 3
+    request = route.calls.last.request
+    assert request.headers["Authorization"] == f"Token {TOKEN}"
+    assert request.headers["User-Agent"] == f"autoscale-dbt-ci/{__version__}"
+    assert request.extensions["timeout"] == {"connect": 10.0, "read": 30.0, "write": 30.0, "pool": 30.0}
+
+
+def test_runs_are_read_across_every_page(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    runs = [run(i, pr=i) for i in range(250, 0, -1)]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        limit = int(request.url.params["limit"])
+        return httpx.Response(200, json=envelope(runs[offset : offset + limit], total=250, offset=offset))
+
+    route = api.get("/runs/").mock(side_effect=page)
+    found = client.active_runs()
+    assert [r.id for r in found] == list(range(250, 0, -1))
+    offsets = [call.request.url.params["offset"] for call in route.calls]
+    assert offsets == ["0", "100", "200"]
+    params = route.calls[0].request.url.params
+    assert params["status__in"] == "[1,2,3]"
+    assert params["limit"] == "100"
+    assert params["order_by"] == "-id"
+    assert json.loads(params["include_related"]) == ["trigger", "job"]
+
+
+def test_list_stops_on_a_short_page_even_without_totals(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    route = api.get("/jobs/").respond(json={"status": {"code": 200}, "data": [job()]})
+    assert [j.id for j in client.list_jobs("[autoscale")] == [JOB]
+    assert route.call_count == 1
+    assert route.calls.last.request.url.params["name__icontains"] == "[autoscale"
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_reads_retry_server_errors(api: respx.MockRouter, client: DbtCloudClient, sleeps: Sleeps, status: int) -> None:
+    route = api.get("/jobs/5/")
+    route.side_effect = [httpx.Response(status), httpx.Response(status), httpx.Response(200, json=envelope(job(5)))]
+    assert client.get_job(5).id == 5
+    assert route.call_count == 3
+    assert len(sleeps) == 2 and all(0 < s <= 30 for s in sleeps)
+
+
+def test_reads_retry_dropped_connections_and_timeouts(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    route = api.get("/runs/9/")
+    route.side_effect = [httpx.ConnectError("x"), httpx.ReadTimeout("y"), httpx.Response(200, json=envelope(run(9)))]
+    assert client.get_run(9).id == 9
+
+
+def test_429_honours_retry_after(api: respx.MockRouter, client: DbtCloudClient, sleeps: Sleeps) -> None:
+    route = api.get("/")
+    route.side_effect = [
+        httpx.Response(429, headers={"Retry-After": "7"}),
+        httpx.Response(429, headers={"Retry-After": "9999"}),
+        httpx.Response(429),
+        httpx.Response(200, json=envelope(account())),
+    ]
+    client.get_account()
+    assert sleeps[:2] == [7.0, 300.0]  # capped
+    assert 0 < sleeps[2] <= 30  # backoff when no header
+
+
+def test_retries_give_up_with_a_clear_error(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    route = api.get("/").respond(503, json=failure(503, "Service unavailable"))
+    with pytest.raises(
+        DbtCloudError, match=r"answered 503 .* Service unavailable.*re-run the workflow later"
+    ) as caught:
+        client.get_account()
+    assert caught.value.status_code == 503
+    assert route.call_count == 4
+
+
+def test_unreachable_host(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    api.get("/").mock(side_effect=httpx.ConnectError("no route"))
+    with pytest.raises(DbtCloudError, match=re.escape("Could not reach dbt Cloud at https://cloud.getdbt.com")):
+        client.get_account()
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        (401, "valid service token.*dbt-cloud-host \\(https://cloud.getdbt.com\\)"),
+        (403, "Job Admin permission"),
+        (404, "check that job-id 5 is a job of account 1"),
+        (400, "check the inputs"),
+    ],
+)
+def test_client_errors_say_what_to_fix(api: respx.MockRouter, client: DbtCloudClient, status: int, says: str) -> None:
+    route = api.get("/jobs/5/").respond(status, json=failure(status, "Nope"))
+    with pytest.raises(DbtCloudError, match=says):
+        client.get_job(5)
+    assert route.call_count == 1  # 4xx is final
+
+
+def test_field_errors_are_shown(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    api.post(f"/jobs/{JOB}/run/").respond(400, json=failure(400, "Invalid", {"github_pull_request_id": ["int"]}))
+    with pytest.raises(DbtCloudError, match=r"Invalid \(github_pull_request_id: \['int'\]\)"):
+        client.trigger_run(JOB, BODY)
+
+
+def test_non_json_success_is_an_error(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    api.get("/").respond(200, text="<html>login</html>")
+    with pytest.raises(DbtCloudError, match="not JSON"):
+        client.get_account()
+    api.get("/jobs/1/").respond(200, json={"hello": 1})
+    with pytest.raises(DbtCloudError, match="had no data"):
+        client.get_job(1)
+
+
+def test_trigger_sends_json_and_returns_the_run(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    route = api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1, pr=7, sha=SHA_A)))
+    assert client.trigger_run(JOB, BODY).id == 11
+    assert json.loads(route.calls.last.request.content) == BODY
+
+
+@pytest.mark.parametrize("failure_kind", [httpx.ReadTimeout("t"), httpx.RemoteProtocolError("dropped"), 500])
+def test_ambiguous_trigger_is_checked_before_sending_again(
+    api: respx.MockRouter, client: DbtCloudClient, failure_kind: Exception | int
+) -> None:
+    trigger = api.post(f"/jobs/{JOB}/run/")
+    if isinstance(failure_kind, int):
+        trigger.respond(failure_kind)
+    else:
+        trigger.mock(side_effect=failure_kind)
+    landed = run(12, status=1, pr=7, sha=SHA_A)
+    landed["trigger"]["cause"] = "c"
+    listed = api.get("/runs/").respond(json=envelope([run(13, status=3, pr=8, sha=SHA_A), landed]))
+    assert client.trigger_run(JOB, BODY).id == 12
+    assert trigger.call_count == 1
+    assert listed.calls.last.request.url.params["job_definition_id"] == str(JOB)
+
+
+def test_ambiguous_trigger_is_resent_only_when_no_run_landed(
+    api: respx.MockRouter, client: DbtCloudClient, sleeps: Sleeps
+) -> None:
+    trigger = api.post(f"/jobs/{JOB}/run/")
+    trigger.side_effect = [httpx.ReadTimeout("t"), httpx.Response(200, json=envelope(run(14, status=1)))]
+    api.get("/runs/").respond(json=envelope([]))
+    assert client.trigger_run(JOB, BODY).id == 14
+    assert trigger.call_count == 2
+    assert sleeps == [2.0]
+
+
+def test_trigger_gives_up_after_repeated_ambiguous_failures(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    trigger = api.post(f"/jobs/{JOB}/run/").respond(502)
+    api.get("/runs/").respond(json=envelope([]))
+    with pytest.raises(DbtCloudError, match="failed 3 times"):
+        client.trigger_run(JOB, BODY)
+    assert trigger.call_count == 3
+
+
+def test_trigger_retries_what_never_reached_dbt_cloud(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    trigger = api.post(f"/jobs/{JOB}/run/")
+    trigger.side_effect = [
+        httpx.ConnectError("refused"),
+        httpx.Response(429, headers={"Retry-After": "1"}),
+        httpx.Response(200, json=envelope(run(15, status=1))),
+    ]
+    listed = api.get("/runs/")
+    assert client.trigger_run(JOB, BODY).id == 15
+    assert trigger.call_count == 3
+    assert listed.call_count == 0
+
+
+def test_create_job_after_an_ambiguous_failure_finds_the_job(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    create = api.post("/jobs/").mock(side_effect=httpx.ReadTimeout("t"))
+    name = "CI [autoscale 73797 PR #7]"
+    api.get("/jobs/").respond(json=envelope([job(90, name=name + "1"), job(91, name=name)]))
+    assert client.create_job({"name": name}).id == 91
+    assert create.call_count == 1
+
+
+def test_create_job_gives_up(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    create = api.post("/jobs/").respond(500)
+    api.get("/jobs/").respond(json=envelope([]))
+    with pytest.raises(DbtCloudError, match="failed twice"):
+        client.create_job({"name": "x"})
+    assert create.call_count == 2
+
+
+def test_delete_job_is_idempotent(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    api.delete("/jobs/90/").respond(204)
+    api.delete("/jobs/91/").respond(404, json=failure(404, "Not found"))
+    api.delete("/jobs/92/").respond(403, json=failure(403, "Forbidden"))
+    assert client.delete_job(90) is True
+    assert client.delete_job(91) is False
+    with pytest.raises(DbtCloudError, match="403"):
+        client.delete_job(92)
+
+
+def test_cancel_and_update(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    api.post("/runs/5/cancel/").respond(json=envelope(run(5, status=30)))
+    update = api.post("/jobs/90/").respond(json=envelope(job(90)))
+    assert client.cancel_run(5).status == 30
+    assert client.update_job(90, {"name": "n"}).id == 90
+    assert json.loads(update.calls.last.request.content) == {"name": "n"}
+
+
+def test_retry_after_parsing() -> None:
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("12") == 12.0
+    assert retry_after_seconds("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0.0
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None

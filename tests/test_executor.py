@@ -1,0 +1,251 @@
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+import respx
+
+from autoscale_ci.clone import marker
+from autoscale_ci.context import PullRequest
+from autoscale_ci.dbt_cloud import DbtCloudClient
+from autoscale_ci.engine import ActiveRun, Move, Plan
+from autoscale_ci.errors import Aborted
+from autoscale_ci.executor import Executor, Options
+from autoscale_ci.github import Runtime
+from autoscale_ci.models import Job
+from tests.builders import ACCOUNT, HOST, JOB, SHA_A, SHA_B, TOKEN, envelope, failure, job, run
+
+PR = PullRequest(number=7, head_sha=SHA_A)
+PAYLOAD = {"cause": "c", "git_sha": SHA_A, "github_pull_request_id": 7}
+CLONE_ID = 900
+CLONE_NAME = f"CI{marker(JOB, 7)}"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def out() -> io.StringIO:
+    return io.StringIO()
+
+
+def make(clock: Clock, out: io.StringIO, **options: object) -> Executor:
+    client = DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=lambda _s: None)
+    opts = Options(job_id=JOB, poll_interval=5.0, **options)  # type: ignore[arg-type]
+    return Executor(client, Runtime({}, out), opts, clock=clock, sleep=clock.sleep)
+
+
+def statuses(api: respx.MockRouter, run_id: int, *codes: int, job_id: int = JOB, **kw: object) -> respx.Route:
+    route = api.get(f"/runs/{run_id}/")
+    route.side_effect = [httpx.Response(200, json=envelope(run(run_id, status=c, job_id=job_id, **kw))) for c in codes]  # type: ignore[arg-type]
+    return route
+
+
+def recorder(events: list[str], name: str, response: httpx.Response) -> Callable[[httpx.Request], httpx.Response]:
+    def record(_request: httpx.Request) -> httpx.Response:
+        events.append(name)
+        return response
+
+    return record
+
+
+TRIGGER = Plan(Move.TRIGGER, "job is idle")
+CLONE = Plan(Move.CLONE, "busy")
+JOB_OBJ = Job.model_validate(job())
+
+
+def test_plain_trigger_waits_and_logs_each_status_change(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    trigger = api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1, pr=7, sha=SHA_A)))
+    polls = statuses(api, 11, 1, 3, 3, 10)
+    outcome = make(clock, out).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
+    assert json.loads(trigger.calls.last.request.content) == PAYLOAD
+    assert polls.call_count == 4
+    assert (outcome.run_status, outcome.exit_code, outcome.job_id) == ("success", 0, JOB)
+    lines = [line for line in out.getvalue().splitlines() if "] run 11:" in line]
+    assert [line.split(": ")[-1] for line in lines] == ["queued", "running", "success"]
+    assert clock.sleeps == [5.0] * 4
+
+
+def test_without_wait_the_accepted_trigger_is_enough(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    polls = api.get("/runs/11/")
+    outcome = make(clock, out, wait=False).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.run_status, outcome.exit_code) == ("queued", 0)
+    assert polls.call_count == 0
+
+
+def test_failed_run_is_exit_1_with_the_link(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    statuses(api, 11, 20, status_message="Database Error in model orders")
+    outcome = make(clock, out).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.run_status, outcome.exit_code) == ("error", 1)
+    assert "Database Error in model orders" in outcome.message
+    assert f"{HOST}/deploy/{ACCOUNT}/projects/10/runs/11/" in outcome.message
+
+
+def test_run_superseded_by_a_newer_commit_is_not_a_failure(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1, pr=7, sha=SHA_A)))
+    statuses(api, 11, 30, pr=7, sha=SHA_A)
+    newer = api.get("/runs/").respond(
+        json=envelope(
+            [
+                run(12, job_id=5, pr=7, sha=SHA_B),
+                run(13, pr=8, sha=SHA_B),
+                run(14, job_id=CLONE_ID, pr=7, sha=SHA_B, job_name=CLONE_NAME),
+            ]
+        )
+    )
+    outcome = make(clock, out).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.run_status, outcome.exit_code, outcome.superseded_by) == ("superseded", 0, SHA_B)
+    assert "bbbbbbb" in outcome.message
+    assert newer.calls.last.request.url.params["id__gt"] == "11"
+
+
+def test_cancelled_run_without_a_newer_commit_fails(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1, pr=7, sha=SHA_A)))
+    statuses(api, 11, 30, pr=7, sha=SHA_A)
+    api.get("/runs/").respond(json=envelope([run(12, pr=7, sha=SHA_A)]))
+    outcome = make(clock, out).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.run_status, outcome.exit_code) == ("cancelled", 1)
+
+
+def test_stale_runs_are_cancelled_before_the_trigger(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    events: list[str] = []
+    api.post("/runs/3/cancel/").mock(
+        side_effect=recorder(events, "cancel 3", httpx.Response(200, json=envelope(run(3, status=30))))
+    )
+    api.post("/runs/4/cancel/").mock(
+        side_effect=recorder(events, "cancel 4", httpx.Response(200, json=envelope(run(4, status=30))))
+    )
+    api.post(f"/jobs/{JOB}/run/").mock(
+        side_effect=recorder(events, "trigger", httpx.Response(200, json=envelope(run(11, status=1))))
+    )
+    stale = (ActiveRun(3, JOB, "CI", 7, SHA_B), ActiveRun(4, CLONE_ID, CLONE_NAME, 7, SHA_B))
+    outcome = make(clock, out, wait=False).execute(Plan(Move.TRIGGER, "r", cancel=stale), PR, JOB_OBJ, PAYLOAD)
+    assert events == ["cancel 3", "cancel 4", "trigger"]
+    assert outcome.cancelled_run_ids == [3, 4]
+
+
+def test_clone_is_deleted_only_after_its_run_is_terminal(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    events: list[str] = []
+    create = api.post("/jobs/").mock(
+        side_effect=recorder(events, "create", httpx.Response(200, json=envelope(job(CLONE_ID, name=CLONE_NAME))))
+    )
+    api.post(f"/jobs/{CLONE_ID}/run/").mock(
+        side_effect=recorder(events, "trigger", httpx.Response(200, json=envelope(run(11, status=1, job_id=CLONE_ID))))
+    )
+    responses = iter([1, 3, 10])
+
+    def poll(_request: httpx.Request) -> httpx.Response:
+        code = next(responses)
+        events.append(f"poll {code}")
+        return httpx.Response(200, json=envelope(run(11, status=code, job_id=CLONE_ID)))
+
+    api.get("/runs/11/").mock(side_effect=poll)
+    api.delete(f"/jobs/{CLONE_ID}/").mock(side_effect=recorder(events, "delete", httpx.Response(204)))
+    # wait=false: the clone path still waits, because deleting a clone early would cancel its run.
+    outcome = make(clock, out, wait=False).execute(CLONE, PR, JOB_OBJ, PAYLOAD)
+    assert events == ["create", "trigger", "poll 1", "poll 3", "poll 10", "delete"]
+    body = json.loads(create.calls.last.request.content)
+    assert body["name"] == CLONE_NAME
+    assert body["triggers"]["github_webhook"] is False and body["triggers"]["schedule"] is False
+    assert (outcome.cloned_job_id, outcome.job_id, outcome.run_status) == (CLONE_ID, CLONE_ID, "success")
+
+
+def test_clone_is_deleted_when_its_trigger_fails(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    api.post("/jobs/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))
+    api.post(f"/jobs/{CLONE_ID}/run/").respond(400, json=failure(400, "bad"))
+    delete = api.delete(f"/jobs/{CLONE_ID}/").respond(204)
+    with pytest.raises(Exception, match="400"):
+        make(clock, out).execute(CLONE, PR, JOB_OBJ, PAYLOAD)
+    assert delete.call_count == 1
+
+
+def test_kept_clone_is_reused_and_not_deleted(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    update = api.post(f"/jobs/{CLONE_ID}/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))
+    create = api.post("/jobs/")
+    api.post(f"/jobs/{CLONE_ID}/run/").respond(json=envelope(run(11, status=1, job_id=CLONE_ID)))
+    delete = api.delete(f"/jobs/{CLONE_ID}/")
+    plan = Plan(Move.CLONE, "busy", reuse_clone_id=CLONE_ID)
+    outcome = make(clock, out, wait=False, delete_clone=False).execute(plan, PR, JOB_OBJ, PAYLOAD)
+    assert update.call_count == 1 and create.call_count == 0 and delete.call_count == 0
+    assert json.loads(update.calls.last.request.content)["name"] == CLONE_NAME
+    assert outcome.cloned_job_id == CLONE_ID
+
+
+def test_timeout_cancels_the_run_and_deletes_the_clone(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    api.post("/jobs/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))
+    api.post(f"/jobs/{CLONE_ID}/run/").respond(json=envelope(run(11, status=1, job_id=CLONE_ID)))
+    api.get("/runs/11/").respond(json=envelope(run(11, status=3, job_id=CLONE_ID)))
+    cancel = api.post("/runs/11/cancel/").respond(json=envelope(run(11, status=30)))
+    delete = api.delete(f"/jobs/{CLONE_ID}/").respond(204)
+    outcome = make(clock, out, deadline=12.0).execute(CLONE, PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.run_status, outcome.exit_code) == ("timeout", 1)
+    assert clock.sleeps == [5.0, 5.0, 2.0]
+    assert cancel.call_count == 1 and delete.call_count == 1
+    assert "timeout-minutes" in outcome.message
+
+
+def test_abort_while_waiting_cancels_and_cleans_up(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    api.post("/jobs/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))
+    api.post(f"/jobs/{CLONE_ID}/run/").respond(json=envelope(run(11, status=1, job_id=CLONE_ID)))
+
+    def interrupted(_request: httpx.Request) -> httpx.Response:
+        raise Aborted(15)
+
+    api.get("/runs/11/").mock(side_effect=interrupted)
+    cancel = api.post("/runs/11/cancel/").respond(json=envelope(run(11, status=30)))
+    delete = api.delete(f"/jobs/{CLONE_ID}/").respond(204)
+    with pytest.raises(Aborted):
+        make(clock, out).execute(CLONE, PR, JOB_OBJ, PAYLOAD)
+    assert cancel.call_count == 1 and delete.call_count == 1
+
+
+def test_follow_waits_on_the_run_in_flight_without_triggering(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    statuses(api, 11, 3, 3, 10, job_id=CLONE_ID, job_name=CLONE_NAME)
+    trigger = api.post(url__regex=r".*/run/$")
+    delete = api.delete(f"/jobs/{CLONE_ID}/").respond(204)
+    follow = Plan(Move.FOLLOW, "in flight", follow=ActiveRun(11, CLONE_ID, CLONE_NAME, 7, SHA_A))
+    outcome = make(clock, out).execute(follow, PR, JOB_OBJ, PAYLOAD)
+    assert trigger.call_count == 0
+    assert outcome.run_status == "success"
+    assert delete.call_count == 1  # a followed clone is cleaned up once its run is over
+
+
+def test_skip_touches_nothing(clock: Clock, out: io.StringIO) -> None:
+    with respx.mock(assert_all_mocked=True) as router:
+        outcome = make(clock, out).execute(Plan(Move.SKIP, "closed"), PR, None, PAYLOAD)
+        assert router.calls.call_count == 0
+    assert (outcome.run_status, outcome.exit_code) == ("skipped", 0)
+
+
+def test_failed_clone_delete_is_a_warning(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    api.post("/jobs/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))
+    api.post(f"/jobs/{CLONE_ID}/run/").respond(json=envelope(run(11, status=1, job_id=CLONE_ID)))
+    statuses(api, 11, 10, job_id=CLONE_ID)
+    api.delete(f"/jobs/{CLONE_ID}/").respond(403, json=failure(403, "Forbidden"))
+    outcome = make(clock, out).execute(CLONE, PR, JOB_OBJ, PAYLOAD)
+    assert outcome.exit_code == 0
+    assert f"::warning::Could not delete clone job {CLONE_ID}" in out.getvalue()

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from autoscale_ci.clone import marker
+from autoscale_ci.main import main
+from tests.builders import JOB, SHA_A, SHA_B, TOKEN, account, envelope, failure, job, run
+from tests.conftest import pr_event, read_outputs
+
+CLONE_ID = 900
+CLONE_NAME = f"CI{marker(JOB, 7)}"
+
+
+def dbt_cloud(
+    api: respx.MockRouter, *, active: list[dict[str, object]], slots: int = 3, **account_extra: object
+) -> None:
+    """Reads for the snapshot, and a run that goes from queued to success."""
+    api.get("/").respond(json=envelope(account(slots, **account_extra)))
+    api.get(f"/jobs/{JOB}/").respond(json=envelope(job()))
+    api.get("/runs/", params={"status__in": "[1,2,3]"}).respond(json=envelope(active))
+    for job_id in (JOB, CLONE_ID):
+        api.post(f"/jobs/{job_id}/run/").respond(json=envelope(run(500, job_id=job_id, status=1, pr=7, sha=SHA_A)))
+    api.get("/runs/500/").respond(json=envelope(run(500, status=10, pr=7, sha=SHA_A)))
+    api.post("/jobs/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))
+    api.delete(f"/jobs/{CLONE_ID}/").respond(204)
+    api.post(url__regex=r".*/runs/\d+/cancel/$").mock(
+        side_effect=lambda request: httpx.Response(
+            200, json=envelope(run(int(request.url.path.split("/")[-3]), status=30))
+        )
+    )
+
+
+def made(api: respx.MockRouter) -> list[str]:
+    """The requests made, in order, without the base path; reads that ran in parallel are sorted."""
+    calls = [f"{c.request.method} {c.request.url.path.split('/accounts/1', 1)[1]}" for c in api.calls]
+    reads = sorted(calls[:3]) if len(calls) >= 3 else calls
+    return reads + calls[3:]
+
+
+SNAPSHOT = ["GET /", f"GET /jobs/{JOB}/", "GET /runs/"]
+
+
+def test_idle_job_plain_trigger(
+    api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    dbt_cloud(api, active=[run(1, job_id=5, pr=None)])
+    assert main() == 0
+    assert made(api) == [*SNAPSHOT, f"POST /jobs/{JOB}/run/", "GET /runs/500/"]
+    trigger = next(c.request for c in api.calls if c.request.method == "POST")
+    assert json.loads(trigger.content) == {
+        "cause": "Autoscaling Slim CI: PR #7 @ aaaaaaa",
+        "git_sha": SHA_A,
+        "github_pull_request_id": 7,
+        "schema_override": f"dbt_cloud_pr_{JOB}_7",
+    }
+    outputs = read_outputs(action_env["output"])
+    assert outputs == {
+        "decision": "plain-trigger",
+        "run-id": "500",
+        "run-url": "https://cloud.getdbt.com/deploy/1/projects/10/runs/500/",
+        "run-status": "success",
+        "job-id": str(JOB),
+        "cloned-job-id": "",
+        "cancelled-run-ids": "",
+    }
+    summary = action_env["summary"].read_text(encoding="utf-8")
+    assert "plain-trigger" in summary and "#7" in summary and "aaaaaaa" in summary and "success" in summary
+    assert "::notice::dbt Cloud run 500" in capsys.readouterr().out
+
+
+def test_new_commit_cancels_every_stale_run_then_retriggers(api: respx.MockRouter, action_env: dict[str, Path]) -> None:
+    stale = [run(3, pr=7, sha=SHA_B), run(4, job_id=CLONE_ID, pr=7, sha=SHA_B, job_name=CLONE_NAME)]
+    others = [run(5, job_id=6, pr=7, sha=SHA_B), run(6, job_id=JOB, status=1, pr=8, sha=SHA_B)]
+    dbt_cloud(api, active=stale + others, slots=10)
+    assert main() == 0
+    # Run 6 (PR #8) keeps the job busy, so the new commit runs on a clone; the clone is made first so that a
+    # token that may not create jobs leaves the stale runs alone.
+    assert made(api) == [
+        *SNAPSHOT,
+        "POST /jobs/",
+        "POST /runs/3/cancel/",
+        "POST /runs/4/cancel/",
+        f"POST /jobs/{CLONE_ID}/run/",
+        "GET /runs/500/",
+        f"DELETE /jobs/{CLONE_ID}/",
+    ]
+    outputs = read_outputs(action_env["output"])
+    assert outputs["decision"] == "cancel-and-retrigger"
+    assert outputs["cancelled-run-ids"] == "3,4"
+
+
+def test_busy_job_with_free_slot_clones(api: respx.MockRouter, action_env: dict[str, Path]) -> None:
+    dbt_cloud(api, active=[run(6, pr=8, sha=SHA_B)], slots=2)
+    assert main() == 0
+    assert made(api) == [
+        *SNAPSHOT,
+        "POST /jobs/",
+        f"POST /jobs/{CLONE_ID}/run/",
+        "GET /runs/500/",
+        f"DELETE /jobs/{CLONE_ID}/",
+    ]
+    outputs = read_outputs(action_env["output"])
+    assert (outputs["decision"], outputs["cloned-job-id"], outputs["job-id"]) == (
+        "clone-and-trigger",
+        str(CLONE_ID),
+        str(CLONE_ID),
+    )
+
+
+def test_no_free_slot_plain_trigger_queues(api: respx.MockRouter, action_env: dict[str, Path]) -> None:
+    dbt_cloud(api, active=[run(6, pr=8, sha=SHA_B), run(9, job_id=5)], slots=2)
+    assert main() == 0
+    assert made(api) == [*SNAPSHOT, f"POST /jobs/{JOB}/run/", "GET /runs/500/"]
+    assert "queues" in action_env["summary"].read_text(encoding="utf-8")
+
+
+def test_same_commit_in_flight_is_followed(api: respx.MockRouter, action_env: dict[str, Path]) -> None:
+    dbt_cloud(api, active=[run(500, pr=7, sha=SHA_A)])
+    assert main() == 0
+    assert made(api) == [*SNAPSHOT, "GET /runs/500/"]
+    assert read_outputs(action_env["output"])["decision"] == "follow"
+
+
+def test_closed_pr_makes_no_request(
+    api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    action_env["event.json"].write_text(json.dumps(pr_event(state="closed")), encoding="utf-8")
+    assert main() == 0
+    assert api.calls.call_count == 0
+    assert "::notice::Nothing to run: PR #7 is closed" in capsys.readouterr().out
+    assert read_outputs(action_env["output"])["run-status"] == "skipped"
+
+
+def test_failed_run_exits_1_with_an_error_line(
+    api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    dbt_cloud(api, active=[])
+    api.get("/runs/500/").respond(json=envelope(run(500, status=20, status_message="Compilation Error")))
+    assert main() == 1
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "Compilation Error" in errors[0]
+    assert read_outputs(action_env["output"])["run-status"] == "error"
+
+
+@pytest.mark.parametrize(
+    ("inputs", "names"),
+    [
+        ({"INPUT_DBT-CLOUD-TOKEN": ""}, ["dbt-cloud-token"]),
+        ({"INPUT_JOB-ID": "abc", "INPUT_ACCOUNT-ID": "-1"}, ["account-id", "job-id"]),
+        ({"INPUT_DBT-CLOUD-HOST": "http://cloud.getdbt.com"}, ["dbt-cloud-host"]),
+        ({"INPUT_STEPS-OVERRIDE": "dbt run\n; curl evil"}, ["steps-override"]),
+    ],
+)
+def test_bad_inputs_fail_before_any_request(
+    api: respx.MockRouter,
+    action_env: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    inputs: dict[str, str],
+    names: list[str],
+) -> None:
+    for key, value in inputs.items():
+        monkeypatch.setenv(key, value)
+    assert main() == 1
+    assert api.calls.call_count == 0
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    assert len(errors) == len(names)
+    for line, name in zip(errors, names, strict=True):
+        assert f"title=Invalid input%3A {name}::" in line
+
+
+def test_non_pr_event_is_one_clear_error(
+    api: respx.MockRouter,
+    action_env: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
+    assert main() == 1
+    assert api.calls.call_count == 0
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "'push' event" in errors[0]
+
+
+@pytest.mark.parametrize(("status", "says"), [(401, "valid service token"), (403, "Job Admin"), (404, "account-id")])
+def test_dbt_cloud_refusals_are_one_error_and_change_nothing(
+    api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str], status: int, says: str
+) -> None:
+    dbt_cloud(api, active=[])
+    api.get("/").respond(status, json=failure(status, "Refused"))
+    assert main() == 1
+    assert all(call.request.method == "GET" for call in api.calls)
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and says in errors[0] and "https://cloud.getdbt.com" in errors[0]
+
+
+def test_locked_account_changes_nothing(
+    api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    dbt_cloud(api, active=[], locked=True, lock_reason="Trial ended")
+    assert main() == 1
+    assert all(call.request.method == "GET" for call in api.calls)
+    assert "Trial ended" in capsys.readouterr().out
+
+
+def test_job_of_another_account_is_refused(
+    api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    dbt_cloud(api, active=[])
+    api.get(f"/jobs/{JOB}/").respond(json=envelope(job(account_id=2)))
+    assert main() == 1
+    assert all(call.request.method == "GET" for call in api.calls)
+    assert "belongs to account 2" in capsys.readouterr().out
+
+
+def test_token_only_appears_in_the_mask_command(
+    api: respx.MockRouter,
+    action_env: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dbt_cloud(api, active=[run(6, pr=8, sha=SHA_B)])
+    assert main() == 0
+    monkeypatch.setenv("INPUT_JOB-ID", "x")
+    assert main() == 1
+    printed = capsys.readouterr().out.splitlines()
+    assert [line for line in printed if TOKEN in line] == [f"::add-mask::{TOKEN}"] * 2
+    for name in ("output", "summary", "state"):
+        assert TOKEN not in action_env[name].read_text(encoding="utf-8")
+
+
+def test_state_records_run_and_clone_for_the_post_step(api: respx.MockRouter, action_env: dict[str, Path]) -> None:
+    dbt_cloud(api, active=[run(6, pr=8, sha=SHA_B)])
+    assert main() == 0
+    state = action_env["state"].read_text(encoding="utf-8")
+    assert "clone-job-id<<" in state and str(CLONE_ID) in state and "run-id<<" in state

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+
+from autoscale_ci.context import PullRequest
+from autoscale_ci.payload import build_payload, default_cause, schema_name
+from autoscale_ci.settings import Settings
+from tests.builders import SHA_A, TOKEN
+
+PR = PullRequest(number=42, head_sha=SHA_A, head_ref="feature")
+
+
+def settings(**values: object) -> Settings:
+    base = {"INPUT_DBT-CLOUD-TOKEN": TOKEN, "INPUT_ACCOUNT-ID": 1, "INPUT_JOB-ID": 73797}
+    return Settings.model_validate({**base, **values})
+
+
+def test_slim_ci_body() -> None:
+    body = build_payload(settings(), PR)
+    assert body == {
+        "cause": "Autoscaling Slim CI: PR #42 @ aaaaaaa",
+        "git_sha": SHA_A,
+        "github_pull_request_id": 42,
+        "schema_override": "dbt_cloud_pr_73797_42",
+    }
+    assert isinstance(body["github_pull_request_id"], int)
+
+
+def test_overrides_pass_through_and_empty_ones_are_left_out() -> None:
+    body = build_payload(
+        settings(
+            **{
+                "INPUT_CAUSE": "Manual",
+                "INPUT_SCHEMA-OVERRIDE": "pr_schema",
+                "INPUT_STEPS-OVERRIDE": "dbt build\ndbt test",
+                "INPUT_THREADS-OVERRIDE": "8",
+                "INPUT_GENERATE-DOCS-OVERRIDE": "false",
+                "INPUT_TIMEOUT-SECONDS-OVERRIDE": "0",
+                "INPUT_GIT-BRANCH": "feature",
+                "INPUT_TARGET-NAME-OVERRIDE": "ci",
+                "INPUT_DBT-VERSION-OVERRIDE": "latest",
+            }
+        ),
+        PR,
+    )
+    assert body["cause"] == "Manual"
+    assert body["schema_override"] == "pr_schema"
+    assert body["steps_override"] == ["dbt build", "dbt test"]
+    assert body["threads_override"] == 8
+    assert body["generate_docs_override"] is False
+    assert body["timeout_seconds_override"] == 0
+    assert body["git_branch"] == "feature"
+    assert body["target_name_override"] == "ci"
+    assert body["dbt_version_override"] == "latest"
+
+
+@pytest.mark.parametrize(("job", "pr", "name"), [(1, 2, "dbt_cloud_pr_1_2"), (73797, 1234, "dbt_cloud_pr_73797_1234")])
+def test_schema_name(job: int, pr: int, name: str) -> None:
+    assert schema_name(job, pr) == name
+
+
+def test_default_cause_names_pr_and_short_sha() -> None:
+    assert default_cause(PR) == "Autoscaling Slim CI: PR #42 @ aaaaaaa"
