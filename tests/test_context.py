@@ -53,7 +53,7 @@ def test_workflow_dispatch_reads_its_inputs_or_the_action_inputs() -> None:
         ("", {}, "GITHUB_EVENT_NAME not set"),
         ("pull_request", {"action": "opened"}, "no pull_request object"),
         ("pull_request", pr_event(number="x"), "pull_request.number"),  # type: ignore[arg-type]
-        ("pull_request", pr_event(number=True), "pull_request.number"),  # type: ignore[arg-type]
+        ("pull_request", pr_event(number=True), "pull_request.number"),
         ("pull_request", pr_event(sha="not-a-sha"), "pull_request.head.sha"),
         ("pull_request", {"pull_request": {"number": 1}}, "pull_request.head.sha"),
         ("workflow_dispatch", {"inputs": {"pr-number": "1"}}, "needs the pull request number and commit"),
