@@ -57,10 +57,42 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
             return executor.execute(skip, pr, None, payload)
         with runtime.group("Decide"):
             observed = observe(client, settings.job_id, list_clones=not settings.delete_clone)
+            triggers = observed.job.triggers
+            if triggers.github_webhook or triggers.git_provider_webhook:
+                runtime.warning(
+                    f"Job {settings.job_id} has its own pull request trigger on, so dbt Cloud also runs it for every "
+                    "PR and each commit runs twice: switch off 'Run on pull requests' in the job's Triggers settings.",
+                    title="Duplicate CI runs",
+                )
             plan = decide(observed.snapshot, request)
             runtime.log(f"Decision: {plan.decision}: {plan.reason}.")
         with runtime.group("Run"):
             return executor.execute(plan, pr, observed.job, payload)
+
+
+FORK_PR_NO_SECRETS = (
+    "Input 'dbt-cloud-token' is empty because PR #{number} comes from a fork, and GitHub gives no secrets to "
+    "pull_request workflows from forks: run this job only for same-repository PRs (add `if: "
+    "github.event.pull_request.head.repo.full_name == github.repository`), or trigger it on "
+    "pull_request_target, which has secrets but runs with the base repository's permissions (check out "
+    "nothing from the fork)."
+)
+
+
+def _explain_missing_token(exc: InvalidInputs) -> None:
+    """A missing token on a fork PR is GitHub withholding secrets, not a typo: say so."""
+    if os.environ.get("GITHUB_EVENT_NAME") not in ("pull_request", "pull_request_target"):
+        return
+    for error in exc.errors:
+        if error.name == "dbt-cloud-token" and "is required" in error.message:
+            try:
+                pr = pull_request_from_event(
+                    os.environ.get("GITHUB_EVENT_NAME", ""), read_event(os.environ.get("GITHUB_EVENT_PATH", ""))
+                )
+            except ActionError:
+                return
+            if pr.is_fork:
+                error.message = FORK_PR_NO_SECRETS.format(number=pr.number)
 
 
 def main() -> int:
@@ -73,6 +105,7 @@ def main() -> int:
         settings = load_settings()
         outcome = _run(settings, runtime, started)
     except InvalidInputs as exc:
+        _explain_missing_token(exc)
         for error in exc.errors:
             runtime.error(error.message, title=error.title)
         runtime.write_summary(error_summary(" ".join(error.message for error in exc.errors)))

@@ -239,3 +239,47 @@ def test_state_records_run_and_clone_for_the_post_step(api: respx.MockRouter, ac
     assert main() == 0
     state = action_env["state"].read_text(encoding="utf-8")
     assert "clone-job-id<<" in state and str(CLONE_ID) in state and "run-id<<" in state
+
+
+def test_empty_token_on_a_fork_pr_explains_withheld_secrets(
+    api: respx.MockRouter,
+    action_env: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fork = pr_event(head={"sha": SHA_A, "ref": "patch-1", "repo": {"id": 2}})
+    action_env["event.json"].write_text(json.dumps(fork), encoding="utf-8")
+    monkeypatch.setenv("INPUT_DBT-CLOUD-TOKEN", "")
+    assert main() == 1
+    assert api.calls.call_count == 0
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1
+    assert "comes from a fork" in errors[0]
+    assert "pull_request_target" in errors[0]
+
+
+def test_empty_token_on_a_same_repo_pr_is_a_plain_missing_input(
+    api: respx.MockRouter,
+    action_env: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("INPUT_DBT-CLOUD-TOKEN", "")
+    assert main() == 1
+    out = capsys.readouterr().out
+    assert "is required" in out
+    assert "fork" not in out
+
+
+@pytest.mark.parametrize(("triggers", "warned"), [({"github_webhook": True}, True), ({"github_webhook": False}, False)])
+def test_job_with_its_own_pr_trigger_is_warned_about(
+    api: respx.MockRouter,
+    action_env: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    triggers: dict[str, bool],
+    warned: bool,
+) -> None:
+    dbt_cloud(api, active=[])
+    api.get(f"/jobs/{JOB}/").respond(json=envelope(job(triggers={**triggers, "schedule": False})))
+    assert main() == 0
+    assert ("Duplicate CI runs" in capsys.readouterr().out) is warned
