@@ -1,0 +1,48 @@
+"""`/_emulator/...`: read state and turn the knobs over HTTP, for tests driving another process."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .protocol import Reply, Request, fail, ok
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+
+def _body(req: Request) -> dict[str, Any]:
+    body = req.json()
+    if not isinstance(body, dict):
+        raise TypeError("the body must be a JSON object")
+    return body
+
+
+def _action(emu: Emulator, method: str, path: str, body: dict[str, Any]) -> Any:
+    """Run one admin action; unknown ones are a LookupError."""
+    actions: dict[tuple[str, str], Any] = {
+        ("GET", "state"): emu.snapshot,
+        ("POST", "jobs"): lambda: {"id": emu.seed_job(**body)},
+        ("POST", "account"): lambda: emu.set_account(**body),
+        ("POST", "outcome"): lambda: emu.set_outcome(**body),
+        ("POST", "timing"): lambda: emu.set_timing(**body),
+        ("POST", "faults"): lambda: emu.inject(**body),
+        ("POST", "faults/rate"): lambda: emu.set_fault_rate(**body),
+        ("DELETE", "faults"): emu.clear_faults,
+        ("POST", "advance"): lambda: emu.advance(**body),
+    }
+    action = actions.get((method, path))
+    if action is None:
+        raise LookupError(path)
+    return action()
+
+
+def handle(emu: Emulator, req: Request) -> Reply:
+    """Answer an admin request in the usual envelope; these need no token."""
+    path = req.path.removeprefix("/_emulator/").strip("/")
+    try:
+        body = _body(req) if req.method == "POST" else {}
+        return ok(_action(emu, req.method, path, body))
+    except LookupError:
+        return fail(404, f"No emulator action {req.method} {req.path}.")
+    except (TypeError, ValueError) as exc:
+        return fail(400, str(exc))

@@ -1,0 +1,269 @@
+"""The Emulator: owns the state, the HTTP server and its threads, and the knobs tests turn."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+from . import admin
+from .clock import Clock, iso
+from .config import EmulatorConfig
+from .faults import STATUS, Fault, FaultPlan, fault_of_kind
+from .protocol import ApiError, JsonDict
+from .requestlog import RequestLog
+from .server import EmulatorHTTPServer, Service
+from .state import State
+from .validation import JOB_FLAGS, job_fields
+
+
+class Emulator:
+    """A local, stateful dbt Cloud Admin API v2 for one account."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        cfg = self.config
+        self.clock = Clock(cfg.speed)
+        self.state = State(cfg, self.clock)
+        self.faults = FaultPlan(
+            rate=cfg.fault_rate,
+            kinds=cfg.fault_kinds,
+            seed=cfg.seed,
+            retry_after=cfg.retry_after_seconds,
+            slow_seconds=cfg.slow_seconds,
+        )
+        self.log = RequestLog(cfg.request_log_limit, cfg.log_path)
+        tokens = dict(cfg.tokens)
+        if cfg.readonly_token:
+            tokens[cfg.readonly_token] = "readonly"
+        tokens[cfg.token] = "admin"
+        self.service = Service(
+            state=self.state,
+            tokens=tokens,
+            faults=self.faults,
+            log=self.log,
+            latency=cfg.latency_seconds,
+            admin=lambda req: admin.handle(self, req),
+        )
+        self._server: EmulatorHTTPServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self.ci_job_id: int | None = self.seed_job() if cfg.seed_ci_job else None
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Listen on the configured host and port (0 picks a free one) and start the scheduler ticker."""
+        if self._server is not None:
+            raise RuntimeError("emulator already started")
+        self._server = EmulatorHTTPServer((self.config.host, self.config.port), self.service)
+        self.state.base_url = self.url
+        self._stopping.clear()
+        self._threads = [
+            threading.Thread(target=self._server.serve_forever, args=(0.02,), name="emulator-http", daemon=True),
+            threading.Thread(target=self._tick, name="emulator-ticker", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and ticking; safe to call twice."""
+        if self._server is None:
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._server = None
+        self.log.close()
+
+    def __enter__(self) -> Emulator:
+        return self.start() if self._server is None else self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _tick(self) -> None:
+        while not self._stopping.wait(self.config.tick_seconds):
+            self.state.advance()
+
+    # -- identity ---------------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL such as `http://127.0.0.1:PORT`; the API lives under `/api/v2/accounts/{id}/`."""
+        if self._server is None:
+            raise RuntimeError("emulator not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def token(self) -> str:
+        """The admin service token."""
+        return self.config.token
+
+    @property
+    def readonly_token(self) -> str | None:
+        """A token that may read but not write."""
+        return self.config.readonly_token
+
+    @property
+    def account_id(self) -> int:
+        """The seeded account's id."""
+        return self.config.account_id
+
+    @property
+    def project_id(self) -> int:
+        """The seeded project's id."""
+        return self.config.project_id
+
+    @property
+    def environment_id(self) -> int:
+        """The seeded environment's id."""
+        return self.config.environment_id
+
+    # -- seeding and knobs ------------------------------------------------------------------------------
+
+    def seed_job(
+        self,
+        name: str = "CI",
+        *,
+        project_id: int | None = None,
+        environment_id: int | None = None,
+        job_type: str = "ci",
+        triggers: dict[str, Any] | None = None,
+        execute_steps: list[str] | None = None,
+        start_seconds: float | None = None,
+        run_seconds: float | None = None,
+        **fields: Any,
+    ) -> int:
+        """Create a job as the API would (PR trigger and schedule off unless `triggers` says otherwise)."""
+        body: JsonDict = {
+            "account_id": self.account_id,
+            "project_id": self.project_id if project_id is None else project_id,
+            "environment_id": self.environment_id if environment_id is None else environment_id,
+            "name": name,
+            "state": 1,
+            "job_type": job_type,
+            "execution": {"timeout_seconds": 0},
+            "settings": {"threads": 4, "target_name": "ci"},
+            "triggers": triggers
+            or {"github_webhook": False, "schedule": False, "git_provider_webhook": False, "on_merge": False},
+            "execute_steps": execute_steps or ["dbt build --select state:modified+"],
+            **{flag: flag == "errors_on_lint_failure" for flag in JOB_FLAGS},
+            **fields,
+        }
+        try:
+            job = self.state.create_job(job_fields(body, self.account_id))
+        except ApiError as exc:
+            raise ValueError(f"invalid job: {exc.data}") from exc
+        job_id = int(job["id"])
+        if start_seconds is not None or run_seconds is not None:
+            self.set_timing(job_id=job_id, start_seconds=start_seconds, run_seconds=run_seconds)
+        return job_id
+
+    def set_account(self, **changes: Any) -> JsonDict:
+        """Change account fields (locked, lock_reason, run_slots, run_locked_until, queue_limit, plan, name)."""
+        return self.state.set_account(changes)
+
+    def set_outcome(self, outcome: str | None, *, git_sha: str | None = None, job_id: int | None = None) -> None:
+        """Make runs matching `git_sha` and/or `job_id` end "success" or "error" (None forgets the rule)."""
+        self.state.set_outcome(outcome, git_sha, job_id)
+
+    def set_timing(
+        self, *, job_id: int | None = None, start_seconds: float | None = None, run_seconds: float | None = None
+    ) -> None:
+        """Phase durations in emulated seconds for runs dequeued from now on, per job or by default."""
+        self.state.set_timing(job_id, start_seconds, run_seconds)
+
+    def inject(
+        self,
+        status: int | None = None,
+        count: int = 1,
+        method: str | None = None,
+        path: str | None = None,
+        retry_after: float | None = None,
+        *,
+        kind: str | None = None,
+        delay_seconds: float | None = None,
+    ) -> None:
+        """Fail the next `count` requests matching `method` and the `path` regex.
+
+        Give `status` for an error answer, or `kind`: "drop" (close before processing), "drop_after"
+        (process, then close), "slow" (wait `delay_seconds`, then answer), or a `fault_kinds` label.
+        """
+        delay = self.config.slow_seconds if delay_seconds is None else delay_seconds
+        if kind in (None, STATUS):
+            if status is None:
+                raise ValueError("give a status or a kind")
+            fault = Fault(STATUS, status, retry_after)
+        else:
+            fault = fault_of_kind(kind, self.config.retry_after_seconds if retry_after is None else retry_after, delay)
+        self.faults.add(fault, count=count, method=method, path=path)
+
+    def set_fault_rate(self, rate: float, kinds: tuple[str, ...] | list[str] | None = None) -> None:
+        """Inject a random fault (seeded) into that share of API requests."""
+        self.faults.set_rate(rate, None if kinds is None else tuple(kinds))
+
+    def clear_faults(self) -> None:
+        """Forget scripted faults and the random rate."""
+        self.faults.clear()
+
+    def advance(self, seconds: float) -> None:
+        """Move emulated time forward and play what falls due (the only way time moves at speed 0)."""
+        self.clock.advance(seconds)
+        self.state.advance()
+
+    # -- reading state ----------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """Emulated time in epoch seconds."""
+        self.state.advance()
+        return self.state.now()
+
+    def runs(self) -> list[JsonDict]:
+        """Every run as the API shows it, with its trigger, oldest first."""
+        with self.state.lock:
+            self.state.advance()
+            return [self.service.api.view_run(run, {"trigger"}) for run in self.state.runs.values()]
+
+    def jobs(self) -> list[JsonDict]:
+        """Every job, deleted ones included (state 2)."""
+        with self.state.lock:
+            return copy.deepcopy(list(self.state.jobs.values()))
+
+    def account(self) -> JsonDict:
+        """The account."""
+        return self.state.snapshot_account()
+
+    def requests(self) -> list[JsonDict]:
+        """The request log, oldest first."""
+        return self.log.entries()
+
+    def snapshot(self) -> JsonDict:
+        """Everything at once, as `GET /_emulator/state` answers it."""
+        with self.state.lock:
+            return {
+                "now": iso(self.now()),
+                "idle": self.state.idle(),
+                "account": self.account(),
+                "jobs": self.jobs(),
+                "runs": self.runs(),
+                "requests": self.requests(),
+                "pending_faults": self.faults.pending(),
+            }
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until no run is queued, starting or running; False if `timeout` real seconds pass first."""
+        deadline = time.monotonic() + timeout
+        while not self.state.idle():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True

@@ -1,0 +1,200 @@
+"""The dbt Cloud v2 endpoints, answering from the state (the caller holds its lock)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from . import artifacts
+from .protocol import ApiError, JsonDict, Reply, Request, fail, ok
+from .state import Run, State
+from .validation import INVALID_REQUEST, job_fields, trigger_fields
+from .views import run_view
+
+MAX_LIMIT = 100
+RUN_ORDERINGS: dict[str, Callable[[Run], Any]] = {
+    "id": lambda r: r.id,
+    "created_at": lambda r: (r.created_at, r.id),
+    "finished_at": lambda r: (r.finished_at is None, r.finished_at or 0.0, r.id),
+}
+JOB_ORDERINGS = ("id", "name", "created_at", "updated_at")
+
+
+def _values(req: Request, name: str) -> list[str]:
+    """Every item of a list parameter, whether sent as `[1,2]`, `1,2` or repeated."""
+    out: list[str] = []
+    for raw in req.query.get(name, []):
+        items = (part.strip().strip("\"'").strip() for part in raw.strip().strip("[]").split(","))
+        out.extend(item for item in items if item)
+    return out
+
+
+def _int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(400, INVALID_REQUEST, {name: ["A valid integer is required."]}) from None
+
+
+def _int_param(req: Request, name: str) -> int | None:
+    values = req.query.get(name)
+    return None if not values else _int(name, values[-1].strip())
+
+
+def _ordering(req: Request, allowed: Iterable[str], default: str) -> tuple[str, str, bool]:
+    """The `order_by` value, the field it names, and whether it is descending."""
+    order_by = (req.query.get("order_by") or [default])[-1].strip() or default
+    key = order_by.removeprefix("-")
+    if key not in allowed:
+        raise ApiError(400, INVALID_REQUEST, {"order_by": [f"Cannot order by {order_by!r}."]})
+    return order_by, key, order_by.startswith("-")
+
+
+def _page(req: Request, items: list[Any], filters: JsonDict, order_by: str) -> tuple[list[Any], JsonDict]:
+    limit = _int_param(req, "limit")
+    offset = _int_param(req, "offset") or 0
+    limit = MAX_LIMIT if limit is None else limit
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(400, INVALID_REQUEST, {"limit": [f"Ensure this value is between 1 and {MAX_LIMIT}."]})
+    if offset < 0:
+        raise ApiError(400, INVALID_REQUEST, {"offset": ["Ensure this value is greater than or equal to 0."]})
+    page = items[offset : offset + limit]
+    extra = {
+        "filters": {**filters, "limit": limit, "offset": offset},
+        "order_by": order_by,
+        "pagination": {"count": len(page), "total_count": len(items)},
+    }
+    return page, extra
+
+
+class Api:
+    """One method per endpoint; `req.params` holds the ids captured from the path after the account."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    @property
+    def account_id(self) -> int:
+        """The one account this emulator serves."""
+        return int(self.state.account["id"])
+
+    def view_run(self, run: Run, include: set[str]) -> JsonDict:
+        """A run as the API shows it."""
+        return run_view(
+            run,
+            now=self.state.now(),
+            base_url=self.state.base_url,
+            account_id=self.account_id,
+            job=self.state.jobs.get(run.job_id),
+            include=include,
+        )
+
+    def _include(self, req: Request) -> set[str]:
+        return set(_values(req, "include_related"))
+
+    # -- account and jobs -------------------------------------------------------------------------------
+
+    def get_account(self, req: Request) -> Reply:
+        """GET /."""
+        return ok(copy.deepcopy(self.state.account))
+
+    def list_jobs(self, req: Request) -> Reply:
+        """GET /jobs/."""
+        filters: JsonDict = {"account_id": self.account_id}
+        jobs = list(self.state.jobs.values())
+        for name in ("project_id", "environment_id"):
+            value = _int_param(req, name)
+            if value is not None:
+                filters[name] = value
+                jobs = [j for j in jobs if j[name] == value]
+        if "name__icontains" in req.query:
+            needle = req.query["name__icontains"][-1]
+            filters["name__icontains"] = needle
+            jobs = [j for j in jobs if needle.lower() in str(j["name"]).lower()]
+        wanted = (req.query.get("state") or ["active"])[-1]
+        states = {"active": {1}, "1": {1}, "deleted": {2}, "2": {2}, "all": {1, 2}}.get(wanted)
+        if states is None:
+            raise ApiError(400, INVALID_REQUEST, {"state": [f'"{wanted}" is not a valid choice.']})
+        jobs = [j for j in jobs if j["state"] in states]
+        order_by, key, descending = _ordering(req, JOB_ORDERINGS, "id")
+        jobs.sort(key=lambda j: (j[key], j["id"]), reverse=descending)
+        page, extra = _page(req, jobs, filters, order_by)
+        return ok(copy.deepcopy(page), extra)
+
+    def create_job(self, req: Request) -> Reply:
+        """POST /jobs/."""
+        return ok(copy.deepcopy(self.state.create_job(job_fields(req.json(), self.account_id))))
+
+    def get_job(self, req: Request) -> Reply:
+        """GET /jobs/{id}/."""
+        return ok(copy.deepcopy(self.state.job(_int("id", req.params[0]))))
+
+    def update_job(self, req: Request) -> Reply:
+        """POST /jobs/{id}/."""
+        job_id = _int("id", req.params[0])
+        self.state.job(job_id)
+        return ok(copy.deepcopy(self.state.update_job(job_id, job_fields(req.json(), self.account_id))))
+
+    def delete_job(self, req: Request) -> Reply:
+        """DELETE /jobs/{id}/; 204 without a body."""
+        self.state.delete_job(_int("id", req.params[0]))
+        return Reply(204)
+
+    def trigger_run(self, req: Request) -> Reply:
+        """POST /jobs/{id}/run/."""
+        job_id = _int("id", req.params[0])
+        self.state.job(job_id)
+        run = self.state.trigger(job_id, trigger_fields(req.json()))
+        return ok(self.view_run(run, {"trigger", "job"}))
+
+    # -- runs -------------------------------------------------------------------------------------------
+
+    def list_runs(self, req: Request) -> Reply:
+        """GET /runs/."""
+        filters: JsonDict = {"account_id": self.account_id}
+        runs = list(self.state.runs.values())
+        fields = {"job_definition_id": "job_id", "project_id": "project_id", "environment_id": "environment_id"}
+        for name, attr in fields.items():
+            value = _int_param(req, name)
+            if value is not None:
+                filters[name] = value
+                runs = [r for r in runs if getattr(r, attr) == value]
+        status = _int_param(req, "status")
+        if status is not None:
+            filters["status"] = status
+            runs = [r for r in runs if r.status == status]
+        if "status__in" in req.query:
+            wanted = [_int("status__in", v) for v in _values(req, "status__in")]
+            filters["status__in"] = wanted
+            runs = [r for r in runs if r.status in wanted]
+        after = _int_param(req, "id__gt")
+        if after is not None:
+            filters["id__gt"] = after
+            runs = [r for r in runs if r.id > after]
+        order_by, key, descending = _ordering(req, RUN_ORDERINGS, "id")
+        runs.sort(key=RUN_ORDERINGS[key], reverse=descending)
+        page, extra = _page(req, runs, filters, order_by)
+        include = self._include(req)
+        return ok([self.view_run(run, include) for run in page], extra)
+
+    def get_run(self, req: Request) -> Reply:
+        """GET /runs/{id}/."""
+        return ok(self.view_run(self.state.run(_int("id", req.params[0])), self._include(req)))
+
+    def cancel_run(self, req: Request) -> Reply:
+        """POST /runs/{id}/cancel/."""
+        return ok(self.view_run(self.state.cancel(_int("id", req.params[0])), self._include(req)))
+
+    def list_artifacts(self, req: Request) -> Reply:
+        """GET /runs/{id}/artifacts/."""
+        return ok(artifacts.names(self.state.run(_int("id", req.params[0]))))
+
+    def get_artifact(self, req: Request) -> Reply:
+        """GET /runs/{id}/artifacts/{path}: the file itself, not an envelope."""
+        run = self.state.run(_int("id", req.params[0]))
+        _int_param(req, "step")
+        document = artifacts.document(run, req.params[1])
+        if document is None:
+            return fail(404, f"No artifact {req.params[1]!r} found for run {run.id}.")
+        return Reply(200, document)

@@ -1,0 +1,362 @@
+"""The account, its jobs and runs, and the scheduler that moves runs along, all under one lock."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import random
+import threading
+from dataclasses import dataclass
+
+from .clock import Clock, iso
+from .config import EmulatorConfig
+from .protocol import ApiError, JsonDict
+
+QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
+ACTIVE = (QUEUED, STARTING, RUNNING)
+STATUS_NAMES = {
+    QUEUED: "Queued",
+    STARTING: "Starting",
+    RUNNING: "Running",
+    SUCCESS: "Success",
+    ERROR: "Error",
+    CANCELLED: "Cancelled",
+}
+OUTCOMES = {"success": SUCCESS, "error": ERROR}
+ACCOUNT_FIELDS = ("name", "plan", "run_slots", "locked", "lock_reason", "run_locked_until", "queue_limit", "state")
+ERROR_MESSAGE = "Database Error in model stg_orders (models/staging/stg_orders.sql)"
+
+
+@dataclass
+class Run:
+    """One run; times are emulated epoch seconds."""
+
+    id: int
+    trigger_id: int
+    job_id: int
+    project_id: int
+    environment_id: int
+    trigger: JsonDict
+    git_sha: str | None
+    git_branch: str | None
+    dbt_version: str
+    created_at: float
+    updated_at: float
+    status: int = QUEUED
+    status_message: str | None = None
+    dequeued_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    # When the current phase (starting or running) ends.
+    due: float | None = None
+    run_seconds: float = 0.0
+    generate_docs: bool = False
+
+
+def job_defaults() -> JsonDict:
+    """A job's response fields before the request's own are laid on top."""
+    return {
+        "description": "",
+        "dbt_version": None,
+        "raw_dbt_version": "latest",
+        "execute_steps": ["dbt build"],
+        "job_type": "other",
+        "lifecycle_webhooks_url": None,
+        "compare_changes_flags": "--select state:modified",
+        "cost_optimization_features": [],
+        "triggers_on_draft_pr": False,
+        "deferring_environment_id": None,
+        "deferring_job_definition_id": None,
+        "generate_sources": False,
+        "is_deferrable": False,
+        "is_system": False,
+        "run_failure_count": 0,
+        "job_completion_trigger_condition": None,
+        "schedule": {
+            "cron": "0 * * * *",
+            "date": {"type": "every_day", "days": None, "cron": None},
+            "time": {"type": "every_hour", "interval": 1, "hours": None},
+        },
+    }
+
+
+class State:
+    """Everything the emulator knows; every public method takes the lock itself."""
+
+    def __init__(self, config: EmulatorConfig, clock: Clock) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.base_url = f"http://{config.host}:{config.port}"
+        self.account: JsonDict = {
+            "id": config.account_id,
+            "name": config.account_name,
+            "state": 1,
+            "plan": config.plan,
+            "run_slots": config.run_slots,
+            "developer_seats": 5,
+            "read_only_seats": 10,
+            "locked": False,
+            "lock_reason": None,
+            "run_locked_until": None,
+            "queue_limit": config.queue_limit,
+            "unlocked_at": None,
+            "pending_cancel": False,
+            "docs_job_id": None,
+            "freshness_job_id": None,
+        }
+        self.project_id = config.project_id
+        self.environment_id = config.environment_id
+        self.jobs: dict[int, JsonDict] = {}
+        self.runs: dict[int, Run] = {}
+        # Active runs in id order; dict order is insertion order and ids only grow.
+        self._active: dict[int, Run] = {}
+        self._next = {"job": 1001, "run": 100001, "trigger": 500001}
+        self._default_timing = (config.start_seconds, config.run_seconds)
+        self._timing: dict[int, tuple[float | None, float | None]] = {}
+        self._outcomes: dict[tuple[str | None, int | None], int] = {}
+        self._error_rate = config.error_rate
+        self._rng = random.Random(config.seed)  # noqa: S311 - reproducible outcomes, not secrets
+        self._cursor = clock.now()
+
+    # -- time -------------------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The emulated time the scheduler has reached."""
+        with self.lock:
+            return self._cursor
+
+    def advance(self) -> None:
+        """Play every transition due up to the clock's time, in time order, starting queued runs as slots free."""
+        with self.lock:
+            now = max(self.clock.now(), self._cursor)
+            while True:
+                self._dequeue(self._cursor)
+                due = min((r.due for r in self._active.values() if r.due is not None), default=None)
+                if due is None or due > now:
+                    break
+                self._cursor = max(due, self._cursor)
+                for run in [r for r in self._active.values() if r.due is not None and r.due <= self._cursor]:
+                    self._step(run, self._cursor)
+            self._cursor = now
+
+    def _dequeue(self, t: float) -> None:
+        executing = [r for r in self._active.values() if r.status != QUEUED]
+        busy_jobs = {r.job_id for r in executing}
+        free = int(self.account["run_slots"]) - len(executing)
+        for run in list(self._active.values()):
+            if free <= 0:
+                break
+            if run.status != QUEUED or run.job_id in busy_jobs:
+                continue
+            start_s, run_s = self._timing_for(run.job_id)
+            run.status = STARTING
+            run.dequeued_at = run.updated_at = t
+            run.due = t + start_s
+            run.run_seconds = run_s
+            run.git_sha = run.git_sha or hashlib.sha1(f"{run.job_id}:{run.id}".encode()).hexdigest()  # noqa: S324
+            run.git_branch = run.git_branch or "main"
+            busy_jobs.add(run.job_id)
+            free -= 1
+
+    def _step(self, run: Run, t: float) -> None:
+        run.updated_at = t
+        if run.status == STARTING:
+            run.status = RUNNING
+            run.started_at = t
+            run.due = t + run.run_seconds
+            return
+        run.status = self._decide(run)
+        run.status_message = ERROR_MESSAGE if run.status == ERROR else None
+        self._finish(run, t)
+
+    def _finish(self, run: Run, t: float) -> None:
+        run.finished_at = run.updated_at = t
+        run.due = None
+        self._active.pop(run.id, None)
+
+    def _decide(self, run: Run) -> int:
+        sha = run.git_sha
+        for key in ((sha, run.job_id), (sha, None), (None, run.job_id), (None, None)):
+            if key in self._outcomes:
+                return self._outcomes[key]
+        if self._error_rate and self._rng.random() < self._error_rate:
+            return ERROR
+        return SUCCESS
+
+    def _timing_for(self, job_id: int) -> tuple[float, float]:
+        default_start, default_run = self._default_timing
+        start_s, run_s = self._timing.get(job_id, (None, None))
+        return (default_start if start_s is None else start_s, default_run if run_s is None else run_s)
+
+    def idle(self) -> bool:
+        """True when no run is queued, starting or running."""
+        with self.lock:
+            self.advance()
+            return not self._active
+
+    # -- configuration ----------------------------------------------------------------------------------
+
+    def set_outcome(self, outcome: str | None, git_sha: str | None, job_id: int | None) -> None:
+        """Decide how matching runs end; the most specific rule wins, None removes the rule."""
+        with self.lock:
+            if outcome is None:
+                self._outcomes.pop((git_sha, job_id), None)
+                return
+            if outcome not in OUTCOMES:
+                raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}")
+            self._outcomes[(git_sha, job_id)] = OUTCOMES[outcome]
+
+    def set_timing(self, job_id: int | None, start_seconds: float | None, run_seconds: float | None) -> None:
+        """Phase durations for runs dequeued from now on, for one job or (job_id None) by default."""
+        with self.lock:
+            if job_id is not None:
+                self._timing[job_id] = (start_seconds, run_seconds)
+                return
+            default_start, default_run = self._default_timing
+            self._default_timing = (
+                default_start if start_seconds is None else start_seconds,
+                default_run if run_seconds is None else run_seconds,
+            )
+
+    def set_account(self, changes: JsonDict) -> JsonDict:
+        """Change some account fields; a raised slot count lets queued runs start at once."""
+        unknown = sorted(set(changes) - set(ACCOUNT_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown account fields {unknown}; choose from {list(ACCOUNT_FIELDS)}")
+        with self.lock:
+            self.advance()
+            self.account.update(copy.deepcopy(changes))
+            self._dequeue(self._cursor)
+            return copy.deepcopy(self.account)
+
+    # -- jobs -------------------------------------------------------------------------------------------
+
+    def job(self, job_id: int) -> JsonDict:
+        """The live job, or a 404."""
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None or job["state"] != 1:
+                raise ApiError(404, f"Job definition {job_id} not found.")
+            return job
+
+    def create_job(self, fields: JsonDict) -> JsonDict:
+        """Store a new job built from validated fields."""
+        with self.lock:
+            job_id = self._take_id("job")
+            now = iso(self._cursor)
+            job: JsonDict = {"id": job_id, **job_defaults(), "created_at": now, "updated_at": now}
+            job.update(self._normalized(fields))
+            self.jobs[job_id] = job
+            return job
+
+    def update_job(self, job_id: int, fields: JsonDict) -> JsonDict:
+        """Replace a live job's writable fields."""
+        with self.lock:
+            job = self.job(job_id)
+            job.update(self._normalized(fields))
+            job["updated_at"] = iso(self._cursor)
+            if job["state"] != 1:
+                self._cancel_job_runs(job_id)
+            return job
+
+    def delete_job(self, job_id: int) -> None:
+        """Soft-delete a job (state 2) and cancel its active runs, as dbt Cloud does."""
+        with self.lock:
+            job = self.job(job_id)
+            job["state"] = 2
+            job["updated_at"] = job["deactivated_at"] = iso(self._cursor)
+            self._cancel_job_runs(job_id)
+
+    def _cancel_job_runs(self, job_id: int) -> None:
+        for run in [r for r in self._active.values() if r.job_id == job_id]:
+            self._cancel(run, "Cancelled because the job was deleted.")
+        self._dequeue(self._cursor)
+
+    def _normalized(self, fields: JsonDict) -> JsonDict:
+        out = copy.deepcopy(fields)
+        out["triggers"] = {
+            "github_webhook": False,
+            "schedule": False,
+            "git_provider_webhook": None,
+            "on_merge": None,
+            "custom_branch_only": None,
+            **out["triggers"],
+        }
+        if out.get("schedule") is None:
+            out.pop("schedule", None)
+        else:
+            out["schedule"].setdefault("cron", None)
+        if out.get("dbt_version") is not None:
+            out["raw_dbt_version"] = out["dbt_version"]
+        return out
+
+    def _take_id(self, kind: str) -> int:
+        value = self._next[kind]
+        self._next[kind] = value + 1
+        return value
+
+    # -- runs -------------------------------------------------------------------------------------------
+
+    def run(self, run_id: int) -> Run:
+        """The run, or a 404."""
+        with self.lock:
+            run = self.runs.get(run_id)
+            if run is None:
+                raise ApiError(404, f"Run {run_id} not found.")
+            return run
+
+    def trigger(self, job_id: int, fields: JsonDict) -> Run:
+        """Queue a run of a live job; refused while the account is locked."""
+        with self.lock:
+            self.advance()
+            job = self.job(job_id)
+            if self.account["locked"]:
+                reason = self.account["lock_reason"] or "no reason given"
+                raise ApiError(403, f"This account is locked ({reason}). Runs cannot be triggered.")
+            now = self._cursor
+            trigger: JsonDict = {
+                "id": self._take_id("trigger"),
+                "job_definition_id": job_id,
+                "cause_category": "api",
+                "created_at": iso(now),
+                **fields,
+            }
+            docs = fields.get("generate_docs_override")
+            run = Run(
+                id=self._take_id("run"),
+                trigger_id=trigger["id"],
+                job_id=job_id,
+                project_id=job["project_id"],
+                environment_id=job["environment_id"],
+                trigger=trigger,
+                git_sha=fields.get("git_sha"),
+                git_branch=fields.get("git_branch"),
+                dbt_version=fields.get("dbt_version_override") or job.get("dbt_version") or "latest",
+                created_at=now,
+                updated_at=now,
+                generate_docs=bool(job.get("generate_docs") if docs is None else docs),
+            )
+            self.runs[run.id] = run
+            # dbt Cloud answers a trigger with the run still queued; the next tick dequeues it.
+            self._active[run.id] = run
+            return run
+
+    def cancel(self, run_id: int) -> Run:
+        """Cancel an active run at once; a finished run is returned unchanged."""
+        with self.lock:
+            self.advance()
+            run = self.run(run_id)
+            if run.status in ACTIVE:
+                self._cancel(run, "Cancelled by user.")
+                self._dequeue(self._cursor)
+            return run
+
+    def _cancel(self, run: Run, message: str) -> None:
+        run.status = CANCELLED
+        run.status_message = message
+        self._finish(run, self._cursor)
+
+    def snapshot_account(self) -> JsonDict:
+        """A copy of the account."""
+        with self.lock:
+            return copy.deepcopy(self.account)

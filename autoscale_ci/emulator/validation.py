@@ -1,0 +1,184 @@
+"""Request body checks, answering with field errors shaped like dbt Cloud's (Django REST framework)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .protocol import ApiError, JsonDict
+
+INVALID_REQUEST = "The request was invalid. Please double check the provided data and try again."
+REQUIRED = "This field is required."
+NOT_NULL = "This field may not be null."
+NOT_BLANK = "This field may not be blank."
+
+JOB_TYPES = ("ci", "scheduled", "other", "merge", "exposure_sync", "adaptive", "hybrid")
+JOB_FLAGS = (
+    "errors_on_lint_failure",
+    "generate_docs",
+    "lifecycle_webhooks",
+    "run_compare_changes",
+    "run_generate_sources",
+    "run_lint",
+)
+
+TRIGGER_FIELDS: dict[str, str] = {
+    "cause": "str",
+    "git_sha": "str",
+    "git_branch": "str",
+    "azure_pull_request_id": "int",
+    "github_pull_request_id": "int",
+    "gitlab_merge_request_id": "int",
+    "non_native_pull_request_id": "int",
+    "schema_override": "str",
+    "dbt_version_override": "str",
+    "threads_override": "int",
+    "target_name_override": "str",
+    "generate_docs_override": "bool",
+    "timeout_seconds_override": "int",
+    "steps_override": "str_list",
+}
+
+_OPTIONAL_JOB_FIELDS: dict[str, str] = {
+    "dbt_version": "str",
+    "deferring_environment_id": "int",
+    "deferring_job_definition_id": "int",
+    "description": "text",
+    "execute_steps": "str_list",
+    "compare_changes_flags": "str",
+    "cost_optimization_features": "str_list",
+    "triggers_on_draft_pr": "bool",
+    "generate_sources": "bool",
+}
+
+_TRIGGER_FLAGS: dict[str, tuple[str, bool]] = {
+    "github_webhook": ("bool", True),
+    "schedule": ("bool", True),
+    "git_provider_webhook": ("bool", False),
+    "on_merge": ("bool", False),
+    "custom_branch_only": ("bool", False),
+}
+
+MISSING: Any = object()
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "dict", list: "list", str: "str", bool: "bool", int: "int", float: "float"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "int": (_is_int, "A valid integer is required."),
+    "bool": (lambda v: isinstance(v, bool), "Must be a valid boolean."),
+    "str": (lambda v: isinstance(v, str), "Not a valid string."),
+    "text": (lambda v: isinstance(v, str), "Not a valid string."),
+    "dict": (lambda v: isinstance(v, dict), 'Expected a dictionary of items but got type "{type}".'),
+    "str_list": (lambda v: isinstance(v, list), 'Expected a list of items but got type "{type}".'),
+}
+
+
+def problem(kind: str, value: Any) -> Any:
+    """The DRF-style error for `value` as a `kind`, or None when it is acceptable."""
+    check, message = _CHECKS[kind]
+    if not check(value):
+        return [message.format(type=_type_name(value))]
+    if kind == "str" and not value.strip():
+        return [NOT_BLANK]
+    if kind == "str_list":
+        items = {str(i): problem("str", item) for i, item in enumerate(value)}
+        items = {i: err for i, err in items.items() if err is not None}
+        return items or None
+    return None
+
+
+class Fields:
+    """Takes typed fields out of a JSON object, collecting every error before raising."""
+
+    def __init__(self, body: JsonDict) -> None:
+        self.body = body
+        self.errors: JsonDict = {}
+
+    def take(self, name: str, kind: str, *, required: bool = False) -> Any:
+        """The field's value, None when null, MISSING when absent or invalid."""
+        if name not in self.body:
+            if required:
+                self.errors[name] = [REQUIRED]
+            return MISSING
+        value = self.body[name]
+        if value is None:
+            if required:
+                self.errors[name] = [NOT_NULL]
+                return MISSING
+            return None
+        err = problem(kind, value)
+        if err is not None:
+            self.errors[name] = err
+            return MISSING
+        return value
+
+    def nested(self, name: str, spec: dict[str, tuple[str, bool]], *, required: bool) -> Any:
+        """A sub-object whose keys follow `spec` (key -> (kind, required)); unknown keys are dropped."""
+        value = self.take(name, "dict", required=required)
+        if not isinstance(value, dict):
+            return value
+        inner = Fields(value)
+        out = {key: inner.take(key, kind, required=req) for key, (kind, req) in spec.items()}
+        if inner.errors:
+            self.errors[name] = inner.errors
+            return MISSING
+        return {key: val for key, val in out.items() if val is not MISSING}
+
+    def raise_if_any(self) -> None:
+        """Raise a 400 carrying every collected field error."""
+        if self.errors:
+            raise ApiError(400, INVALID_REQUEST, self.errors)
+
+
+def _object(body: Any) -> JsonDict:
+    if not isinstance(body, dict):
+        raise ApiError(
+            400,
+            INVALID_REQUEST,
+            {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {_type_name(body)}."]},
+        )
+    return body
+
+
+def job_fields(body: Any, account_id: int) -> JsonDict:
+    """The writable fields of a job create/update body (HumanReadableJobDefinitionRequest)."""
+    f = Fields(_object(body))
+    out: JsonDict = {
+        name: f.take(name, "int", required=True) for name in ("account_id", "project_id", "environment_id")
+    }
+    out["name"] = f.take("name", "str", required=True)
+    out["state"] = f.take("state", "int", required=True)
+    out.update({flag: f.take(flag, "bool", required=True) for flag in JOB_FLAGS})
+    out["execution"] = f.nested("execution", {"timeout_seconds": ("int", True)}, required=True)
+    out["settings"] = f.nested("settings", {"threads": ("int", True), "target_name": ("str", True)}, required=True)
+    out["triggers"] = f.nested("triggers", _TRIGGER_FLAGS, required=True)
+    out.update({name: f.take(name, kind) for name, kind in _OPTIONAL_JOB_FIELDS.items()})
+    out["job_type"] = f.take("job_type", "str")
+    out["schedule"] = f.nested(
+        "schedule", {"cron": ("str", False), "date": ("dict", True), "time": ("dict", True)}, required=False
+    )
+    if out["account_id"] is not MISSING and out["account_id"] != account_id:
+        f.errors["account_id"] = ["Must match the account in the URL."]
+    if out["state"] not in (MISSING, 1, 2):
+        f.errors["state"] = [f'"{out["state"]}" is not a valid choice.']
+    if out["job_type"] not in (MISSING, None, *JOB_TYPES):
+        f.errors["job_type"] = [f'"{out["job_type"]}" is not a valid choice.']
+    f.raise_if_any()
+    return {name: value for name, value in out.items() if value is not MISSING}
+
+
+def trigger_fields(body: Any) -> JsonDict:
+    """The fields of a trigger body (TriggerRunRequestRequest); only `cause` is required."""
+    f = Fields(_object(body))
+    out = {name: f.take(name, kind, required=name == "cause") for name, kind in TRIGGER_FIELDS.items()}
+    f.raise_if_any()
+    return {name: (None if value is MISSING else value) for name, value in out.items()}

@@ -1,0 +1,104 @@
+"""Runs and jobs as the API shows them."""
+
+from __future__ import annotations
+
+import copy
+
+from .clock import hms, humanize, iso
+from .protocol import JsonDict
+from .state import ACTIVE, CANCELLED, ERROR, RUNNING, STATUS_NAMES, SUCCESS, Run
+
+TRIGGER_KEYS = (
+    "id",
+    "cause",
+    "job_definition_id",
+    "git_sha",
+    "git_branch",
+    "github_pull_request_id",
+    "gitlab_merge_request_id",
+    "azure_pull_request_id",
+    "non_native_pull_request_id",
+    "schema_override",
+    "dbt_version_override",
+    "threads_override",
+    "target_name_override",
+    "generate_docs_override",
+    "timeout_seconds_override",
+    "steps_override",
+    "cause_category",
+    "created_at",
+)
+
+
+def _span(start: float | None, end: float | None, now: float) -> float:
+    if start is None:
+        return 0.0
+    return (now if end is None else end) - start
+
+
+def run_view(
+    run: Run, *, now: float, base_url: str, account_id: int, job: JsonDict | None, include: set[str]
+) -> JsonDict:
+    """A run shaped like RunResponse, with `trigger` and `job` when asked for."""
+    queued_end = run.dequeued_at if run.dequeued_at is not None else run.finished_at
+    duration = _span(run.created_at, run.finished_at, now)
+    queued = _span(run.created_at, queued_end, now)
+    running = _span(run.started_at, run.finished_at, now)
+    finished_ok = run.status in (SUCCESS, ERROR)
+    view: JsonDict = {
+        "id": run.id,
+        "trigger_id": run.trigger_id,
+        "account_id": account_id,
+        "environment_id": run.environment_id,
+        "project_id": run.project_id,
+        "job_definition_id": run.job_id,
+        "job_id": run.job_id,
+        "status": run.status,
+        "status_humanized": STATUS_NAMES[run.status],
+        "status_message": run.status_message,
+        "dbt_version": run.dbt_version,
+        "git_branch": run.git_branch,
+        "git_sha": run.git_sha,
+        "owner_thread_id": None,
+        "executed_by_thread_id": None,
+        "deferring_run_id": None,
+        "artifacts_saved": finished_ok,
+        "artifact_s3_path": f"emulator/runs/{run.id}/artifacts/target" if finished_ok else None,
+        "has_docs_generated": finished_ok and run.generate_docs,
+        "has_sources_generated": False,
+        "notifications_sent": run.finished_at is not None,
+        "blocked_by": [],
+        "created_at": iso(run.created_at),
+        "updated_at": iso(run.updated_at),
+        "dequeued_at": iso(run.dequeued_at),
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
+        "last_checked_at": iso(run.updated_at) if run.dequeued_at is not None else None,
+        "last_heartbeat_at": iso(run.updated_at) if run.started_at is not None else None,
+        "should_start_at": None,
+        "in_progress": run.status in ACTIVE,
+        "is_complete": run.status not in ACTIVE,
+        "is_success": run.status == SUCCESS,
+        "is_error": run.status == ERROR,
+        "is_cancelled": run.status == CANCELLED,
+        "is_running": run.status == RUNNING,
+        "duration": hms(duration),
+        "duration_humanized": humanize(duration),
+        "queued_duration": hms(queued),
+        "queued_duration_humanized": humanize(queued),
+        "run_duration": hms(running),
+        "run_duration_humanized": humanize(running),
+        "created_at_humanized": f"{humanize(now - run.created_at)} ago",
+        "finished_at_humanized": humanize(_span(run.finished_at, None, now)) + " ago",
+        "retrying_run_id": None,
+        "can_retry": run.status == ERROR,
+        "retry_not_supported_reason": None if run.status == ERROR else "RETRY_NOT_FAILED_RUN",
+        "href": f"{base_url}/deploy/{account_id}/projects/{run.project_id}/runs/{run.id}/",
+        "used_repo_cache": False,
+        "run_steps": [],
+    }
+    if "trigger" in include:
+        view["trigger"] = {key: copy.deepcopy(run.trigger.get(key)) for key in TRIGGER_KEYS}
+    if "job" in include:
+        view["job"] = copy.deepcopy(job)
+    return view

@@ -1,0 +1,46 @@
+"""Shared helpers for the emulator tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from autoscale_ci.emulator import Emulator
+
+
+def client(emu: Emulator, token: str | None = None, *, scheme: str = "Token") -> httpx.Client:
+    """An httpx client rooted at the emulator's account, authenticated with the admin token by default."""
+    headers = {"Authorization": f"{scheme} {token or emu.token}"}
+    return httpx.Client(base_url=f"{emu.url}/api/v2/accounts/{emu.account_id}", headers=headers, timeout=10)
+
+
+def trigger(api: httpx.Client, job_id: int, **body: Any) -> dict[str, Any]:
+    """Trigger a run and return its data, asserting success."""
+    response = api.post(f"/jobs/{job_id}/run/", json={"cause": "test", **body})
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def run(api: httpx.Client, run_id: int, **params: Any) -> dict[str, Any]:
+    """Fetch one run's data."""
+    response = api.get(f"/runs/{run_id}/", params=params)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def statuses(emu: Emulator) -> dict[int, int]:
+    """Run id -> status, straight from the emulator."""
+    return {r["id"]: r["status"] for r in emu.runs()}
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll `predicate` until it holds, failing the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.005)
