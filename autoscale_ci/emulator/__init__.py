@@ -7,5 +7,6 @@ with Emulator(EmulatorConfig(run_slots=3, run_seconds=0.5)) as emu:
 
 from .config import DEFAULT_FAULT_KINDS, FAULT_KINDS, EmulatorConfig
 from .emulator import Emulator
+from .requestlog import caller_id
 
-__all__ = ["DEFAULT_FAULT_KINDS", "FAULT_KINDS", "Emulator", "EmulatorConfig"]
+__all__ = ["DEFAULT_FAULT_KINDS", "FAULT_KINDS", "Emulator", "EmulatorConfig", "caller_id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import threading
 import time
@@ -10,6 +11,11 @@ from collections import deque
 from typing import Any
 
 from .protocol import JsonDict
+
+
+def caller_id(token: str) -> str:
+    """A fingerprint of a token, so the log can tell clients apart without holding their tokens."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
 class RequestLog:
@@ -32,6 +38,7 @@ class RequestLog:
         fault: str | None,
         emulated_at: str | None,
         started: float,
+        caller: str | None = None,
     ) -> None:
         """Add one entry; `status` is None when the client got no answer."""
         with self._lock:
@@ -46,6 +53,7 @@ class RequestLog:
                 "status": status,
                 "body": body,
                 "fault": fault,
+                "caller": caller,
                 "elapsed_ms": round((time.time() - started) * 1000, 3),
             }
             self._entries.append(entry)

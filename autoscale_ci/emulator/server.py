@@ -17,7 +17,7 @@ from .clock import iso
 from .endpoints import Api
 from .faults import DROP, DROP_AFTER, SLOW, Fault, FaultPlan
 from .protocol import ApiError, Reply, Request, fail, status_block
-from .requestlog import RequestLog
+from .requestlog import RequestLog, caller_id
 from .state import State
 
 ACCOUNT_PATH = re.compile(r"/api/v2/accounts/(\d+)/(.*)")
@@ -157,7 +157,13 @@ class Service:
             fault=None if served.fault is None else served.fault.label,
             emulated_at=iso(self.state.now()),
             started=started,
+            caller=_caller(req.headers.get("authorization")),
         )
+
+
+def _caller(header: str | None) -> str | None:
+    token = (header or "").strip().partition(" ")[2].strip()
+    return caller_id(token) if token else None
 
 
 def _logged_body(body: bytes) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig
+from autoscale_ci.emulator import Emulator, EmulatorConfig, caller_id
 
 from .helpers import client, trigger
 
@@ -131,3 +131,16 @@ def test_clock_and_durations_helpers() -> None:
         Clock(speed=-1)
     with pytest.raises(ValueError, match="seconds"):
         clock.advance(-1)
+
+
+def test_request_log_tells_callers_apart_without_keeping_tokens() -> None:
+    with Emulator(EmulatorConfig(tokens={"second-token": "admin"})) as emu:
+        httpx.get(f"{emu.url}/api/v2/accounts/{emu.account_id}/", headers={"Authorization": f"Token {emu.token}"})
+        httpx.get(f"{emu.url}/api/v2/accounts/{emu.account_id}/", headers={"Authorization": "Bearer second-token"})
+        httpx.get(f"{emu.url}/api/v2/accounts/{emu.account_id}/")
+        first, second, anonymous = emu.requests()
+    assert first["caller"] == caller_id(emu.token)
+    assert second["caller"] == caller_id("second-token")
+    assert first["caller"] != second["caller"]
+    assert anonymous["caller"] is None
+    assert emu.token not in json.dumps([first, second])
