@@ -1,0 +1,164 @@
+"""Runs the real entrypoint the way a GitHub runner runs a Docker action: INPUT_* and GITHUB_* variables, an
+event file, and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_STATE files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+ENTRYPOINT = ROOT / "entrypoint.py"
+
+
+@cache
+def input_defaults() -> dict[str, str]:
+    """Every input action.yml declares, with its default ("" when it has none), as the runner sets them."""
+    spec = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    return {name: str(body.get("default", "")) for name, body in spec["inputs"].items()}
+
+
+def parse_file_commands(text: str) -> dict[str, str]:
+    """Values written in the `name<<DELIM` form (GITHUB_OUTPUT, GITHUB_STATE)."""
+    values: dict[str, str] = {}
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        name, delimiter = lines[index].split("<<", 1)
+        end = lines.index(delimiter, index + 1)
+        values[name] = "\n".join(lines[index + 1 : end])
+        index = end + 1
+    return values
+
+
+def pr_event(
+    number: int, sha: str, *, state: str = "open", draft: bool = False, ref: str = "feature"
+) -> dict[str, Any]:
+    """A pull_request event payload with the fields the action reads."""
+    pr = {
+        "number": number,
+        "state": state,
+        "draft": draft,
+        "title": f"PR {number}",
+        "head": {"sha": sha, "ref": ref, "repo": {"id": 1, "full_name": "acme/analytics"}},
+        "base": {"ref": "main", "repo": {"id": 1, "full_name": "acme/analytics"}},
+    }
+    return {"action": "synchronize", "number": number, "pull_request": pr}
+
+
+@dataclass
+class Finished:
+    """What one action step left behind."""
+
+    label: str
+    returncode: int
+    stdout: str
+    outputs: dict[str, str]
+    summary: str
+    state: dict[str, str]
+
+    def lines(self, prefix: str) -> list[str]:
+        """Printed lines that start with a workflow command such as '::error'."""
+        return [line for line in self.stdout.splitlines() if line.startswith(prefix)]
+
+
+@dataclass
+class Step:
+    """One action step: its files and, once started, its process."""
+
+    label: str
+    workdir: Path
+    env: dict[str, str]
+    process: subprocess.Popen[str] | None = field(default=None, repr=False)
+
+    def start(self) -> Step:
+        """Start the entrypoint in the background."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", str(ENTRYPOINT)],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        return self
+
+    def signal(self, signum: int = signal.SIGTERM) -> None:
+        """Send a signal, as the runner does on cancel."""
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    def wait(self, timeout: float = 90.0) -> Finished:
+        """Wait for the step to exit and read what it wrote."""
+        assert self.process is not None
+        stdout, _ = self.process.communicate(timeout=timeout)
+        def read(name: str) -> str:
+            return (self.workdir / name).read_text(encoding="utf-8")
+
+        return Finished(
+            label=self.label,
+            returncode=self.process.returncode,
+            stdout=stdout,
+            outputs=parse_file_commands(read("output")),
+            summary=read("summary"),
+            state=parse_file_commands(read("state")),
+        )
+
+    def run(self, timeout: float = 90.0) -> Finished:
+        """Start and wait."""
+        return self.start().wait(timeout)
+
+
+def make_step(
+    workdir: Path,
+    *,
+    label: str,
+    host: str,
+    token: str,
+    account_id: int,
+    job_id: int,
+    event: dict[str, Any] | None,
+    event_name: str = "pull_request",
+    **inputs: str,
+) -> Step:
+    """A step with the environment a Docker action gets; `inputs` use the action's input names."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in ("output", "summary", "state"):
+        (workdir / name).write_text("", encoding="utf-8")
+    event_path = workdir / "event.json"
+    if event is not None:
+        event_path.write_text(json.dumps(event), encoding="utf-8")
+    given = {
+        **input_defaults(),
+        "dbt-cloud-token": token,
+        "account-id": str(account_id),
+        "job-id": str(job_id),
+        "dbt-cloud-host": host,
+        **{name.replace("_", "-"): value for name, value in inputs.items()},
+    }
+    unknown = set(given) - set(input_defaults())
+    assert not unknown, f"inputs not declared in action.yml: {unknown}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("INPUT_", "GITHUB_", "STATE_"))}
+    env.update({f"INPUT_{name.upper()}": value for name, value in given.items()})
+    env.update(
+        {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": event_name,
+            "GITHUB_EVENT_PATH": str(event_path),
+            "GITHUB_OUTPUT": str(workdir / "output"),
+            "GITHUB_STEP_SUMMARY": str(workdir / "summary"),
+            "GITHUB_STATE": str(workdir / "state"),
+            "GITHUB_SHA": "f" * 40,  # the merge commit; the action must not use it
+            "GITHUB_WORKSPACE": str(workdir),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    return Step(label=label, workdir=workdir, env=env)

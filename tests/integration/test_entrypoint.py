@@ -1,0 +1,150 @@
+"""The real entrypoint, run as the runner runs it, against the emulator: every decision path end to end."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from autoscale_ci.emulator import Emulator
+from tests.harness import pr_event
+from tests.integration.conftest import StepFactory, requests_of, run_of, trigger, writes_of
+
+SHA_A, SHA_B, SHA_C = "a" * 40, "b" * 40, "c" * 40
+READS = ["GET /", "GET /jobs/{job}/", "GET /runs/"]
+
+
+def reads(emu: Emulator) -> list[str]:
+    return sorted(read.format(job=emu.ci_job_id) for read in READS)
+
+
+def wait_for_active(emu: Emulator, pr: int, sha: str, timeout: float = 20.0) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in emu.runs():
+            trigger_ = run["trigger"]
+            if trigger_["github_pull_request_id"] == pr and trigger_["git_sha"] == sha and run["status"] in (1, 2, 3):
+                return run
+        time.sleep(0.02)
+    raise AssertionError(f"no active run for PR #{pr} at {sha[:7]}")
+
+
+def test_idle_job_is_triggered_and_waited_for(emu: Emulator, step: StepFactory) -> None:
+    action = step(7, SHA_A)
+    done = action.run()
+    assert done.returncode == 0, done.stdout
+    made = requests_of(emu, action)
+    assert sorted(made[:3]) == reads(emu)
+    assert made[3] == f"POST /jobs/{emu.ci_job_id}/run/"
+    assert set(made[4:]) == {"GET /runs/{}/".format(done.outputs["run-id"])}
+    assert done.outputs["decision"] == "plain-trigger"
+    assert done.outputs["run-status"] == "success"
+    run = run_of(emu, int(done.outputs["run-id"]))
+    assert run["trigger"]["git_sha"] == SHA_A  # the PR head, not GITHUB_SHA
+    assert run["trigger"]["github_pull_request_id"] == 7
+    assert run["trigger"]["schema_override"] == f"dbt_cloud_pr_{emu.ci_job_id}_7"
+    assert "### ✅ dbt Cloud CI: success" in done.summary
+
+
+def test_busy_job_with_a_free_slot_is_cloned_and_the_clone_deleted_after_its_run(
+    emu: Emulator, step: StepFactory
+) -> None:
+    other = trigger(emu, 8, SHA_B)
+    action = step(7, SHA_A, wait="false")
+    done = action.run()
+    assert done.returncode == 0, done.stdout
+    clone_id = int(done.outputs["cloned-job-id"])
+    assert writes_of(emu, action) == ["POST /jobs/", f"POST /jobs/{clone_id}/run/", f"DELETE /jobs/{clone_id}/"]
+    assert done.outputs["decision"] == "clone-and-trigger"
+    assert done.outputs["job-id"] == str(clone_id)
+    clone = next(job for job in emu.jobs() if job["id"] == clone_id)
+    assert clone["state"] == 2  # deleted
+    assert clone["triggers"]["github_webhook"] is False
+    assert clone["name"].endswith(f"[autoscale {emu.ci_job_id} PR #7]")
+    # deleted only after its run had finished: the run succeeded, it was not cancelled by the delete
+    assert run_of(emu, int(done.outputs["run-id"]))["status"] == 10
+    assert run_of(emu, other["id"])["status"] in (1, 2, 3, 10)
+
+
+def test_new_commit_cancels_the_stale_run_and_retriggers(emu: Emulator, step: StepFactory) -> None:
+    stale = trigger(emu, 7, SHA_B)
+    other_job = emu.seed_job(name="Nightly", job_type="scheduled")
+    other = trigger(emu, 7, SHA_B, job_id=other_job)  # same PR number, another job: never touched
+    action = step(7, SHA_A)
+    done = action.run()
+    assert done.returncode == 0, done.stdout
+    assert writes_of(emu, action) == [f"POST /runs/{stale['id']}/cancel/", f"POST /jobs/{emu.ci_job_id}/run/"]
+    assert done.outputs["decision"] == "cancel-and-retrigger"
+    assert done.outputs["cancelled-run-ids"] == str(stale["id"])
+    assert run_of(emu, stale["id"])["status"] == 30
+    assert run_of(emu, other["id"])["status"] != 30
+
+
+def test_no_free_slot_queues_on_the_job(emu: Emulator, step: StepFactory) -> None:
+    emu.set_account(run_slots=1)
+    trigger(emu, 8, SHA_B)
+    action = step(7, SHA_A, wait="false")
+    done = action.run()
+    assert done.returncode == 0, done.stdout
+    assert writes_of(emu, action) == [f"POST /jobs/{emu.ci_job_id}/run/"]
+    assert done.outputs["decision"] == "plain-trigger"
+    assert done.outputs["run-status"] == "queued"
+    assert "queues" in done.summary
+
+
+def test_same_commit_in_flight_is_followed(emu: Emulator, step: StepFactory) -> None:
+    running = trigger(emu, 7, SHA_A)
+    action = step(7, SHA_A)
+    done = action.run()
+    assert done.returncode == 0, done.stdout
+    assert writes_of(emu, action) == []
+    assert (done.outputs["decision"], done.outputs["run-id"]) == ("follow", str(running["id"]))
+
+
+def test_closed_pr_makes_no_request(emu: Emulator, step: StepFactory) -> None:
+    action = step(7, SHA_A, event=pr_event(7, SHA_A, state="closed"))
+    done = action.run()
+    assert done.returncode == 0
+    assert requests_of(emu, action) == []
+    assert done.outputs["decision"] == "skip"
+
+
+def test_failed_dbt_run_fails_the_step(emu: Emulator, step: StepFactory) -> None:
+    emu.set_outcome("error", git_sha=SHA_A)
+    done = step(7, SHA_A).run()
+    assert done.returncode == 1
+    errors = done.lines("::error")
+    assert len(errors) == 1
+    assert f"dbt Cloud run {done.outputs['run-id']} failed" in errors[0]
+    assert done.outputs["run-status"] == "error"
+
+
+def test_superseded_run_is_a_warning_not_a_failure(emu: Emulator, step: StepFactory) -> None:
+    emu.set_timing(run_seconds=3.0)
+    first = step(7, SHA_A).start()
+    wait_for_active(emu, 7, SHA_A)
+    second = step(7, SHA_B).run()
+    old = first.wait()
+    assert second.returncode == 0, second.stdout
+    assert second.outputs["decision"] == "cancel-and-retrigger"
+    assert old.returncode == 0, old.stdout
+    assert old.outputs["run-status"] == "superseded"
+    assert any("bbbbbbb" in line for line in old.lines("::warning"))
+
+
+@pytest.mark.parametrize("signum", [2, 15])
+def test_cancelled_workflow_cancels_its_run_and_deletes_its_clone(
+    emu: Emulator, step: StepFactory, signum: int
+) -> None:
+    emu.set_timing(run_seconds=30.0)
+    trigger(emu, 8, SHA_B)
+    action = step(7, SHA_A).start()
+    run = wait_for_active(emu, 7, SHA_A)
+    started = time.monotonic()
+    action.signal(signum)
+    done = action.wait(timeout=10)
+    assert time.monotonic() - started < 5
+    assert done.returncode == 128 + signum
+    assert run_of(emu, int(str(run["id"])))["status"] == 30
+    clone = next(job for job in emu.jobs() if job["id"] == run["job_definition_id"])
+    assert clone["state"] == 2
