@@ -1,10 +1,10 @@
-# `make test` sets up everything on a fresh machine (a venv from the locked dev dependencies) and runs every check.
+# `make demo` and `make test` set up everything on a fresh machine (a venv from the locked dev dependencies) and runs every check.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit lock clean
+.PHONY: install test demo lint typecheck unit lock clean
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ unit: $(STAMP)
 	$(BIN)/pytest --cov --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=90
 
 test: lint typecheck unit
+
+# The action's main job against the local dbt Cloud emulator: four pushes, each decision, requests and summaries.
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
 
 # Regenerate both lock files from pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)

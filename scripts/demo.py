@@ -1,0 +1,108 @@
+"""`make demo`: the action's main job against a local dbt Cloud, told as four pushes to three pull requests."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from itertools import groupby
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autoscale_ci.emulator import Emulator, EmulatorConfig, caller_id  # noqa: E402
+from tests.harness import Finished, Step, make_step, pr_event  # noqa: E402
+
+STORY = [
+    ("PR #1 at commit A: the job is idle", 1, "1a" * 20, "plain-trigger"),
+    ("PR #2: the job is busy with PR #1 and a run slot is free", 2, "2b" * 20, "clone-and-trigger"),
+    ("PR #1 at commit B: commit A is still running", 1, "1c" * 20, "cancel-and-retrigger"),
+    ("PR #3: every run slot is busy", 3, "3d" * 20, "plain-trigger"),
+]
+TOKENS = [f"dbtc_demo_token_{index}" for index in range(len(STORY))]
+
+
+def wait_for_run(emu: Emulator, step: Step, pr: int, sha: str) -> None:
+    """Block until dbt Cloud has a run for the push, so the next push sees it."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(r["trigger"]["github_pull_request_id"] == pr and r["trigger"]["git_sha"] == sha for r in emu.runs()):
+            return
+        assert step.process is not None
+        if step.process.poll() is not None:
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"no run appeared for PR #{pr}")
+
+
+def requests_line(emu: Emulator, token: str) -> str:
+    """The step's requests in order, repeated polls folded into one entry."""
+    prefix = f"/api/v2/accounts/{emu.account_id}"
+    mine = [
+        f"{e['method']} {e['path'].removeprefix(prefix)}" for e in emu.requests() if e["caller"] == caller_id(token)
+    ]
+    folded = [f"{key} x{n}" if (n := len(list(group))) > 1 else key for key, group in groupby(mine)]
+    return ", ".join(folded)
+
+
+def main() -> int:
+    """Run the story; exit 0 only if every decision and the clean-up came out as expected."""
+    started = time.monotonic()
+    config = EmulatorConfig(
+        run_slots=2, start_seconds=0.5, run_seconds=5.0, tokens=dict.fromkeys(TOKENS, "admin"), seed_ci_job=True
+    )
+    with Emulator(config) as emu, tempfile.TemporaryDirectory(prefix="autoscale-demo-") as tmp:
+        job_id = emu.ci_job_id or 0
+        print(
+            f"A local dbt Cloud at {emu.url}: account {emu.account_id}, CI job {job_id}, {config.run_slots} run slots,"
+        )
+        print(f"runs take {config.run_seconds:.0f} s. Each push starts the action's entrypoint as the runner would.\n")
+        steps: list[Step] = []
+        for index, (title, pr, sha, _expected) in enumerate(STORY):
+            step = make_step(
+                Path(tmp) / f"step{index + 1}",
+                label=title,
+                host=emu.url,
+                token=TOKENS[index],
+                account_id=emu.account_id,
+                job_id=job_id,
+                event=pr_event(pr, sha),
+                **{"poll-interval": "0.5"},
+            ).start()
+            print(f"[{time.monotonic() - started:4.1f}s] push {index + 1}: {title}")
+            wait_for_run(emu, step, pr, sha)
+            steps.append(step)
+        finished: list[Finished] = [step.wait(timeout=60) for step in steps]
+        emu.wait_idle(timeout=10)
+        problems: list[str] = []
+        for index, (done, (title, _pr, _sha, expected)) in enumerate(zip(finished, STORY, strict=True)):
+            print(f"\n=== {index + 1}. {title}")
+            print(
+                f"decision:  {done.outputs.get('decision')}  (exit {done.returncode}, run {done.outputs.get('run-id')}"
+                f" {done.outputs.get('run-status')})"
+            )
+            for line in done.stdout.splitlines():
+                if line.startswith(("Decision:", "Created clone", "Cancelled run", "Deleted clone", "::warning")):
+                    print(f"  {line}")
+            print(f"requests:  {requests_line(emu, TOKENS[index])}")
+            print("summary:")
+            print("\n".join(f"  | {line}" for line in done.summary.splitlines() if line))
+            if done.outputs.get("decision") != expected:
+                problems.append(f"push {index + 1}: decision {done.outputs.get('decision')}, expected {expected}")
+            if done.returncode != 0:
+                problems.append(f"push {index + 1}: exit {done.returncode}")
+        left = [job["name"] for job in emu.jobs() if job["state"] == 1 and "[autoscale" in job["name"]]
+        active = [run["id"] for run in emu.runs() if run["status"] in (1, 2, 3)]
+        if left:
+            problems.append(f"clones left behind: {left}")
+        if active:
+            problems.append(f"runs still active: {active}")
+    print(f"\nClones left: {len(left)}. Runs still active: {len(active)}. Took {time.monotonic() - started:.1f} s.")
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

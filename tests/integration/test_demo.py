@@ -1,0 +1,19 @@
+"""`make demo` must keep telling the story it promises."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.harness import ROOT
+
+
+def test_demo_story_runs_every_decision_and_leaves_nothing_behind() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py")], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    decisions = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("decision:")]
+    assert decisions == ["plain-trigger", "clone-and-trigger", "cancel-and-retrigger", "plain-trigger"]
+    assert "Clones left: 0. Runs still active: 0." in result.stdout
+    assert "dbtc_demo_token" not in result.stdout
