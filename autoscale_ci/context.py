@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ class PullRequest:
     draft: bool = False
     closed: bool = False
     is_fork: bool = False
+    # When the pull request last changed (its head was pushed), to tell an older commit's run from a newer one.
+    updated_at: datetime | None = None
 
     @property
     def short_sha(self) -> str:
@@ -85,6 +88,16 @@ def _repo_id(side: Any) -> Any:
     return repo.get("id", repo.get("full_name"))
 
 
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def _from_pull_request(event: Mapping[str, Any]) -> PullRequest:
     pr = event.get("pull_request")
     if not isinstance(pr, dict):
@@ -99,6 +112,7 @@ def _from_pull_request(event: Mapping[str, Any]) -> PullRequest:
         draft=pr.get("draft") is True,
         closed=pr.get("state") == "closed",
         is_fork=head_repo is not None and base_repo is not None and head_repo != base_repo,
+        updated_at=_timestamp(pr.get("updated_at")),
     )
 
 
@@ -121,7 +135,7 @@ def pull_request_from_event(
     if event_name in PR_EVENTS:
         pr = _from_pull_request(event)
         if git_sha is not None:
-            return PullRequest(pr.number, _sha(git_sha, "git-sha"), pr.head_ref, pr.draft, pr.closed, pr.is_fork)
+            return replace(pr, head_sha=_sha(git_sha, "git-sha"))
         return pr
     if event_name == "workflow_dispatch":
         return _from_dispatch(event, pr_number, git_sha)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from autoscale_ci.clone import clone_source
@@ -28,6 +29,7 @@ class ActiveRun:
     pr_number: int | None
     sha: str | None
     href: str | None = None
+    pushed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Request:
     run_on_draft: bool = False
     delete_clone: bool = True
     max_run_slots: int | None = None
+    pushed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,10 @@ def in_family(run: ActiveRun, snapshot: Snapshot) -> bool:
         or run.job_id in snapshot.clone_job_ids
         or clone_source(run.job_name) == snapshot.job_id
     )
+
+
+def _pushed_later(run: ActiveRun, request: Request) -> bool:
+    return run.pushed_at is not None and request.pushed_at is not None and run.pushed_at > request.pushed_at
 
 
 def _idle_clone(snapshot: Snapshot, busy_job_ids: set[int]) -> int | None:
@@ -123,6 +130,15 @@ def decide(snapshot: Snapshot, request: Request) -> Plan:
             Move.FOLLOW, f"run {run.id} is already in flight for PR #{request.pr_number} at this commit", follow=run
         )
 
+    newer = [run for run in mine if run.sha != request.sha and _pushed_later(run, request)]
+    if newer:
+        # A workflow for an older commit that starts late must not cancel the newer commit's run.
+        run = max(newer, key=lambda r: r.id)
+        return Plan(
+            Move.SKIP,
+            f"commit {(run.sha or '?')[:7]}, pushed to PR #{request.pr_number} after this one, is already in run "
+            f"{run.id}; this older commit needs no run",
+        )
     stale = tuple(sorted((run for run in mine if run.sha != request.sha), key=lambda r: r.id))
     stale_ids = {run.id for run in stale}
     remaining = [run for run in snapshot.active_runs if run.id not in stale_ids]

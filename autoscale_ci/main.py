@@ -9,7 +9,7 @@ import time
 from autoscale_ci import signals
 from autoscale_ci.context import pull_request_from_event, read_event
 from autoscale_ci.dbt_cloud import DbtCloudClient
-from autoscale_ci.engine import Request, decide, precheck
+from autoscale_ci.engine import Move, Request, decide, precheck
 from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import Executor, Options, Outcome
 from autoscale_ci.github import Runtime
@@ -39,6 +39,7 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
         run_on_draft=settings.run_on_draft,
         delete_clone=settings.delete_clone,
         max_run_slots=settings.max_run_slots,
+        pushed_at=pr.updated_at,
     )
     options = Options(
         job_id=settings.job_id,
@@ -66,6 +67,8 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
                 )
             plan = decide(observed.snapshot, request)
             runtime.log(f"Decision: {plan.decision}: {plan.reason}.")
+            if plan.move is Move.SKIP:
+                runtime.notice(f"Nothing to run: {plan.reason}.")
         with runtime.group("Run"):
             return executor.execute(plan, pr, observed.job, payload)
 

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from autoscale_ci.context import PullRequest
 from autoscale_ci.settings import Settings
 
 CAUSE_LIMIT = 255
+_PUSHED = re.compile(r" \[pushed (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\]$")
+
+
+def push_marker(pushed_at: datetime) -> str:
+    """The suffix of a run's cause that records when its commit was pushed."""
+    return f" [pushed {pushed_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}]"
+
+
+def pushed_at(cause: str | None) -> datetime | None:
+    """When the commit of a run was pushed, from its cause; None for runs this action did not start."""
+    found = _PUSHED.search(cause or "")
+    return datetime.strptime(found.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if found else None
 
 
 def schema_name(job_id: int, pr_number: int) -> str:
@@ -20,10 +34,17 @@ def default_cause(pr: PullRequest) -> str:
     return f"Autoscaling Slim CI: PR #{pr.number} @ {pr.short_sha}"
 
 
+def _cause(text: str, pr: PullRequest) -> str:
+    if pr.updated_at is None:
+        return text[:CAUSE_LIMIT]
+    marker = push_marker(pr.updated_at)
+    return text[: CAUSE_LIMIT - len(marker)] + marker
+
+
 def build_payload(settings: Settings, pr: PullRequest) -> dict[str, Any]:
     """The JSON body for `POST /jobs/{id}/run/`: PR id as an integer, empty overrides left out."""
     body: dict[str, Any] = {
-        "cause": (settings.cause or default_cause(pr))[:CAUSE_LIMIT],
+        "cause": _cause(settings.cause or default_cause(pr), pr),
         "git_sha": pr.head_sha,
         "github_pull_request_id": pr.number,
         "schema_override": settings.schema_override or schema_name(settings.job_id, pr.number),

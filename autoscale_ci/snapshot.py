@@ -10,6 +10,7 @@ from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.engine import ActiveRun, Snapshot
 from autoscale_ci.errors import ActionError
 from autoscale_ci.models import Account, Job, Run
+from autoscale_ci.payload import pushed_at
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ def _active(run: Run) -> ActiveRun:
         pr_number=run.pr_number,
         sha=run.sha,
         href=run.href,
+        pushed_at=pushed_at(run.trigger.cause if run.trigger else None),
     )
 
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,18 @@ def parse_file_commands(text: str) -> dict[str, str]:
 
 
 def pr_event(
-    number: int, sha: str, *, state: str = "open", draft: bool = False, ref: str = "feature"
+    number: int,
+    sha: str,
+    *,
+    state: str = "open",
+    draft: bool = False,
+    ref: str = "feature",
+    updated_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """A pull_request event payload with the fields the action reads."""
+    """A pull_request event payload with the fields the action reads; `updated_at` is when the head was pushed."""
+    pushed = (updated_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     pr = {
+        "updated_at": pushed,
         "number": number,
         "state": state,
         "draft": draft,
@@ -100,6 +109,7 @@ class Step:
         """Wait for the step to exit and read what it wrote."""
         assert self.process is not None
         stdout, _ = self.process.communicate(timeout=timeout)
+
         def read(name: str) -> str:
             return (self.workdir / name).read_text(encoding="utf-8")
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ def test_real_github_payloads(name: str) -> None:
     assert pr.head_ref == "changes"
     assert pr.draft is False and pr.closed is False and pr.is_fork is False
     assert pr.short_sha == "ec26c3e"
+    assert pr.updated_at == datetime(2019, 5, 15, 15, 20, 33, tzinfo=UTC)
 
 
 def test_pull_request_target_reads_the_same_payload() -> None:
@@ -88,3 +90,13 @@ def test_event_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "e.json"
     path.write_text(json.dumps(pr_event(number=4)), encoding="utf-8")
     assert pull_request_from_event("pull_request", read_event(str(path))).number == 4
+
+
+@pytest.mark.parametrize("value", [None, 5, "not a date"])
+def test_unusable_update_times_are_ignored(value: object) -> None:
+    assert pull_request_from_event("pull_request", pr_event(updated_at=value)).updated_at is None
+
+
+def test_update_times_with_offsets_are_normalised() -> None:
+    pr = pull_request_from_event("pull_request", pr_event(updated_at="2026-01-01T13:00:00+01:00"))
+    assert pr.updated_at == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

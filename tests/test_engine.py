@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from autoscale_ci.clone import marker
@@ -150,3 +152,22 @@ def test_family_is_recognised_by_marker_or_listed_clone_id() -> None:
     assert in_family(run(2, job_id=77, name="renamed"), s)
     assert in_family(clone_run(3, pr=1, sha=SHA_OLD, clone_id=88), s)
     assert not in_family(run(4, job_id=OTHER_JOB, name=f"CI{marker(OTHER_JOB, 1)}"), s)
+
+
+def test_a_late_workflow_for_an_older_commit_never_cancels_the_newer_run() -> None:
+    older, newer = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
+    in_flight = ActiveRun(10, JOB, "CI", 1, SHA_NEW, pushed_at=newer)
+    plan = decide(snap(in_flight), Request(pr_number=1, sha=SHA_OLD, pushed_at=older))
+    assert plan.move is Move.SKIP
+    assert plan.cancel == ()
+    assert "pushed to PR #1 after this one" in plan.reason
+
+
+def test_runs_pushed_earlier_or_without_a_push_time_are_stale() -> None:
+    older, newer = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
+    runs = (ActiveRun(10, JOB, "CI", 1, SHA_OLD, pushed_at=older), ActiveRun(11, JOB, "CI", 1, SHA_OLDER))
+    plan = decide(snap(*runs), Request(pr_number=1, sha=SHA_NEW, pushed_at=newer))
+    assert [r.id for r in plan.cancel] == [10, 11]
+    # Without a push time of its own (workflow_dispatch), a request treats every other commit as stale.
+    late = (ActiveRun(12, JOB, "CI", 1, SHA_OLD, pushed_at=newer),)
+    assert [r.id for r in decide(snap(*late), REQ).cancel] == [12]

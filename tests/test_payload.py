@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from autoscale_ci.context import PullRequest
-from autoscale_ci.payload import build_payload, default_cause, schema_name
+from autoscale_ci.payload import build_payload, default_cause, pushed_at, schema_name
 from autoscale_ci.settings import Settings
 from tests.builders import SHA_A, TOKEN
 
@@ -61,3 +63,20 @@ def test_schema_name(job: int, pr: int, name: str) -> None:
 
 def test_default_cause_names_pr_and_short_sha() -> None:
     assert default_cause(PR) == "Autoscaling Slim CI: PR #42 @ aaaaaaa"
+
+
+def test_cause_records_when_the_commit_was_pushed() -> None:
+    pushed = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    pr = PullRequest(number=42, head_sha=SHA_A, updated_at=pushed)
+    cause = build_payload(settings(), pr)["cause"]
+    assert cause == "Autoscaling Slim CI: PR #42 @ aaaaaaa [pushed 2026-03-04T05:06:07Z]"
+    assert pushed_at(cause) == pushed
+    long = build_payload(settings(**{"INPUT_CAUSE": "x" * 255}), pr)["cause"]
+    assert len(long) == 255
+    assert pushed_at(long) == pushed
+
+
+def test_causes_without_a_push_time() -> None:
+    assert pushed_at("Triggered via API") is None
+    assert pushed_at(None) is None
+    assert pushed_at("x [pushed yesterday]") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -148,3 +149,18 @@ def test_cancelled_workflow_cancels_its_run_and_deletes_its_clone(
     assert run_of(emu, int(str(run["id"])))["status"] == 30
     clone = next(job for job in emu.jobs() if job["id"] == run["job_definition_id"])
     assert clone["state"] == 2
+
+
+def test_a_late_workflow_for_an_older_commit_leaves_the_newer_run_alone(emu: Emulator, step: StepFactory) -> None:
+    emu.set_timing(run_seconds=3.0)
+    pushed = datetime.now(UTC)
+    newer = step(7, SHA_B, event=pr_event(7, SHA_B, updated_at=pushed + timedelta(minutes=1))).start()
+    run = wait_for_active(emu, 7, SHA_B)
+    late = step(7, SHA_A, event=pr_event(7, SHA_A, updated_at=pushed))
+    done = late.run()
+    assert done.returncode == 0, done.stdout
+    assert writes_of(emu, late) == []
+    assert done.outputs["decision"] == "skip"
+    assert any("pushed to PR #7 after this one" in line for line in done.lines("::notice"))
+    assert newer.wait().returncode == 0
+    assert run_of(emu, int(str(run["id"])))["status"] == 10
