@@ -10,7 +10,7 @@ from . import artifacts
 from .protocol import ApiError, JsonDict, Reply, Request, fail, ok
 from .state import Run, State
 from .validation import INVALID_REQUEST, job_fields, trigger_fields
-from .views import run_view
+from .views import job_view, run_view
 
 MAX_LIMIT = 100
 RUN_ORDERINGS: dict[str, Callable[[Run], Any]] = {
@@ -120,21 +120,21 @@ class Api:
         order_by, key, descending = _ordering(req, JOB_ORDERINGS, "id")
         jobs.sort(key=lambda j: (j[key], j["id"]), reverse=descending)
         page, extra = _page(req, jobs, filters, order_by)
-        return ok(copy.deepcopy(page), extra)
+        return ok([job_view(job, self.state.account) for job in page], extra)
 
     def create_job(self, req: Request) -> Reply:
         """POST /jobs/."""
-        return ok(copy.deepcopy(self.state.create_job(job_fields(req.json(), self.account_id))))
+        return ok(job_view(self.state.create_job(job_fields(req.json(), self.account_id)), self.state.account))
 
     def get_job(self, req: Request) -> Reply:
         """GET /jobs/{id}/."""
-        return ok(copy.deepcopy(self.state.job(_int("id", req.params[0]))))
+        return ok(job_view(self.state.job(_int("id", req.params[0])), self.state.account))
 
     def update_job(self, req: Request) -> Reply:
         """POST /jobs/{id}/."""
         job_id = _int("id", req.params[0])
         self.state.job(job_id)
-        return ok(copy.deepcopy(self.state.update_job(job_id, job_fields(req.json(), self.account_id))))
+        return ok(job_view(self.state.update_job(job_id, job_fields(req.json(), self.account_id)), self.state.account))
 
     def delete_job(self, req: Request) -> Reply:
         """DELETE /jobs/{id}/; 204 without a body."""

@@ -100,5 +100,37 @@ def run_view(
     if "trigger" in include:
         view["trigger"] = {key: copy.deepcopy(run.trigger.get(key)) for key in TRIGGER_KEYS}
     if "job" in include:
-        view["job"] = copy.deepcopy(job)
+        view["job"] = internal_job_view(job) if job is not None else None
+    return view
+
+
+def job_view(job: JsonDict, account: JsonDict) -> JsonDict:
+    """A job as the jobs endpoints return it, with the read-only related objects the spec requires."""
+    view = copy.deepcopy(job)
+    view["account"] = {"name": account["name"], "state": account["state"]}
+    view["project"] = {"account_id": job["account_id"], "name": "Analytics", "state": 1, "type": 0}
+    view["environment"] = {
+        "account_id": job["account_id"],
+        "project_id": job["project_id"],
+        "name": "CI",
+        "state": 1,
+        "type": "deployment",
+        "supports_docs": True,
+        "use_custom_branch": False,
+    }
+    view.setdefault("fusion_readiness", None)
+    return view
+
+
+def internal_job_view(job: JsonDict) -> JsonDict:
+    """A job as included in a run: its schedule's date and time are plain names there, not objects."""
+    view = copy.deepcopy(job)
+    schedule = view.get("schedule")
+    if isinstance(schedule, dict):
+        kinds = {key: value.get("type") if isinstance(value, dict) else value for key, value in schedule.items()}
+        view["schedule"] = {
+            "cron": kinds.get("cron") or "0 * * * *",
+            "date": kinds.get("date"),
+            "time": kinds.get("time"),
+        }
     return view
