@@ -9,7 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+from tenacity.stop import stop_base
 
 from autoscale_ci import __version__
 from autoscale_ci.errors import ActionError
@@ -34,6 +41,17 @@ class _RetryableResponse(Exception):  # noqa: N818 - internal signal to tenacity
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"HTTP {response.status_code}")
         self.response = response
+
+
+class _StopAtDeadline(stop_base):
+    """No retry may outlive the step's overall deadline (timeout-minutes)."""
+
+    def __init__(self, deadline: float | None, clock: Callable[[], float]) -> None:
+        self.deadline = deadline
+        self.clock = clock
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.deadline is not None and self.clock() + (retry_state.upcoming_sleep or 0) >= self.deadline
 
 
 class AmbiguousWriteError(Exception):
@@ -106,8 +124,12 @@ class DbtCloudClient:
         retry_after_cap: float = 300.0,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.host = host
+        self._deadline = deadline
+        self._clock = clock
         self.account_id = account_id
         self._max_attempts = max_attempts
         self._retry_after_cap = retry_after_cap
@@ -154,7 +176,7 @@ class DbtCloudClient:
             return isinstance(exc, _NEVER_SENT)
 
         retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts),
+            stop=stop_after_attempt(self._max_attempts) | _StopAtDeadline(self._deadline, self._clock),
             wait=self._wait,
             retry=retry_if_exception(retryable),
             sleep=self._sleep,

@@ -64,6 +64,7 @@ class Executor:
         self._clock = clock
         self._sleep = sleep
         self._started = clock()
+        self._created_clone: int | None = None
 
     def _elapsed(self) -> str:
         seconds = int(self._clock() - self._started)
@@ -76,27 +77,33 @@ class Executor:
             outcome.run_status = "skipped"
             return outcome
         if plan.move is Move.FOLLOW and plan.follow is not None:
-            run = self.client.get_run(plan.follow.id)
-            self.runtime.log(f"Following run {run.id} ({status_name(run.status)}), already in flight for this commit.")
-            is_clone = clone_source(run.job.name if run.job else plan.follow.job_name) == self.options.job_id
-            return self._finish(outcome, run, run.job_definition_id if is_clone else None, owned=False)
+            followed = self.client.get_run(plan.follow.id)
+            self.runtime.log(
+                f"Following run {followed.id} ({status_name(followed.status)}), already in flight for this commit."
+            )
+            is_clone = clone_source(followed.job.name if followed.job else plan.follow.job_name) == self.options.job_id
+            return self._finish(outcome, followed, followed.job_definition_id if is_clone else None, owned=False)
 
         target = self.options.job_id
-        clone_id: int | None = None
-        if plan.move is Move.CLONE and job is not None:
-            clone_id = self._prepare_clone(plan, job, pr)
-            target = clone_id
-            outcome.cloned_job_id = clone_id
+        run: Run | None = None
         try:
+            if plan.move is Move.CLONE and job is not None:
+                target = self._prepare_clone(plan, job, pr)
+                outcome.cloned_job_id = target
             outcome.cancelled_run_ids = self._cancel(plan)
-            run = self.client.trigger_run(target, payload)
-        except BaseException:
-            if clone_id is not None and plan.reuse_clone_id is None and self.options.delete_clone:
-                with signals.shielded():
-                    self._delete_clone(clone_id)
+            # A signal during the trigger is held until the run's id is known, so it can be cancelled.
+            with signals.shielded():
+                run = self.client.trigger_run(target, payload)
+                self.runtime.save_state({"run-id": str(run.id), "job-id": str(target)})
+        except BaseException as exc:
+            with signals.shielded():
+                if run is not None and isinstance(exc, Aborted) and self.options.cancel_on_abort:
+                    self._cancel_quietly(run.id)
+                if self._created_clone is not None and self.options.delete_clone:
+                    self._delete_clone(self._created_clone)
             raise
-        self.runtime.save_state({"run-id": str(run.id), "job-id": str(target)})
         self.runtime.notice(f"dbt Cloud run {run.id} for PR #{pr.number} @ {pr.short_sha}: {run.href or ''}".strip())
+        clone_id = target if plan.move is Move.CLONE else None
         return self._finish(outcome, run, clone_id, owned=True)
 
     def _prepare_clone(self, plan: Plan, job: Job, pr: PullRequest) -> int:
@@ -105,9 +112,11 @@ class Executor:
             self.client.update_job(plan.reuse_clone_id, body)
             self.runtime.log(f"Updated idle clone job {plan.reuse_clone_id} from job {self.options.job_id}.")
             return plan.reuse_clone_id
-        clone = self.client.create_job(body)
-        if self.options.delete_clone:
-            self.runtime.save_state({"clone-job-id": str(clone.id)})
+        with signals.shielded():
+            clone = self.client.create_job(body)
+            self._created_clone = clone.id
+            if self.options.delete_clone:
+                self.runtime.save_state({"clone-job-id": str(clone.id)})
         self.runtime.log(f"Created clone job {clone.id} '{clone.name}' (every trigger and the schedule off).")
         return clone.id
 

@@ -50,7 +50,8 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
         deadline=started + settings.timeout_minutes * 60,
     )
     payload = build_payload(settings, pr)
-    with DbtCloudClient(settings.dbt_cloud_host, settings.token, settings.account_id) as client:
+    client = DbtCloudClient(settings.dbt_cloud_host, settings.token, settings.account_id, deadline=options.deadline)
+    with client:
         executor = Executor(client, runtime, options)
         skip = precheck(request)
         if skip is not None:

@@ -29,15 +29,13 @@ def install() -> None:
 
 @contextmanager
 def shielded() -> Iterator[None]:
-    """Defer signals while the block runs (cleanup that must finish)."""
+    """Defer signals while the block runs; a signal that arrived is raised when the outermost block ends."""
     before = _state["shielded"]
     _state["shielded"] = True
     try:
         yield
     finally:
         _state["shielded"] = before
-
-
-def pending() -> int:
-    """The signal that arrived while shielded, or 0."""
-    return _state["pending"]
+    if not before and _state["pending"]:
+        signum, _state["pending"] = _state["pending"], 0
+        raise Aborted(signum)

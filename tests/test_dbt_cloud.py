@@ -237,3 +237,21 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0.0
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
+
+
+def test_retries_stop_at_the_overall_deadline(api: respx.MockRouter, sleeps: Sleeps) -> None:
+    now = [100.0]
+
+    def clock() -> float:
+        return now[0]
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    client = DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=sleep, max_attempts=50, deadline=110.0, clock=clock)
+    route = api.get("/").respond(429, headers={"Retry-After": "4"})
+    with pytest.raises(DbtCloudError, match="429"):
+        client.get_account()
+    assert sleeps == [4.0, 4.0]  # a third wait would end past the deadline
+    assert route.call_count == 3

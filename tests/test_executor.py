@@ -249,3 +249,31 @@ def test_failed_clone_delete_is_a_warning(api: respx.MockRouter, clock: Clock, o
     outcome = make(clock, out).execute(CLONE, PR, JOB_OBJ, PAYLOAD)
     assert outcome.exit_code == 0
     assert f"::warning::Could not delete clone job {CLONE_ID}" in out.getvalue()
+
+
+def test_signal_during_the_trigger_cancels_the_run_it_created(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    import os
+    import signal
+
+    from autoscale_ci import signals
+
+    def trigger_then_signal(_request: httpx.Request) -> httpx.Response:
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives while the trigger is in flight
+        return httpx.Response(200, json=envelope(run(11, status=1, job_id=CLONE_ID)))
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals.install()
+    try:
+        api.post("/jobs/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))
+        api.post(f"/jobs/{CLONE_ID}/run/").mock(side_effect=trigger_then_signal)
+        cancel = api.post("/runs/11/cancel/").respond(json=envelope(run(11, status=30)))
+        delete = api.delete(f"/jobs/{CLONE_ID}/").respond(204)
+        with pytest.raises(Aborted):
+            make(clock, out).execute(CLONE, PR, JOB_OBJ, PAYLOAD)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    assert cancel.call_count == 1
+    assert delete.call_count == 1
