@@ -10,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 COPY requirements.lock /app/requirements.lock
 RUN pip install --require-hashes --no-deps -r /app/requirements.lock
 
-COPY entrypoint.py /app/entrypoint.py
+COPY entrypoint.py post.py /app/
 COPY autoscale_ci /app/autoscale_ci
+RUN chmod 0755 /app/post.py
 
 ENTRYPOINT ["python", "-u", "/app/entrypoint.py"]

@@ -16,6 +16,9 @@ from autoscale_ci.errors import Aborted
 from autoscale_ci.github import Runtime
 from autoscale_ci.models import CANCELLED, ERROR, SUCCESS, Job, Run, status_name
 
+# Names saved to GITHUB_STATE for the post step, which cleans up after a main step that was killed.
+STATE_RUN, STATE_CLONE, STATE_DONE = "run_id", "clone_job_id", "done"
+
 
 @dataclass
 class Outcome:
@@ -94,7 +97,7 @@ class Executor:
             # A signal during the trigger is held until the run's id is known, so it can be cancelled.
             with signals.shielded():
                 run = self.client.trigger_run(target, payload)
-                self.runtime.save_state({"run-id": str(run.id), "job-id": str(target)})
+                self.runtime.save_state({STATE_RUN: str(run.id)})
         except BaseException as exc:
             with signals.shielded():
                 if run is not None and isinstance(exc, Aborted) and self.options.cancel_on_abort:
@@ -116,7 +119,7 @@ class Executor:
             clone = self.client.create_job(body)
             self._created_clone = clone.id
             if self.options.delete_clone:
-                self.runtime.save_state({"clone-job-id": str(clone.id)})
+                self.runtime.save_state({STATE_CLONE: str(clone.id)})
         self.runtime.log(f"Created clone job {clone.id} '{clone.name}' (every trigger and the schedule off).")
         return clone.id
 
@@ -241,7 +244,7 @@ class Executor:
         try:
             if self.client.delete_job(clone_id):
                 self.runtime.log(f"Deleted clone job {clone_id}.")
-            self.runtime.save_state({"clone-job-id": ""})
+            self.runtime.save_state({STATE_CLONE: ""})
         except DbtCloudError as exc:
             self.runtime.warning(
                 f"Could not delete clone job {clone_id}: {exc.message} Delete it in dbt Cloud, or let the "

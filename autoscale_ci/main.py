@@ -11,7 +11,7 @@ from autoscale_ci.context import pull_request_from_event, read_event
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.engine import Move, Request, decide, precheck
 from autoscale_ci.errors import Aborted, ActionError
-from autoscale_ci.executor import Executor, Options, Outcome
+from autoscale_ci.executor import STATE_DONE, Executor, Options, Outcome
 from autoscale_ci.github import Runtime
 from autoscale_ci.payload import build_payload
 from autoscale_ci.report import error_summary, outputs, summary
@@ -106,8 +106,7 @@ def main() -> int:
     runtime.mask(os.environ.get(TOKEN_INPUT, "").strip())
     signals.install()
     try:
-        settings = load_settings()
-        outcome = _run(settings, runtime, started)
+        return _report(_run(load_settings(), runtime, started), runtime)
     except InvalidInputs as exc:
         _explain_missing_token(exc)
         for error in exc.errors:
@@ -121,6 +120,12 @@ def main() -> int:
     except Aborted as exc:
         runtime.warning(f"Stopped by signal {exc.signum}; cleanup done.")
         return exc.exit_code
+    finally:
+        # Having got this far the step cleaned up after itself; only a killed step leaves the post step work.
+        runtime.save_state({STATE_DONE: "true"})
+
+
+def _report(outcome: Outcome, runtime: Runtime) -> int:
     runtime.set_outputs(outputs(outcome))
     runtime.write_summary(summary(outcome))
     if outcome.exit_code:

@@ -18,6 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRYPOINT = ROOT / "entrypoint.py"
+POST_ENTRYPOINT = ROOT / "post.py"
 
 
 @cache
@@ -88,12 +89,12 @@ class Step:
     env: dict[str, str]
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
 
-    def start(self) -> Step:
-        """Start the entrypoint in the background."""
+    def start(self, script: Path = ENTRYPOINT, extra_env: dict[str, str] | None = None) -> Step:
+        """Start the entrypoint (or another script of the action) in the background."""
         self.process = subprocess.Popen(
-            [sys.executable, "-u", str(ENTRYPOINT)],
+            [sys.executable, "-u", str(script)],
             cwd=self.workdir,
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -125,6 +126,14 @@ class Step:
     def run(self, timeout: float = 90.0) -> Finished:
         """Start and wait."""
         return self.start().wait(timeout)
+
+    def post(self, timeout: float = 30.0) -> Finished:
+        """Run the post step as the runner does: a fresh process with the saved state as STATE_ variables."""
+        saved = parse_file_commands((self.workdir / "state").read_text(encoding="utf-8"))
+        post = Step(label=f"{self.label} (post)", workdir=self.workdir, env=self.env)
+        for name in ("output", "summary"):
+            (self.workdir / name).write_text("", encoding="utf-8")
+        return post.start(POST_ENTRYPOINT, {f"STATE_{name}": value for name, value in saved.items()}).wait(timeout)
 
 
 def make_step(

@@ -237,8 +237,10 @@ def test_token_only_appears_in_the_mask_command(
 def test_state_records_run_and_clone_for_the_post_step(api: respx.MockRouter, action_env: dict[str, Path]) -> None:
     dbt_cloud(api, active=[run(6, pr=8, sha=SHA_B)])
     assert main() == 0
-    state = action_env["state"].read_text(encoding="utf-8")
-    assert "clone-job-id<<" in state and str(CLONE_ID) in state and "run-id<<" in state
+    lines = action_env["state"].read_text(encoding="utf-8").splitlines()
+    # The clone is recorded as soon as it exists, cleared once deleted, and the step marks itself done.
+    assert [line.split("<<")[0] for line in lines if "<<" in line] == ["clone_job_id", "run_id", "clone_job_id", "done"]
+    assert read_outputs(action_env["state"]) == {"clone_job_id": "", "run_id": "500", "done": "true"}
 
 
 def test_empty_token_on_a_fork_pr_explains_withheld_secrets(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -164,3 +165,37 @@ def test_a_late_workflow_for_an_older_commit_leaves_the_newer_run_alone(emu: Emu
     assert any("pushed to PR #7 after this one" in line for line in done.lines("::notice"))
     assert newer.wait().returncode == 0
     assert run_of(emu, int(str(run["id"])))["status"] == 10
+
+
+def test_post_step_cleans_up_after_a_killed_main_step_and_is_idempotent(emu: Emulator, step: StepFactory) -> None:
+    emu.set_timing(run_seconds=30.0)
+    trigger(emu, 8, SHA_B)
+    action = step(7, SHA_A).start()
+    run = wait_for_active(emu, 7, SHA_A)
+    clone_id = int(str(run["job_definition_id"]))
+    deadline = time.monotonic() + 10
+    while "clone_job_id" not in (action.workdir / "state").read_text(encoding="utf-8"):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    action.signal(signal.SIGKILL)  # no handler runs: the runner's last resort
+    action.wait(timeout=10)
+    assert run_of(emu, int(str(run["id"])))["status"] in (1, 2, 3)
+    done = action.post()
+    assert done.returncode == 0, done.stdout
+    assert run_of(emu, int(str(run["id"])))["status"] == 30
+    assert next(job for job in emu.jobs() if job["id"] == clone_id)["state"] == 2
+    before = len(emu.requests())
+    again = action.post()
+    assert again.returncode == 0
+    assert f"Clone job {clone_id} was already gone." in again.stdout
+    assert all(entry["method"] == "GET" or entry["status"] == 404 for entry in emu.requests()[before:])
+
+
+def test_post_step_after_a_clean_main_step_does_nothing(emu: Emulator, step: StepFactory) -> None:
+    action = step(7, SHA_A, wait="false")
+    assert action.run().returncode == 0
+    before = len(emu.requests())
+    done = action.post()
+    assert done.returncode == 0
+    assert "Nothing to clean up." in done.stdout
+    assert len(emu.requests()) == before
