@@ -66,6 +66,12 @@ def clone_source(name: str | None) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def clone_pr(name: str | None) -> int | None:
+    """The pull request a clone was last made or updated for."""
+    found = _MARKER.search(name or "")
+    return int(found.group(2)) if found else None
+
+
 def base_name(name: str) -> str:
     """A job's name without a clone marker."""
     return _MARKER.sub("", name)

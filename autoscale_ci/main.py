@@ -3,22 +3,42 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
+from datetime import timedelta
 
 from autoscale_ci import signals
-from autoscale_ci.context import pull_request_from_event, read_event
+from autoscale_ci.cleanup import run_cleanup
+from autoscale_ci.context import PR_EVENTS, pull_request_from_event, read_event
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.engine import Move, Request, decide, precheck
 from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import STATE_DONE, Executor, Options, Outcome
 from autoscale_ci.github import Runtime
 from autoscale_ci.payload import build_payload
-from autoscale_ci.report import error_summary, outputs, summary
+from autoscale_ci.report import cleanup_summary, error_summary, outputs, summary
 from autoscale_ci.settings import InvalidInputs, Settings, load_settings
 from autoscale_ci.snapshot import observe
 
 TOKEN_INPUT = "INPUT_DBT-CLOUD-TOKEN"  # noqa: S105 - the variable's name, not a secret
+
+
+def _cleanup(settings: Settings, runtime: Runtime) -> int:
+    closed_pr = None
+    event_name = os.environ.get("GITHUB_EVENT_NAME", "")
+    if event_name in PR_EVENTS:
+        pr = pull_request_from_event(event_name, read_event(os.environ.get("GITHUB_EVENT_PATH", "")))
+        closed_pr = pr.number if pr.closed else None
+    with DbtCloudClient(settings.dbt_cloud_host, settings.token, settings.account_id) as client:
+        found = run_cleanup(
+            client,
+            runtime,
+            job_id=settings.job_id,
+            max_age=timedelta(minutes=settings.clone_max_age_minutes),
+            closed_pr=closed_pr,
+        )
+    runtime.set_outputs({"decision": "cleanup", "deleted-clone-ids": ",".join(map(str, found.deleted))})
+    runtime.write_summary(cleanup_summary(settings.job_id, found))
+    return 0
 
 
 def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
@@ -106,7 +126,10 @@ def main() -> int:
     runtime.mask(os.environ.get(TOKEN_INPUT, "").strip())
     signals.install()
     try:
-        return _report(_run(load_settings(), runtime, started), runtime)
+        settings = load_settings()
+        if settings.mode == "cleanup":
+            return _cleanup(settings, runtime)
+        return _report(_run(settings, runtime, started), runtime)
     except InvalidInputs as exc:
         _explain_missing_token(exc)
         for error in exc.errors:
@@ -133,8 +156,3 @@ def _report(outcome: Outcome, runtime: Runtime) -> int:
     elif outcome.message:
         runtime.warning(outcome.message, title=f"dbt Cloud run {outcome.run_status}")
     return outcome.exit_code
-
-
-def cli() -> None:
-    """Console entry point."""
-    sys.exit(main())

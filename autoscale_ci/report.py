@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from autoscale_ci.cleanup import Cleanup
 from autoscale_ci.executor import Outcome
 
 ICONS = {"success": "✅", "superseded": "⏭️", "skipped": "⏭️", "error": "❌", "cancelled": "🚫", "timeout": "⏱️"}
@@ -59,3 +60,14 @@ def summary(outcome: Outcome) -> str:
 def error_summary(message: str) -> str:
     """The summary for a step that failed before it had an outcome."""
     return f"### ❌ dbt Cloud CI: failed\n\n{_cell(message)}\n"
+
+
+def cleanup_summary(job_id: int, found: Cleanup) -> str:
+    """The summary of cleanup mode."""
+    deleted = ", ".join(map(str, found.deleted)) or "none"
+    return (
+        f"### 🧹 dbt Cloud CI: cleanup of job {job_id}'s clones\n\n"
+        f"| | |\n| --- | --- |\n| Deleted | {deleted} |\n"
+        f"| Kept, a run is using them | {len(found.kept_busy)} |\n"
+        f"| Kept, younger than the limit | {len(found.kept_young)} |\n"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, field_validator
@@ -81,6 +81,7 @@ class Settings(BaseSettings):
         populate_by_name=False,
     )
 
+    mode: Literal["run", "cleanup"] = _input("mode", "run")
     dbt_cloud_token: SecretStr = _input("dbt-cloud-token")
     account_id: int = _input("account-id", gt=0, lt=2**63)
     job_id: int = _input("job-id", gt=0, lt=2**63)
@@ -101,6 +102,7 @@ class Settings(BaseSettings):
     timeout_seconds_override: int | None = _input("timeout-seconds-override", None, ge=0, le=2**31 - 1)
     generate_docs_override: bool | None = _input("generate-docs-override", None)
     git_branch: str | None = _input("git-branch", None, max_length=255)
+    clone_max_age_minutes: float = _input("clone-max-age-minutes", 60.0, ge=0, le=60 * 24 * 365)
     pr_number: int | None = _input("pr-number", None, gt=0, lt=2**31)
     git_sha: str | None = _input("git-sha", None)
 
@@ -166,6 +168,8 @@ FIXES: dict[str, str] = {
     "threads-override": "set a whole number of at least 1",
     "timeout-seconds-override": "set a whole number of seconds (0 for no timeout)",
     "pr-number": "set the pull request number (a whole number)",
+    "mode": "set run (trigger CI for a pull request) or cleanup (delete this job's idle clones)",
+    "clone-max-age-minutes": "set a number of minutes, 0 or more",
     "git-sha": "set the full commit SHA of the pull request head",
 }
 _BOOL_FIX = "set true or false"
@@ -189,6 +193,8 @@ def _describe(error: Mapping[str, Any], name: str) -> str:
         return f"Input '{name}' must be a whole number"
     if kind == "float_parsing":
         return f"Input '{name}' must be a number"
+    if kind == "literal_error":
+        return f"Input '{name}' must be one of: {error.get('ctx', {}).get('expected', '')}"
     ctx = error.get("ctx") or {}
     bounds = {
         "greater_than": ("must be greater than", "gt"),
@@ -220,6 +226,16 @@ def input_errors(exc: ValidationError) -> list[InputError]:
         message = f"{_describe(error, name)}{_shown(name, error)}: {fix}."
         errors.append(InputError(name, message))
     return errors
+
+
+def input_names() -> list[str]:
+    """The action's input names (kebab-case), in declaration order."""
+    names = []
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.append(str(alias.choices[0]).removeprefix("INPUT_").lower())
+    return names
 
 
 class InvalidInputs(Exception):  # noqa: N818 - a carrier for several InputErrors

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from autoscale_ci.emulator import Emulator
-from tests.harness import pr_event
+from tests.harness import ROOT, pr_event
 from tests.integration.conftest import StepFactory, requests_of, run_of, trigger, writes_of
 
 SHA_A, SHA_B, SHA_C = "a" * 40, "b" * 40, "c" * 40
@@ -199,3 +203,44 @@ def test_post_step_after_a_clean_main_step_does_nothing(emu: Emulator, step: Ste
     assert done.returncode == 0
     assert "Nothing to clean up." in done.stdout
     assert len(emu.requests()) == before
+
+
+def test_cleanup_mode_deletes_idle_clones_only(emu: Emulator, step: StepFactory) -> None:
+    idle = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #3]")
+    busy = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #4]")
+    other = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id + 1000 if emu.ci_job_id else 0} PR #3]")
+    emu.set_timing(run_seconds=30.0)
+    trigger(emu, 4, SHA_B, job_id=busy)
+    action = step(3, SHA_A, event={"schedule": "0 3 * * *"}, mode="cleanup", **{"clone-max-age-minutes": "0"})
+    action.env["GITHUB_EVENT_NAME"] = "schedule"
+    done = action.run()
+    assert done.returncode == 0, done.stdout
+    assert writes_of(emu, action) == [f"DELETE /jobs/{idle}/"]
+    assert done.outputs == {"decision": "cleanup", "deleted-clone-ids": str(idle)}
+    states = {job["id"]: job["state"] for job in emu.jobs()}
+    assert (states[idle], states[busy], states[other]) == (2, 1, 1)
+
+
+def test_cleanup_on_a_closed_pr_deletes_its_clones_whatever_their_age(emu: Emulator, step: StepFactory) -> None:
+    mine = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #7]")
+    young = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #8]")
+    action = step(7, SHA_A, event=pr_event(7, SHA_A, state="closed"), mode="cleanup")
+    done = action.run()
+    assert done.returncode == 0, done.stdout
+    assert writes_of(emu, action) == [f"DELETE /jobs/{mine}/"]
+    assert {job["id"]: job["state"] for job in emu.jobs()}[young] == 1
+
+
+def test_cleanup_as_a_command(emu: Emulator, tmp_path: Path) -> None:
+    idle = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #3]")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("INPUT_", "GITHUB_"))}
+    env.update({"DBT_CLOUD_TOKEN": emu.token, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-m", "autoscale_ci", "cleanup", "--account-id", str(emu.account_id), "--job-id",
+         str(emu.ci_job_id), "--dbt-cloud-host", emu.url, "--clone-max-age-minutes", "0"],
+        env=env, capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Deleted clone job {idle}." in result.stdout
+    assert "output deleted-clone-ids=" + str(idle) in result.stdout
+    assert emu.token not in result.stdout.replace(f"::add-mask::{emu.token}", "")

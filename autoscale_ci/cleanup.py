@@ -1,0 +1,68 @@
+"""Cleanup mode: delete this job's clones that no run uses any more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from autoscale_ci.clone import clone_pr, clone_source, marker_prefix
+from autoscale_ci.dbt_cloud import DbtCloudClient
+from autoscale_ci.github import Runtime
+from autoscale_ci.models import Job
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    """What cleanup mode found and did."""
+
+    deleted: tuple[int, ...]
+    kept_busy: tuple[int, ...]
+    kept_young: tuple[int, ...]
+
+
+def _created(job: Job) -> datetime | None:
+    raw = (job.definition().get("created_at") or "").strip()
+    try:
+        created = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return created if created.tzinfo else created.replace(tzinfo=UTC)
+
+
+def select(
+    clones: list[Job], busy: set[int], *, job_id: int, now: datetime, max_age: timedelta, closed_pr: int | None
+) -> Cleanup:
+    """Split the clones of `job_id` into those to delete and those to keep; pure."""
+    deleted: list[int] = []
+    busy_ids: list[int] = []
+    young: list[int] = []
+    for clone in sorted(clones, key=lambda j: j.id):
+        if clone_source(clone.name) != job_id:
+            continue
+        created = _created(clone)
+        if clone.id in busy:
+            busy_ids.append(clone.id)
+        elif closed_pr is not None and clone_pr(clone.name) == closed_pr:
+            deleted.append(clone.id)  # its pull request is closed: no later run will want it
+        elif created is None or now - created >= max_age:
+            deleted.append(clone.id)
+        else:
+            young.append(clone.id)
+    return Cleanup(tuple(deleted), tuple(busy_ids), tuple(young))
+
+
+def run_cleanup(
+    client: DbtCloudClient, runtime: Runtime, *, job_id: int, max_age: timedelta, closed_pr: int | None
+) -> Cleanup:
+    """Delete the clones of `job_id` that have no active run and are older than `max_age`."""
+    clones = client.list_jobs(marker_prefix(job_id))
+    busy = {run.job_definition_id for run in client.active_runs()}
+    found = select(clones, busy, job_id=job_id, now=datetime.now(UTC), max_age=max_age, closed_pr=closed_pr)
+    for clone_id in found.deleted:
+        if client.delete_job(clone_id):
+            runtime.log(f"Deleted clone job {clone_id}.")
+    runtime.log(
+        f"Cleanup of job {job_id}'s clones: {len(found.deleted)} deleted, {len(found.kept_busy)} kept (a run is "
+        f"using them), {len(found.kept_young)} kept (younger than {max_age})."
+    )
+    return found

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from autoscale_ci.cleanup import select
+from autoscale_ci.clone import marker
+from autoscale_ci.models import Job
+from tests.builders import JOB, job
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def clone(job_id: int, pr: int, age_minutes: float, source: int = JOB) -> Job:
+    created = (NOW - timedelta(minutes=age_minutes)).isoformat(sep=" ")
+    return Job.model_validate(job(job_id, name=f"CI{marker(source, pr)}", created_at=created))
+
+
+def test_idle_clones_older_than_the_limit_are_deleted() -> None:
+    clones = [clone(1, pr=1, age_minutes=90), clone(2, pr=2, age_minutes=10), clone(3, pr=3, age_minutes=120)]
+    found = select(clones, {3}, job_id=JOB, now=NOW, max_age=timedelta(minutes=60), closed_pr=None)
+    assert found.deleted == (1,)
+    assert found.kept_busy == (3,)
+    assert found.kept_young == (2,)
+
+
+def test_clones_of_a_closed_pr_go_at_once_unless_busy() -> None:
+    clones = [clone(1, pr=7, age_minutes=1), clone(2, pr=7, age_minutes=1), clone(3, pr=8, age_minutes=1)]
+    found = select(clones, {2}, job_id=JOB, now=NOW, max_age=timedelta(minutes=60), closed_pr=7)
+    assert found.deleted == (1,)
+    assert found.kept_busy == (2,)
+    assert found.kept_young == (3,)
+
+
+def test_other_jobs_clones_and_plain_jobs_are_never_touched() -> None:
+    others = [clone(1, pr=1, age_minutes=999, source=JOB + 1), Job.model_validate(job(2, name=f"CI [autoscale {JOB}"))]
+    found = select(others, set(), job_id=JOB, now=NOW, max_age=timedelta(0), closed_pr=1)
+    assert found == select([], set(), job_id=JOB, now=NOW, max_age=timedelta(0), closed_pr=1)
+    assert found.deleted == ()
+
+
+def test_a_clone_without_a_readable_creation_time_counts_as_old() -> None:
+    unknown = Job.model_validate(job(1, name=f"CI{marker(JOB, 1)}", created_at="yesterday"))
+    assert select([unknown], set(), job_id=JOB, now=NOW, max_age=timedelta(minutes=60), closed_pr=None).deleted == (1,)
