@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint typecheck unit lock clean
+.PHONY: install test demo soak lint typecheck unit lock clean
 
 install: $(STAMP)
 
@@ -28,6 +28,10 @@ test: lint typecheck unit
 # The action's main job against the local dbt Cloud emulator: four pushes, each decision, requests and summaries.
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+
+# The long fault soak: SOAK_SCHEDULES (default 1000) seeded fault schedules against the emulator.
+soak: $(STAMP)
+	$(BIN)/python scripts/soak.py
 
 # Regenerate both lock files from pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)

@@ -6,7 +6,7 @@ import email.utils
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from tenacity import (
@@ -25,6 +25,8 @@ from autoscale_ci.models import ACTIVE_STATUSES, Account, Job, Run
 PAGE_SIZE = 100
 MAX_ITEMS = 20_000  # a runaway pagination loop stops here
 RELATED = '["trigger","job"]'
+WRITE_ATTEMPTS = 3
+_T = TypeVar("_T")
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
@@ -317,31 +319,39 @@ class DbtCloudClient:
         data, _ = self._call("POST", f"/runs/{run_id}/cancel/", operation=f"cancel run {run_id}")
         return Run.model_validate(data)
 
-    def trigger_run(self, job_id: int, body: Mapping[str, Any], *, attempts: int = 3) -> Run:
-        """Trigger a run; after an ambiguous failure, look for the run before sending again."""
-        for attempt in range(1, attempts + 1):
+    def _confirmed_write(self, operation: str, send: Callable[[], _T], find: Callable[[], _T | None]) -> _T:
+        """Send a write that must not happen twice: after an ambiguous failure, look for it before resending."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
-                data, _ = self._call(
-                    "POST",
-                    f"/jobs/{job_id}/run/",
-                    operation=f"trigger job {job_id}",
-                    not_found=f"check that job-id {job_id} is a job of account {self.account_id}",
-                    idempotent=False,
-                    json=dict(body),
-                )
-                return Run.model_validate(data)
+                return send()
             except AmbiguousWriteError as exc:
-                found = self._find_triggered(job_id, body)
+                found = find()
                 if found is not None:
                     return found
-                if attempt == attempts:
+                if attempt == WRITE_ATTEMPTS:
                     raise DbtCloudError(
-                        f"Triggering job {job_id} failed {attempts} times ({exc}) and no run was created: "
-                        "dbt Cloud may be having trouble; re-run the workflow later.",
-                        operation=f"trigger job {job_id}",
+                        f"Could not {operation}: {WRITE_ATTEMPTS} attempts failed ({exc}) and dbt Cloud shows no "
+                        "sign of it; dbt Cloud may be having trouble, re-run the workflow later.",
+                        operation=operation,
                     ) from None
                 self._sleep(min(2.0**attempt, 30.0))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def trigger_run(self, job_id: int, body: Mapping[str, Any]) -> Run:
+        """Trigger a run; after an ambiguous failure, look for the run before sending again."""
+
+        def send() -> Run:
+            data, _ = self._call(
+                "POST",
+                f"/jobs/{job_id}/run/",
+                operation=f"trigger job {job_id}",
+                not_found=f"check that job-id {job_id} is a job of account {self.account_id}",
+                idempotent=False,
+                json=dict(body),
+            )
+            return Run.model_validate(data)
+
+        return self._confirmed_write(f"trigger job {job_id}", send, lambda: self._find_triggered(job_id, body))
 
     def _find_triggered(self, job_id: int, body: Mapping[str, Any]) -> Run | None:
         for run in self.list_runs(job_id=job_id, statuses=ACTIVE_STATUSES):
@@ -358,21 +368,15 @@ class DbtCloudClient:
     def create_job(self, body: Mapping[str, Any]) -> Job:
         """Create a job; after an ambiguous failure, look for it by name before sending again."""
         name = str(body.get("name", ""))
-        for attempt in (1, 2):
-            try:
-                data, _ = self._call("POST", "/jobs/", operation="create a clone job", idempotent=False, json=body)
-                return Job.model_validate(data)
-            except AmbiguousWriteError as exc:
-                for job in self.list_jobs(name):
-                    if job.name == name:
-                        return job
-                if attempt == 2:
-                    raise DbtCloudError(
-                        f"Creating the clone job failed twice ({exc}): re-run the workflow later.",
-                        operation="create a clone job",
-                    ) from None
-                self._sleep(2.0)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def send() -> Job:
+            data, _ = self._call("POST", "/jobs/", operation="create a clone job", idempotent=False, json=body)
+            return Job.model_validate(data)
+
+        def find() -> Job | None:
+            return next((job for job in self.list_jobs(name) if job.name == name), None)
+
+        return self._confirmed_write("create the clone job", send, find)
 
     def update_job(self, job_id: int, body: Mapping[str, Any]) -> Job:
         """Replace a job's definition (the same body as for creating it)."""
