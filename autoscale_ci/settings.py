@@ -36,6 +36,9 @@ def _is_loopback(host: str) -> bool:
 def normalize_host(raw: str) -> str:
     """Turn `emea.dbt.com`, `https://x.us1.dbt.com/` and the like into `scheme://host[:port]`."""
     text = raw.strip()
+    bare_scheme = re.match(r"^([a-z][a-z0-9+.-]*):(?!//|\d)", text, re.IGNORECASE)
+    if bare_scheme and "://" not in text:
+        raise ValueError(f"uses scheme '{bare_scheme.group(1)}'; use https://")
     if "://" not in text:
         text = f"https://{text}"
     parts = urlsplit(text)

@@ -72,6 +72,7 @@ def test_hyphenated_inputs_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("  https://AB123.us1.dbt.com  ", "https://ab123.us1.dbt.com"),
         ("http://127.0.0.1:8765", "http://127.0.0.1:8765"),
         ("http://localhost:9000/", "http://localhost:9000"),
+        ("localhost:9000", "https://localhost:9000"),
         ("http://[::1]:8000", "http://[::1]:8000"),
     ],
 )
@@ -88,6 +89,7 @@ def test_hosts_are_normalised(raw: str, expected: str) -> None:
         ("https://user:pw@cloud.getdbt.com", "no path"),
         ("https://bad_host!", "valid host"),
         ("https://cloud.getdbt.com:99999", "port"),
+        ("javascript:alert(1)", "scheme 'javascript'"),
     ],
 )
 def test_bad_hosts_are_refused(raw: str, why: str) -> None:
