@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from autoscale_ci.clone import clone_pr, clone_source, marker_prefix
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.github import Runtime
-from autoscale_ci.models import Job
+from autoscale_ci.models import Job, parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -18,15 +18,6 @@ class Cleanup:
     deleted: tuple[int, ...]
     kept_busy: tuple[int, ...]
     kept_young: tuple[int, ...]
-
-
-def _created(job: Job) -> datetime | None:
-    raw = (job.definition().get("created_at") or "").strip()
-    try:
-        created = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return created if created.tzinfo else created.replace(tzinfo=UTC)
 
 
 def select(
@@ -39,12 +30,12 @@ def select(
     for clone in sorted(clones, key=lambda j: j.id):
         if clone_source(clone.name) != job_id:
             continue
-        created = _created(clone)
+        created = parse_timestamp(clone.definition().get("created_at"))
         if clone.id in busy:
             busy_ids.append(clone.id)
         elif closed_pr is not None and clone_pr(clone.name) == closed_pr:
             deleted.append(clone.id)  # its pull request is closed: no later run will want it
-        elif created is None or now - created >= max_age:
+        elif created is not None and now - created >= max_age:
             deleted.append(clone.id)
         else:
             young.append(clone.id)

@@ -47,12 +47,13 @@ REQUIRED_DEFAULTS: Mapping[str, Any] = {
     "state": 1,
 }
 TRIGGERS_OFF = {"github_webhook": False, "schedule": False, "git_provider_webhook": False, "on_merge": False}
-_MARKER = re.compile(r" \[autoscale (\d+) PR #(\d+)\]$")
+_MARKER = re.compile(r" \[autoscale (\d+) PR #(\d+)(?: [0-9a-f]{1,16})?\]$")
 
 
-def marker(job_id: int, pr_number: int) -> str:
-    """The suffix that names a job as a clone of `job_id` made for a pull request."""
-    return f" [autoscale {job_id} PR #{pr_number}]"
+def marker(job_id: int, pr_number: int, nonce: str = "") -> str:
+    """The suffix that names a job as a clone of `job_id` made for a pull request; the nonce makes each clone's
+    name its own, so a clone found by name after a lost answer is surely the one this step created."""
+    return f" [autoscale {job_id} PR #{pr_number}{' ' + nonce if nonce else ''}]"
 
 
 def marker_prefix(job_id: int) -> str:
@@ -77,13 +78,13 @@ def base_name(name: str) -> str:
     return _MARKER.sub("", name)
 
 
-def clone_definition(job: Mapping[str, Any], job_id: int, pr_number: int) -> dict[str, Any]:
+def clone_definition(job: Mapping[str, Any], job_id: int, pr_number: int, nonce: str = "") -> dict[str, Any]:
     """A create-job body copying `job`, with every trigger and the schedule off and a marked name."""
     body: dict[str, Any] = {key: job[key] for key in WRITABLE_FIELDS if key in job}
     body = {key: value for key, value in body.items() if value is not None and value != ""}
     for key, default in REQUIRED_DEFAULTS.items():
         body.setdefault(key, default)
-    body["name"] = base_name(str(job.get("name", "job")))[:200] + marker(job_id, pr_number)
+    body["name"] = base_name(str(job.get("name", "job")))[:200] + marker(job_id, pr_number, nonce)
     body["triggers"] = dict(TRIGGERS_OFF)
     body["triggers_on_draft_pr"] = False
     return body

@@ -6,11 +6,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from autoscale_ci.errors import EventError
+from autoscale_ci.models import parse_timestamp
 
 PR_EVENTS = ("pull_request", "pull_request_target")
 FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
@@ -26,7 +27,6 @@ class PullRequest:
 
     number: int
     head_sha: str
-    head_ref: str | None = None
     draft: bool = False
     closed: bool = False
     is_fork: bool = False
@@ -88,31 +88,19 @@ def _repo_id(side: Any) -> Any:
     return repo.get("id", repo.get("full_name"))
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _from_pull_request(event: Mapping[str, Any]) -> PullRequest:
     pr = event.get("pull_request")
     if not isinstance(pr, dict):
         raise EventError(f"The event has no pull_request object: {_FIX_EVENTS}.")
     head = _obj(pr.get("head"))
-    head_ref = head.get("ref") if isinstance(head.get("ref"), str) else None
     head_repo, base_repo = _repo_id(head), _repo_id(pr.get("base"))
     return PullRequest(
         number=_number(pr.get("number", event.get("number")), "pull_request.number"),
         head_sha=_sha(head.get("sha"), "pull_request.head.sha"),
-        head_ref=head_ref,
         draft=pr.get("draft") is True,
         closed=pr.get("state") == "closed",
         is_fork=head_repo is not None and base_repo is not None and head_repo != base_repo,
-        updated_at=_timestamp(pr.get("updated_at")),
+        updated_at=parse_timestamp(pr.get("updated_at")),
     )
 
 

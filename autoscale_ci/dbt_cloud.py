@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -20,7 +22,7 @@ from tenacity.stop import stop_base
 
 from autoscale_ci import __version__
 from autoscale_ci.errors import ActionError
-from autoscale_ci.models import ACTIVE_STATUSES, Account, Job, Run
+from autoscale_ci.models import ACTIVE_STATUSES, Account, Job, Run, parse_timestamp
 
 PAGE_SIZE = 100
 MAX_ITEMS = 20_000  # a runaway pagination loop stops here
@@ -45,14 +47,17 @@ class _RetryableResponse(Exception):  # noqa: N818 - internal signal to tenacity
         self.response = response
 
 
-class _StopAtDeadline(stop_base):
-    """No retry may outlive the step's overall deadline (timeout-minutes)."""
+class _StopEarly(stop_base):
+    """No retry may outlive the step's overall deadline (timeout-minutes), nor go on once the step is cancelled."""
 
-    def __init__(self, deadline: float | None, clock: Callable[[], float]) -> None:
+    def __init__(self, deadline: float | None, clock: Callable[[], float], interrupted: Callable[[], bool]) -> None:
         self.deadline = deadline
         self.clock = clock
+        self.interrupted = interrupted
 
     def __call__(self, retry_state: RetryCallState) -> bool:
+        if self.interrupted():
+            return True
         return self.deadline is not None and self.clock() + (retry_state.upcoming_sleep or 0) >= self.deadline
 
 
@@ -111,6 +116,22 @@ def _fix_for(status: int, host: str, not_found: str) -> str:
     return "check the inputs this request was built from"
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def parse(model: type[_M], data: Any, operation: str) -> _M:
+    """An API object, or a DbtCloudError naming what dbt Cloud sent that the action cannot read."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:3])
+        raise DbtCloudError(
+            f"dbt Cloud's answer to {operation} had an unexpected shape ({where}): check dbt-cloud-host points at "
+            "dbt Cloud, and report it if it does.",
+            operation=operation,
+        ) from None
+
+
 class DbtCloudClient:
     """dbt Cloud API v2 for one account, over one `httpx.Client`."""
 
@@ -124,19 +145,21 @@ class DbtCloudClient:
         max_attempts: int = 6,
         max_backoff: float = 30.0,
         retry_after_cap: float = 300.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         deadline: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        interrupted: Callable[[], bool] = lambda: False,
     ) -> None:
         self.host = host
         self._deadline = deadline
         self._clock = clock
+        self._interrupted = interrupted
         self.account_id = account_id
         self._max_attempts = max_attempts
         self._retry_after_cap = retry_after_cap
         self._backoff = wait_exponential_jitter(initial=1, max=max_backoff)
-        self._sleep = sleep
+        self._sleep = sleep if sleep is not None else self._interruptible_sleep
         self._http = httpx.Client(
             base_url=f"{host}/api/v2/accounts/{account_id}",
             headers={
@@ -152,6 +175,22 @@ class DbtCloudClient:
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        # A long Retry-After must not hold a cancelled step past the runner's kill, 10 s after its first signal.
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0 and not self._interrupted():
+            time.sleep(min(left, 0.25))
+
+    @contextmanager
+    def unbounded(self) -> Iterator[None]:
+        """Let the requests inside retry past the deadline and a cancel: they are the cleanup."""
+        saved = self._deadline, self._interrupted
+        self._deadline, self._interrupted = None, lambda: False
+        try:
+            yield
+        finally:
+            self._deadline, self._interrupted = saved
 
     def __enter__(self) -> DbtCloudClient:
         return self
@@ -178,7 +217,7 @@ class DbtCloudClient:
             return isinstance(exc, _NEVER_SENT)
 
         retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts) | _StopAtDeadline(self._deadline, self._clock),
+            stop=stop_after_attempt(self._max_attempts) | _StopEarly(self._deadline, self._clock, self._interrupted),
             wait=self._wait,
             retry=retry_if_exception(retryable),
             sleep=self._sleep,
@@ -267,7 +306,7 @@ class DbtCloudClient:
         data, _ = self._call(
             "GET", "/", operation=f"read account {self.account_id}", not_found="check account-id and dbt-cloud-host"
         )
-        return Account.model_validate(data)
+        return parse(Account, data, f"read account {self.account_id}")
 
     def get_job(self, job_id: int) -> Job:
         """One job definition."""
@@ -277,12 +316,12 @@ class DbtCloudClient:
             operation=f"read job {job_id}",
             not_found=f"check that job-id {job_id} is a job of account {self.account_id}",
         )
-        return Job.model_validate(data)
+        return parse(Job, data, f"read job {job_id}")
 
     def list_jobs(self, name_contains: str) -> list[Job]:
         """Every job whose name contains the text."""
         rows = self._list("/jobs/", {"name__icontains": name_contains}, operation="list jobs")
-        return [Job.model_validate(row) for row in rows]
+        return [parse(Job, row, "list jobs") for row in rows]
 
     def list_runs(
         self,
@@ -301,7 +340,7 @@ class DbtCloudClient:
         if id_gt is not None:
             params["id__gt"] = id_gt
         rows = self._list("/runs/", params, operation="list runs")
-        return [Run.model_validate(row) for row in rows]
+        return [parse(Run, row, "list runs") for row in rows]
 
     def active_runs(self) -> list[Run]:
         """Every queued, starting or running run in the account."""
@@ -312,12 +351,12 @@ class DbtCloudClient:
         data, _ = self._call(
             "GET", f"/runs/{run_id}/", operation=f"read run {run_id}", params={"include_related": RELATED}
         )
-        return Run.model_validate(data)
+        return parse(Run, data, f"read run {run_id}")
 
     def cancel_run(self, run_id: int) -> Run:
         """Cancel a run; harmless on a finished one."""
         data, _ = self._call("POST", f"/runs/{run_id}/cancel/", operation=f"cancel run {run_id}")
-        return Run.model_validate(data)
+        return parse(Run, data, f"cancel run {run_id}")
 
     def _confirmed_write(self, operation: str, send: Callable[[], _T], find: Callable[[], _T | None]) -> _T:
         """Send a write that must not happen twice: after an ambiguous failure, look for it before resending."""
@@ -337,8 +376,9 @@ class DbtCloudClient:
                 self._sleep(min(2.0**attempt, 30.0))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def trigger_run(self, job_id: int, body: Mapping[str, Any]) -> Run:
-        """Trigger a run; after an ambiguous failure, look for the run before sending again."""
+    def trigger_run(self, job_id: int, body: Mapping[str, Any], *, since: datetime | None = None) -> Run:
+        """Trigger a run; after an ambiguous failure, look for the run (active, or created since `since`)
+        before sending again."""
 
         def send() -> Run:
             data, _ = self._call(
@@ -349,15 +389,18 @@ class DbtCloudClient:
                 idempotent=False,
                 json=dict(body),
             )
-            return Run.model_validate(data)
+            return parse(Run, data, f"trigger job {job_id}")
 
-        return self._confirmed_write(f"trigger job {job_id}", send, lambda: self._find_triggered(job_id, body))
+        return self._confirmed_write(f"trigger job {job_id}", send, lambda: self._find_triggered(job_id, body, since))
 
-    def _find_triggered(self, job_id: int, body: Mapping[str, Any]) -> Run | None:
-        for run in self.list_runs(job_id=job_id, statuses=ACTIVE_STATUSES):
+    def _find_triggered(self, job_id: int, body: Mapping[str, Any], since: datetime | None) -> Run | None:
+        for run in self._recent_runs(job_id):
             trigger = run.trigger
+            created = parse_timestamp(run.created_at)
+            recent = run.is_active or (since is not None and created is not None and created >= since)
             if (
-                trigger is not None
+                recent
+                and trigger is not None
                 and run.sha == body.get("git_sha")
                 and trigger.github_pull_request_id == body.get("github_pull_request_id")
                 and trigger.cause == body.get("cause")
@@ -365,13 +408,19 @@ class DbtCloudClient:
                 return run
         return None
 
+    def _recent_runs(self, job_id: int) -> list[Run]:
+        # The newest page is enough: a run this step created moments ago is among the job's latest.
+        params = {"include_related": RELATED, "order_by": "-id", "job_definition_id": job_id, "limit": PAGE_SIZE}
+        page, _ = self._call("GET", "/runs/", operation="list runs", params={**params, "offset": 0})
+        return [parse(Run, row, "list runs") for row in page] if isinstance(page, list) else []
+
     def create_job(self, body: Mapping[str, Any]) -> Job:
         """Create a job; after an ambiguous failure, look for it by name before sending again."""
         name = str(body.get("name", ""))
 
         def send() -> Job:
             data, _ = self._call("POST", "/jobs/", operation="create a clone job", idempotent=False, json=body)
-            return Job.model_validate(data)
+            return parse(Job, data, "create a clone job")
 
         def find() -> Job | None:
             return next((job for job in self.list_jobs(name) if job.name == name), None)
@@ -381,7 +430,7 @@ class DbtCloudClient:
     def update_job(self, job_id: int, body: Mapping[str, Any]) -> Job:
         """Replace a job's definition (the same body as for creating it)."""
         data, _ = self._call("POST", f"/jobs/{job_id}/", operation=f"update job {job_id}", json=dict(body))
-        return Job.model_validate(data)
+        return parse(Job, data, f"update job {job_id}")
 
     def delete_job(self, job_id: int) -> bool:
         """Delete a job; False when it was already gone."""

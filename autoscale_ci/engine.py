@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from autoscale_ci.clone import clone_source
 from autoscale_ci.errors import ActionError
+from autoscale_ci.models import QUEUED, RUNNING, STARTING
 
 
 class Move(StrEnum):
@@ -30,6 +31,7 @@ class ActiveRun:
     sha: str | None
     href: str | None = None
     pushed_at: datetime | None = None
+    status: int = QUEUED
 
 
 @dataclass(frozen=True)
@@ -81,13 +83,21 @@ class Plan:
         }[self.move]
 
 
+def belongs_to(job_id: int, run_job_id: int, run_job_name: str | None, clone_ids: frozenset[int] = frozenset()) -> bool:
+    """True when a run of `run_job_id` is a run of `job_id` itself or of one of its clones."""
+    return run_job_id == job_id or run_job_id in clone_ids or clone_source(run_job_name) == job_id
+
+
 def in_family(run: ActiveRun, snapshot: Snapshot) -> bool:
     """True for runs of the job itself or of one of its clones."""
-    return (
-        run.job_id == snapshot.job_id
-        or run.job_id in snapshot.clone_job_ids
-        or clone_source(run.job_name) == snapshot.job_id
-    )
+    return belongs_to(snapshot.job_id, run.job_id, run.job_name, snapshot.clone_job_ids)
+
+
+def slots_in_use(runs: list[ActiveRun]) -> int:
+    """Runs holding a run slot or waiting for one: executing runs, and queued runs whose job is not executing
+    another run (a run queued behind its own job's run waits for the job, not for a slot)."""
+    executing_jobs = {run.job_id for run in runs if run.status in (STARTING, RUNNING)}
+    return sum(1 for run in runs if run.status in (STARTING, RUNNING) or run.job_id not in executing_jobs)
 
 
 def _pushed_later(run: ActiveRun, request: Request) -> bool:
@@ -152,7 +162,7 @@ def decide(snapshot: Snapshot, request: Request) -> Plan:
     blocked_by = f"job {snapshot.job_id} is busy with run {blocker.id}" + (
         f" (PR #{blocker.pr_number})" if blocker.pr_number else ""
     )
-    in_use = len(remaining)
+    in_use = slots_in_use(remaining)
     family_in_use = sum(1 for run in remaining if in_family(run, snapshot))
     if in_use >= snapshot.run_slots:
         return Plan(

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from autoscale_ci import signals
 from autoscale_ci.clone import clone_definition, clone_source
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
-from autoscale_ci.engine import Move, Plan
+from autoscale_ci.engine import Move, Plan, belongs_to
 from autoscale_ci.errors import Aborted
 from autoscale_ci.github import Runtime
 from autoscale_ci.models import CANCELLED, ERROR, SUCCESS, Job, Run, status_name
 
-# Names saved to GITHUB_STATE for the post step, which cleans up after a main step that was killed.
-STATE_RUN, STATE_CLONE, STATE_DONE = "run_id", "clone_job_id", "done"
+# Saved to GITHUB_STATE as soon as they exist and cleared once settled, so the post step cleans up only what a
+# killed step left: a run still to cancel, a clone still to delete.
+STATE_RUN, STATE_CLONE = "run_id", "clone_job_id"
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Executor:
         self._clock = clock
         self._sleep = sleep
         self._started = clock()
+        self._started_at = datetime.now(UTC)
         self._created_clone: int | None = None
 
     def _elapsed(self) -> str:
@@ -80,12 +84,7 @@ class Executor:
             outcome.run_status = "skipped"
             return outcome
         if plan.move is Move.FOLLOW and plan.follow is not None:
-            followed = self.client.get_run(plan.follow.id)
-            self.runtime.log(
-                f"Following run {followed.id} ({status_name(followed.status)}), already in flight for this commit."
-            )
-            is_clone = clone_source(followed.job.name if followed.job else plan.follow.job_name) == self.options.job_id
-            return self._finish(outcome, followed, followed.job_definition_id if is_clone else None, owned=False)
+            return self._follow(outcome, self.client.get_run(plan.follow.id))
 
         target = self.options.job_id
         run: Run | None = None
@@ -96,21 +95,24 @@ class Executor:
             outcome.cancelled_run_ids = self._cancel(plan)
             # A signal during the trigger is held until the run's id is known, so it can be cancelled.
             with signals.shielded():
-                run = self.client.trigger_run(target, payload)
+                run = self.client.trigger_run(target, payload, since=self._started_at - timedelta(minutes=1))
                 self.runtime.save_state({STATE_RUN: str(run.id)})
+                self.runtime.notice(
+                    f"dbt Cloud run {run.id} for PR #{pr.number} @ {pr.short_sha}: {run.href or run.id}"
+                )
         except BaseException as exc:
-            with signals.shielded():
+            with signals.shielded(), self.client.unbounded():
                 if run is not None and isinstance(exc, Aborted) and self.options.cancel_on_abort:
                     self._cancel_quietly(run.id)
                 if self._created_clone is not None and self.options.delete_clone:
                     self._delete_clone(self._created_clone)
             raise
-        self.runtime.notice(f"dbt Cloud run {run.id} for PR #{pr.number} @ {pr.short_sha}: {run.href or ''}".strip())
-        clone_id = target if plan.move is Move.CLONE else None
-        return self._finish(outcome, run, clone_id, owned=True)
+        # Only a clone this step created is ever deleted by it; a reused one is kept (delete-clone is false).
+        created = self._created_clone if self.options.delete_clone else None
+        return self._own(outcome, run, created)
 
     def _prepare_clone(self, plan: Plan, job: Job, pr: PullRequest) -> int:
-        body = clone_definition(job.definition(), self.options.job_id, pr.number)
+        body = clone_definition(job.definition(), self.options.job_id, pr.number, secrets.token_hex(3))
         if plan.reuse_clone_id is not None:
             self.client.update_job(plan.reuse_clone_id, body)
             self.runtime.log(f"Updated idle clone job {plan.reuse_clone_id} from job {self.options.job_id}.")
@@ -133,38 +135,66 @@ class Executor:
             )
         return cancelled
 
-    def _finish(self, outcome: Outcome, run: Run, clone_id: int | None, *, owned: bool) -> Outcome:
-        outcome.run = run
-        outcome.job_id = run.job_definition_id
-        delete = clone_id is not None and self.options.delete_clone
-        must_wait = self.options.wait or delete
+    def _follow(self, outcome: Outcome, run: Run) -> Outcome:
+        """Wait on a run another step started; never cancel it or delete its clone."""
+        self.runtime.log(f"Following run {run.id} ({status_name(run.status)}), already in flight for this commit.")
+        outcome.run, outcome.job_id = run, run.job_definition_id
+        if clone_source(run.job.name if run.job else None) == self.options.job_id:
+            outcome.cloned_job_id = run.job_definition_id
+        if not self.options.wait:
+            outcome.run_status = status_name(run.status)
+            return outcome
+        run = outcome.run = self._wait(run)
+        if run.is_active:
+            outcome.run_status, outcome.exit_code = "timeout", 1
+            outcome.message = (
+                f"dbt Cloud run {run.id} did not finish within timeout-minutes ({self._elapsed()} waited); this step "
+                f"did not start it and left it running. Raise timeout-minutes if runs take longer. Run: {run.href}"
+            )
+        else:
+            self._judge(outcome)
+        outcome.seconds = self._clock() - self._started
+        return outcome
+
+    def _own(self, outcome: Outcome, run: Run, clone_id: int | None) -> Outcome:
+        """Wait on the run this step started (always when its clone must be deleted), then clean up."""
+        outcome.run, outcome.job_id = run, run.job_definition_id
+        if not (self.options.wait or clone_id is not None):
+            outcome.run_status = status_name(run.status)
+            self.runtime.save_state({STATE_RUN: ""})  # left running on purpose; the post step must not cancel it
+            self.runtime.log(f"Run {run.id} accepted ({outcome.run_status}); not waiting (wait is false).")
+            return outcome
         try:
-            if must_wait:
-                run = self._wait(run)
-                outcome.run = run
-        except Aborted:
-            with signals.shielded():
-                if owned and self.options.cancel_on_abort:
+            run = outcome.run = self._wait(run)
+        except BaseException as exc:
+            with signals.shielded(), self.client.unbounded():
+                if isinstance(exc, Aborted) and self.options.cancel_on_abort:
                     self._cancel_quietly(run.id)
-                if delete and clone_id is not None:
-                    self._delete_clone(clone_id)
-            raise
-        except BaseException:
-            with signals.shielded():
-                if delete and clone_id is not None:
+                if clone_id is not None:
                     # Deleting a clone cancels its run; a run no one waits for must not keep the clone alive.
                     self._delete_clone(clone_id)
             raise
-        if outcome.run is not None and outcome.run.is_active and must_wait:
-            self._on_timeout(outcome, owned, clone_id if delete else None)
-        elif must_wait:
-            self._judge(outcome)
-            if delete and clone_id is not None:
-                with signals.shielded():
+        if run.is_active:
+            with signals.shielded(), self.client.unbounded():
+                cancelled = self._cancel_quietly(run.id)
+                if clone_id is not None:
                     self._delete_clone(clone_id)
+            outcome.run_status, outcome.exit_code = "timeout", 1
+            what = "cancelled it" if cancelled else "could not cancel it (see the warning above)"
+            outcome.message = (
+                f"dbt Cloud run {run.id} did not finish within timeout-minutes ({self._elapsed()} waited); the action "
+                f"{what}. Raise timeout-minutes if runs take longer. Run: {run.href or run.id}"
+            )
         else:
-            outcome.run_status = status_name(run.status)
-            self.runtime.log(f"Run {run.id} accepted ({outcome.run_status}); not waiting (wait is false).")
+            self.runtime.save_state({STATE_RUN: ""})
+            self._judge(outcome)
+            if clone_id is not None:
+                with signals.shielded(), self.client.unbounded():
+                    self._delete_clone(clone_id)
+            if not self.options.wait and outcome.exit_code:
+                # The step waited only so that the clone could be deleted; wait: false never fails on the result.
+                outcome.exit_code = 0
+                outcome.message += " (wait is false, so the step does not fail)"
         outcome.seconds = self._clock() - self._started
         return outcome
 
@@ -181,22 +211,6 @@ class Executor:
                 last = run.status
                 self.runtime.log(f"[{self._elapsed()}] run {run.id}: {status_name(last)}")
         return run
-
-    def _on_timeout(self, outcome: Outcome, owned: bool, clone_id: int | None) -> None:
-        run = outcome.run
-        assert run is not None
-        with signals.shielded():
-            if owned:
-                self._cancel_quietly(run.id)
-            if clone_id is not None:
-                self._delete_clone(clone_id)
-        outcome.run_status = "timeout"
-        outcome.exit_code = 1
-        what = "cancelled it" if owned else "left it running (this step did not start it)"
-        outcome.message = (
-            f"dbt Cloud run {run.id} did not finish within timeout-minutes ({self._elapsed()} waited); the action "
-            f"{what}. Raise timeout-minutes if runs take longer. Run: {run.href or run.id}"
-        )
 
     def _judge(self, outcome: Outcome) -> None:
         run = outcome.run
@@ -226,19 +240,22 @@ class Executor:
 
     def _superseding_sha(self, run: Run, pr: PullRequest) -> str | None:
         for newer in self.client.list_runs(id_gt=run.id, order_by="id"):
-            family = newer.job_definition_id == self.options.job_id or (
-                clone_source(newer.job.name if newer.job else None) == self.options.job_id
-            )
+            family = belongs_to(self.options.job_id, newer.job_definition_id, newer.job.name if newer.job else None)
             if family and newer.pr_number == pr.number and newer.sha and newer.sha != (run.sha or pr.head_sha):
                 return newer.sha
         return None
 
-    def _cancel_quietly(self, run_id: int) -> None:
+    def _cancel_quietly(self, run_id: int) -> bool:
         try:
             self.client.cancel_run(run_id)
-            self.runtime.log(f"Cancelled run {run_id}.")
         except DbtCloudError as exc:
-            self.runtime.warning(f"Could not cancel run {run_id}: {exc.message}")
+            self.runtime.warning(
+                f"Could not cancel run {run_id}: {exc.message} Cancel it in dbt Cloud; the post step will try again."
+            )
+            return False
+        self.runtime.save_state({STATE_RUN: ""})
+        self.runtime.log(f"Cancelled run {run_id}.")
+        return True
 
     def _delete_clone(self, clone_id: int) -> None:
         try:

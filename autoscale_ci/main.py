@@ -12,7 +12,7 @@ from autoscale_ci.context import PR_EVENTS, pull_request_from_event, read_event
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.engine import Move, Request, decide, precheck
 from autoscale_ci.errors import Aborted, ActionError
-from autoscale_ci.executor import STATE_DONE, Executor, Options, Outcome
+from autoscale_ci.executor import Executor, Options, Outcome
 from autoscale_ci.github import Runtime
 from autoscale_ci.payload import build_payload
 from autoscale_ci.report import cleanup_summary, error_summary, outputs, summary
@@ -70,28 +70,42 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
         deadline=started + settings.timeout_minutes * 60,
     )
     payload = build_payload(settings, pr)
-    client = DbtCloudClient(settings.dbt_cloud_host, settings.token, settings.account_id, deadline=options.deadline)
+    client = DbtCloudClient(
+        settings.dbt_cloud_host,
+        settings.token,
+        settings.account_id,
+        deadline=options.deadline,
+        interrupted=signals.pending,
+    )
     with client:
         executor = Executor(client, runtime, options)
         skip = precheck(request)
         if skip is not None:
             runtime.notice(f"Nothing to run: {skip.reason}.")
             return executor.execute(skip, pr, None, payload)
-        with runtime.group("Decide"):
-            observed = observe(client, settings.job_id, list_clones=not settings.delete_clone)
-            triggers = observed.job.triggers
-            if triggers.github_webhook or triggers.git_provider_webhook:
-                runtime.warning(
-                    f"Job {settings.job_id} has its own pull request trigger on, so dbt Cloud also runs it for every "
-                    "PR and each commit runs twice: switch off 'Run on pull requests' in the job's Triggers settings.",
-                    title="Duplicate CI runs",
-                )
-            plan = decide(observed.snapshot, request)
-            runtime.log(f"Decision: {plan.decision}: {plan.reason}.")
-            if plan.move is Move.SKIP:
-                runtime.notice(f"Nothing to run: {plan.reason}.")
-        with runtime.group("Run"):
-            return executor.execute(plan, pr, observed.job, payload)
+        for attempt in (1, 2):
+            with runtime.group("Decide"):
+                observed = observe(client, settings.job_id, list_clones=not settings.delete_clone)
+                triggers = observed.job.triggers
+                if attempt == 1 and (triggers.github_webhook or triggers.git_provider_webhook):
+                    runtime.warning(
+                        f"Job {settings.job_id} has its own pull request trigger on, so dbt Cloud also runs it for "
+                        "every PR and each commit runs twice: switch off 'Run on pull requests' in the job's "
+                        "Triggers settings.",
+                        title="Duplicate CI runs",
+                    )
+                plan = decide(observed.snapshot, request)
+                runtime.log(f"Decision: {plan.decision}: {plan.reason}.")
+                if plan.move is Move.SKIP:
+                    runtime.notice(f"Nothing to run: {plan.reason}.")
+            with runtime.group("Run"):
+                outcome = executor.execute(plan, pr, observed.job, payload)
+            if not (plan.move is Move.FOLLOW and outcome.run_status == "cancelled" and attempt == 1):
+                return outcome
+            # The step that owned the followed run cancelled it (its workflow was cancelled) and no newer commit
+            # took over: this commit still needs a run.
+            runtime.log("The followed run was cancelled and no newer commit superseded it; deciding again.")
+        return outcome
 
 
 FORK_PR_NO_SECRETS = (
@@ -141,11 +155,17 @@ def main() -> int:
         runtime.write_summary(error_summary(exc.message))
         return exc.exit_code
     except Aborted as exc:
-        runtime.warning(f"Stopped by signal {exc.signum}; cleanup done.")
+        message = f"The workflow was cancelled (signal {exc.signum}); the step cleaned up what it had started."
+        runtime.warning(message)
+        runtime.write_summary(error_summary(message, title="cancelled"))
         return exc.exit_code
-    finally:
-        # Having got this far the step cleaned up after itself; only a killed step leaves the post step work.
-        runtime.save_state({STATE_DONE: "true"})
+    except Exception as exc:
+        token = os.environ.get(TOKEN_INPUT, "").strip()
+        detail = str(exc).replace(token, "***") if token else str(exc)
+        message = f"Unexpected failure ({type(exc).__name__}: {detail[:300]}): re-run the workflow, and report it."
+        runtime.error(message, title="autoscale-dbt-ci failed")
+        runtime.write_summary(error_summary(message))
+        return 1
 
 
 def _report(outcome: Outcome, runtime: Runtime) -> int:

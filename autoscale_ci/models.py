@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -16,6 +17,17 @@ STATUS_NAMES = {
     ERROR: "error",
     CANCELLED: "cancelled",
 }
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """A UTC time from ISO 8601 as GitHub (`...Z`) or dbt Cloud (`2026-01-01 12:00:00.000000+00:00`) writes it."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def status_name(status: int) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.errors import ActionError
-from autoscale_ci.executor import STATE_CLONE, STATE_DONE, STATE_RUN
+from autoscale_ci.executor import STATE_CLONE, STATE_RUN
 from autoscale_ci.github import Runtime
 from autoscale_ci.main import TOKEN_INPUT
 from autoscale_ci.settings import InvalidInputs, load_settings
@@ -21,9 +21,8 @@ def main() -> int:
     """Clean up what the main step left; never fails the job (the main step already reported)."""
     env = os.environ
     runtime = Runtime()
-    run_id, clone_id, done = _state(env, STATE_RUN), _state(env, STATE_CLONE), _state(env, STATE_DONE) == "true"
-    cancel_run = run_id.isdigit() and not done
-    if not cancel_run and not clone_id.isdigit():
+    run_id, clone_id = _state(env, STATE_RUN), _state(env, STATE_CLONE)
+    if not run_id.isdigit() and not clone_id.isdigit():
         runtime.log("Nothing to clean up.")
         return 0
     runtime.mask(env.get(TOKEN_INPUT, "").strip())
@@ -33,7 +32,7 @@ def main() -> int:
         return 0
     try:
         with DbtCloudClient(settings.dbt_cloud_host, settings.token, settings.account_id, max_attempts=3) as client:
-            if cancel_run and settings.cancel_on_abort:
+            if run_id.isdigit() and settings.cancel_on_abort:
                 run = client.get_run(int(run_id))
                 if run.is_active:
                     client.cancel_run(run.id)

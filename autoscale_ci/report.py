@@ -57,9 +57,9 @@ def summary(outcome: Outcome) -> str:
     return "\n".join(lines) + "\n"
 
 
-def error_summary(message: str) -> str:
-    """The summary for a step that failed before it had an outcome."""
-    return f"### ❌ dbt Cloud CI: failed\n\n{_cell(message)}\n"
+def error_summary(message: str, title: str = "failed") -> str:
+    """The summary for a step that ended before it had an outcome."""
+    return f"### {'🚫' if title == 'cancelled' else '❌'} dbt Cloud CI: {title}\n\n{_cell(message)}\n"
 
 
 def cleanup_summary(job_id: int, found: Cleanup) -> str:

@@ -105,7 +105,8 @@ class Settings(BaseSettings):
     timeout_seconds_override: int | None = _input("timeout-seconds-override", None, ge=0, le=2**31 - 1)
     generate_docs_override: bool | None = _input("generate-docs-override", None)
     git_branch: str | None = _input("git-branch", None, max_length=255)
-    clone_max_age_minutes: float = _input("clone-max-age-minutes", 60.0, ge=0, le=60 * 24 * 365)
+    # A younger clone may belong to a step that has made it and not yet triggered it.
+    clone_max_age_minutes: float = _input("clone-max-age-minutes", 60.0, ge=10, le=60 * 24 * 365)
     pr_number: int | None = _input("pr-number", None, gt=0, lt=2**31)
     git_sha: str | None = _input("git-sha", None)
 
@@ -172,7 +173,12 @@ FIXES: dict[str, str] = {
     "timeout-seconds-override": "set a whole number of seconds (0 for no timeout)",
     "pr-number": "set the pull request number (a whole number)",
     "mode": "set run (trigger CI for a pull request) or cleanup (delete this job's idle clones)",
-    "clone-max-age-minutes": "set a number of minutes, 0 or more",
+    "clone-max-age-minutes": "set a number of minutes, 10 or more",
+    "cause": "give one line of text, at most 255 characters",
+    "git-branch": "give a branch name, without line breaks",
+    "dbt-version-override": "give a dbt version such as latest or 1.9.0-latest",
+    "target-name-override": "give one target name, without line breaks",
+    "delete-clone": "set true or false",
     "git-sha": "set the full commit SHA of the pull request head",
 }
 _BOOL_FIX = "set true or false"

@@ -39,3 +39,8 @@ def shielded() -> Iterator[None]:
     if not before and _state["pending"]:
         signum, _state["pending"] = _state["pending"], 0
         raise Aborted(signum)
+
+
+def pending() -> bool:
+    """True once a signal has arrived that a shielded block is holding back."""
+    return bool(_state["pending"])

@@ -31,6 +31,7 @@ def _active(run: Run) -> ActiveRun:
         sha=run.sha,
         href=run.href,
         pushed_at=pushed_at(run.trigger.cause if run.trigger else None),
+        status=run.status,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import respx
 
+from tests import harness
 from tests.builders import BASE, JOB, SHA_A, TOKEN
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github-events"
@@ -20,17 +21,12 @@ def api() -> Iterator[respx.MockRouter]:
         yield router
 
 
-def pr_event(number: int = 7, sha: str = SHA_A, **pr: Any) -> dict[str, Any]:
-    """A minimal pull_request event payload."""
-    body = {
-        "number": number,
-        "state": "open",
-        "draft": False,
-        "head": {"sha": sha, "ref": "feature", "repo": {"id": 1}},
-        "base": {"ref": "main", "repo": {"id": 1}},
-        **pr,
-    }
-    return {"action": "synchronize", "number": number, "pull_request": body}
+def pr_event(number: Any = 7, sha: str = SHA_A, **fields: Any) -> dict[str, Any]:
+    """A pull_request event payload; `fields` replace fields of its pull_request object as given."""
+    event = harness.pr_event(7, sha)
+    event["number"] = number
+    event["pull_request"].update({"number": number, **fields})
+    return event
 
 
 @pytest.fixture
@@ -60,13 +56,5 @@ def action_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Pat
 
 
 def read_outputs(path: Path) -> dict[str, str]:
-    """Parse a GITHUB_OUTPUT file written in the `name<<DELIM` form."""
-    values: dict[str, str] = {}
-    lines = path.read_text(encoding="utf-8").splitlines()
-    index = 0
-    while index < len(lines):
-        name, delimiter = lines[index].split("<<", 1)
-        end = lines.index(delimiter, index + 1)
-        values[name] = "\n".join(lines[index + 1 : end])
-        index = end + 1
-    return values
+    """Parse a GITHUB_OUTPUT or GITHUB_STATE file."""
+    return harness.parse_file_commands(path.read_text(encoding="utf-8"))

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from autoscale_ci.clone import marker
-from autoscale_ci.engine import ActiveRun, Move, Request, Snapshot, decide, in_family, precheck
+from autoscale_ci.engine import ActiveRun, Move, Request, Snapshot, decide, in_family, precheck, slots_in_use
 from autoscale_ci.errors import ActionError
 
 JOB = 5
@@ -171,3 +171,25 @@ def test_runs_pushed_earlier_or_without_a_push_time_are_stale() -> None:
     # Without a push time of its own (workflow_dispatch), a request treats every other commit as stale.
     late = (ActiveRun(12, JOB, "CI", 1, SHA_OLD, pushed_at=newer),)
     assert [r.id for r in decide(snap(*late), REQ).cancel] == [12]
+
+
+def test_a_run_queued_behind_its_own_job_holds_no_slot() -> None:
+    executing = ActiveRun(10, JOB, "CI", 2, SHA_OLD, status=3)
+    waiting_for_job = ActiveRun(11, JOB, "CI", 3, SHA_OLD, status=1)
+    plan = decide(snap(executing, waiting_for_job, slots=2), REQ)
+    assert plan.move is Move.CLONE
+    assert "1 of 2 run slots" in plan.reason
+    # A queued run of an idle job is waiting for a slot, so it counts.
+    waiting_for_slot = ActiveRun(12, OTHER_JOB, "Other", None, None, status=1)
+    assert decide(snap(executing, waiting_for_job, waiting_for_slot, slots=2), REQ).move is Move.TRIGGER
+
+
+def test_slots_in_use() -> None:
+    runs = [
+        ActiveRun(1, JOB, None, None, None, status=3),
+        ActiveRun(2, JOB, None, None, None, status=1),
+        ActiveRun(3, OTHER_JOB, None, None, None, status=1),
+        ActiveRun(4, 7, None, None, None, status=2),
+    ]
+    assert slots_in_use(runs) == 3
+    assert slots_in_use([]) == 0

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 
 import httpx
@@ -167,7 +168,7 @@ def test_clone_is_deleted_only_after_its_run_is_terminal(api: respx.MockRouter, 
     outcome = make(clock, out, wait=False).execute(CLONE, PR, JOB_OBJ, PAYLOAD)
     assert events == ["create", "trigger", "poll 1", "poll 3", "poll 10", "delete"]
     body = json.loads(create.calls.last.request.content)
-    assert body["name"] == CLONE_NAME
+    assert re.fullmatch(rf"CI \[autoscale {JOB} PR #7 [0-9a-f]{{6}}\]", body["name"])
     assert body["triggers"]["github_webhook"] is False and body["triggers"]["schedule"] is False
     assert (outcome.cloned_job_id, outcome.job_id, outcome.run_status) == (CLONE_ID, CLONE_ID, "success")
 
@@ -189,7 +190,7 @@ def test_kept_clone_is_reused_and_not_deleted(api: respx.MockRouter, clock: Cloc
     plan = Plan(Move.CLONE, "busy", reuse_clone_id=CLONE_ID)
     outcome = make(clock, out, wait=False, delete_clone=False).execute(plan, PR, JOB_OBJ, PAYLOAD)
     assert update.call_count == 1 and create.call_count == 0 and delete.call_count == 0
-    assert json.loads(update.calls.last.request.content)["name"] == CLONE_NAME
+    assert json.loads(update.calls.last.request.content)["name"].startswith(f"CI [autoscale {JOB} PR #7 ")
     assert outcome.cloned_job_id == CLONE_ID
 
 
@@ -221,17 +222,56 @@ def test_abort_while_waiting_cancels_and_cleans_up(api: respx.MockRouter, clock:
     assert cancel.call_count == 1 and delete.call_count == 1
 
 
-def test_follow_waits_on_the_run_in_flight_without_triggering(
+def test_follow_waits_on_the_run_in_flight_without_triggering_or_deleting(
     api: respx.MockRouter, clock: Clock, out: io.StringIO
 ) -> None:
     statuses(api, 11, 3, 3, 10, job_id=CLONE_ID, job_name=CLONE_NAME)
     trigger = api.post(url__regex=r".*/run/$")
-    delete = api.delete(f"/jobs/{CLONE_ID}/").respond(204)
+    delete = api.delete(f"/jobs/{CLONE_ID}/")
     follow = Plan(Move.FOLLOW, "in flight", follow=ActiveRun(11, CLONE_ID, CLONE_NAME, 7, SHA_A))
     outcome = make(clock, out).execute(follow, PR, JOB_OBJ, PAYLOAD)
     assert trigger.call_count == 0
     assert outcome.run_status == "success"
-    assert delete.call_count == 1  # a followed clone is cleaned up once its run is over
+    assert outcome.cloned_job_id == CLONE_ID
+    assert delete.call_count == 0  # the clone belongs to the step that made it
+
+
+@pytest.mark.parametrize("wait", [True, False])
+def test_a_followed_run_is_never_cancelled_or_its_clone_deleted(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO, wait: bool
+) -> None:
+    api.get("/runs/11/").respond(json=envelope(run(11, status=3, job_id=CLONE_ID, job_name=CLONE_NAME)))
+    writes = api.route(method__in=["POST", "DELETE"])
+    follow = Plan(Move.FOLLOW, "in flight", follow=ActiveRun(11, CLONE_ID, CLONE_NAME, 7, SHA_A))
+    outcome = make(clock, out, wait=wait, deadline=12.0).execute(follow, PR, JOB_OBJ, PAYLOAD)
+    assert writes.call_count == 0
+    assert outcome.run_status == ("timeout" if wait else "running")
+    assert outcome.exit_code == (1 if wait else 0)
+
+
+def test_wait_false_on_the_clone_path_waits_to_delete_but_does_not_fail(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    api.post("/jobs/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))
+    api.post(f"/jobs/{CLONE_ID}/run/").respond(json=envelope(run(11, status=1, job_id=CLONE_ID)))
+    statuses(api, 11, 3, 20, job_id=CLONE_ID, status_message="boom")
+    delete = api.delete(f"/jobs/{CLONE_ID}/").respond(204)
+    outcome = make(clock, out, wait=False).execute(CLONE, PR, JOB_OBJ, PAYLOAD)
+    assert delete.call_count == 1
+    assert (outcome.run_status, outcome.exit_code) == ("error", 0)
+    assert "wait is false" in outcome.message
+
+
+def test_a_cancel_that_fails_at_timeout_is_reported_truthfully(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    api.get("/runs/11/").respond(json=envelope(run(11, status=3)))
+    cancel = api.post("/runs/11/cancel/").respond(403, json=failure(403, "Forbidden"))
+    outcome = make(clock, out, deadline=12.0).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
+    assert cancel.call_count == 1
+    assert "could not cancel it" in outcome.message
+    assert "::warning::Could not cancel run 11" in out.getvalue()
 
 
 def test_skip_touches_nothing(clock: Clock, out: io.StringIO) -> None:

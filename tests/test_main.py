@@ -52,8 +52,9 @@ def test_idle_job_plain_trigger(
     assert main() == 0
     assert made(api) == [*SNAPSHOT, f"POST /jobs/{JOB}/run/", "GET /runs/500/"]
     trigger = next(c.request for c in api.calls if c.request.method == "POST")
-    assert json.loads(trigger.content) == {
-        "cause": "Autoscaling Slim CI: PR #7 @ aaaaaaa",
+    body = json.loads(trigger.content)
+    assert body.pop("cause").startswith("Autoscaling Slim CI: PR #7 @ aaaaaaa [pushed ")
+    assert body == {
         "git_sha": SHA_A,
         "github_pull_request_id": 7,
         "schema_override": f"dbt_cloud_pr_{JOB}_7",
@@ -238,9 +239,10 @@ def test_state_records_run_and_clone_for_the_post_step(api: respx.MockRouter, ac
     dbt_cloud(api, active=[run(6, pr=8, sha=SHA_B)])
     assert main() == 0
     lines = action_env["state"].read_text(encoding="utf-8").splitlines()
-    # The clone is recorded as soon as it exists, cleared once deleted, and the step marks itself done.
-    assert [line.split("<<")[0] for line in lines if "<<" in line] == ["clone_job_id", "run_id", "clone_job_id", "done"]
-    assert read_outputs(action_env["state"]) == {"clone_job_id": "", "run_id": "500", "done": "true"}
+    # Run and clone are recorded as soon as they exist and cleared once settled: nothing is left for the post step.
+    names = [line.split("<<")[0] for line in lines if "<<" in line]
+    assert names == ["clone_job_id", "run_id", "run_id", "clone_job_id"]
+    assert read_outputs(action_env["state"]) == {"clone_job_id": "", "run_id": ""}
 
 
 def test_empty_token_on_a_fork_pr_explains_withheld_secrets(

@@ -9,7 +9,7 @@ from autoscale_ci.payload import build_payload, default_cause, pushed_at, schema
 from autoscale_ci.settings import Settings
 from tests.builders import SHA_A, TOKEN
 
-PR = PullRequest(number=42, head_sha=SHA_A, head_ref="feature")
+PR = PullRequest(number=42, head_sha=SHA_A)
 
 
 def settings(**values: object) -> Settings:

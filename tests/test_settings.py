@@ -24,6 +24,8 @@ def load(monkeypatch: pytest.MonkeyPatch, **inputs: str) -> Settings:
 def errors(monkeypatch: pytest.MonkeyPatch, **inputs: str) -> dict[str, str]:
     with pytest.raises(InvalidInputs) as caught:
         load(monkeypatch, **inputs)
+    names = [error.name for error in caught.value.errors]
+    assert len(names) == len(set(names)), f"more than one error for an input: {names}"
     return {error.name: error.message for error in caught.value.errors}
 
 
@@ -131,6 +133,7 @@ def test_bad_values_name_the_input_and_fix(monkeypatch: pytest.MonkeyPatch, name
     assert says in found[input_name]
     assert f"Input '{input_name}'" in found[input_name]
     assert ": " in found[input_name]  # the fix follows the colon
+    assert not found[input_name].endswith("correct the value.")  # every input has a fix of its own
 
 
 def test_token_is_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:

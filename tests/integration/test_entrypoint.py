@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from autoscale_ci.emulator import Emulator
@@ -66,7 +68,7 @@ def test_busy_job_with_a_free_slot_is_cloned_and_the_clone_deleted_after_its_run
     clone = next(job for job in emu.jobs() if job["id"] == clone_id)
     assert clone["state"] == 2  # deleted
     assert clone["triggers"]["github_webhook"] is False
-    assert clone["name"].endswith(f"[autoscale {emu.ci_job_id} PR #7]")
+    assert re.search(rf"\[autoscale {emu.ci_job_id} PR #7 [0-9a-f]{{6}}\]$", clone["name"])
     # deleted only after its run had finished: the run succeeded, it was not cancelled by the delete
     assert run_of(emu, int(done.outputs["run-id"]))["status"] == 10
     assert run_of(emu, other["id"])["status"] in (1, 2, 3, 10)
@@ -211,7 +213,10 @@ def test_cleanup_mode_deletes_idle_clones_only(emu: Emulator, step: StepFactory)
     other = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id + 1000 if emu.ci_job_id else 0} PR #3]")
     emu.set_timing(run_seconds=30.0)
     trigger(emu, 4, SHA_B, job_id=busy)
-    action = step(3, SHA_A, event={"schedule": "0 3 * * *"}, mode="cleanup", **{"clone-max-age-minutes": "0"})
+    for job_id in (idle, busy, other):
+        with emu.state.lock:
+            emu.state.jobs[job_id]["created_at"] = "2026-01-01 00:00:00.000000+00:00"  # long ago
+    action = step(3, SHA_A, event={"schedule": "0 3 * * *"}, mode="cleanup", **{"clone-max-age-minutes": "10"})
     action.env["GITHUB_EVENT_NAME"] = "schedule"
     done = action.run()
     assert done.returncode == 0, done.stdout
@@ -233,14 +238,36 @@ def test_cleanup_on_a_closed_pr_deletes_its_clones_whatever_their_age(emu: Emula
 
 def test_cleanup_as_a_command(emu: Emulator, tmp_path: Path) -> None:
     idle = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #3]")
+    with emu.state.lock:
+        emu.state.jobs[idle]["created_at"] = "2026-01-01 00:00:00.000000+00:00"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("INPUT_", "GITHUB_"))}
     env.update({"DBT_CLOUD_TOKEN": emu.token, "PYTHONPATH": str(ROOT)})
     result = subprocess.run(
         [sys.executable, "-m", "autoscale_ci", "cleanup", "--account-id", str(emu.account_id), "--job-id",
-         str(emu.ci_job_id), "--dbt-cloud-host", emu.url, "--clone-max-age-minutes", "0"],
+         str(emu.ci_job_id), "--dbt-cloud-host", emu.url, "--clone-max-age-minutes", "10"],
         env=env, capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Deleted clone job {idle}." in result.stdout
     assert "output deleted-clone-ids=" + str(idle) in result.stdout
     assert emu.token not in result.stdout.replace(f"::add-mask::{emu.token}", "")
+
+
+def test_a_followed_run_cancelled_by_its_owner_is_replaced(emu: Emulator, step: StepFactory) -> None:
+    emu.set_timing(run_seconds=2.0)
+    owners = trigger(emu, 7, SHA_A)  # started by another workflow for the same commit
+    follower = step(7, SHA_A).start()
+    deadline = time.monotonic() + 10
+    while not any(e["method"] == "GET" and e["path"].endswith(f"/runs/{owners['id']}/") for e in emu.requests()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    httpx.post(
+        f"{emu.url}/api/v2/accounts/{emu.account_id}/runs/{owners['id']}/cancel/",
+        headers={"Authorization": f"Token {emu.token}"},
+    ).raise_for_status()  # that workflow was cancelled and took its run with it
+    done = follower.wait()
+    assert done.returncode == 0, done.stdout
+    assert "deciding again" in done.stdout
+    runs = [r for r in emu.runs() if r["trigger"]["github_pull_request_id"] == 7]
+    assert [r["status"] for r in sorted(runs, key=lambda r: r["id"])] == [30, 10]
+    assert done.outputs["run-id"] == str(max(r["id"] for r in runs))
