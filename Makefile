@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo soak lint typecheck unit lock clean
+.PHONY: install test demo soak bench lint typecheck unit lock clean
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ demo: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python scripts/soak.py
 
+# The action against dbtc's trigger_autoscaling_ci_job on the emulator: bench/results.json and bench/RESULTS.md
+# (a few minutes; creates bench/.venv-dbtc on first use).
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
 # Regenerate both lock files from pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
@@ -40,4 +45,4 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes --no-header -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) bench/.venv-dbtc .coverage .mypy_cache .ruff_cache .pytest_cache
