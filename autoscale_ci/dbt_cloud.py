@@ -22,7 +22,7 @@ from tenacity.stop import stop_base
 
 from autoscale_ci import __version__
 from autoscale_ci.errors import ActionError
-from autoscale_ci.models import ACTIVE_STATUSES, Account, Job, Run, parse_timestamp
+from autoscale_ci.models import ACTIVE_STATUSES, ERROR, SUCCESS, Account, Job, Run, parse_timestamp
 
 PAGE_SIZE = 100
 MAX_ITEMS = 20_000  # a runaway pagination loop stops here
@@ -408,11 +408,23 @@ class DbtCloudClient:
                 return run
         return None
 
-    def _recent_runs(self, job_id: int) -> list[Run]:
-        # The newest page is enough: a run this step created moments ago is among the job's latest.
-        params = {"include_related": RELATED, "order_by": "-id", "job_definition_id": job_id, "limit": PAGE_SIZE}
-        page, _ = self._call("GET", "/runs/", operation="list runs", params={**params, "offset": 0})
+    def _recent_runs(self, job_id: int, *, statuses: tuple[int, ...] = (), limit: int = PAGE_SIZE) -> list[Run]:
+        # One page, newest first: enough to find a run made moments ago, or to learn how long runs take.
+        params: dict[str, Any] = {"order_by": "-id", "job_definition_id": job_id, "limit": limit, "offset": 0}
+        params["include_related"] = RELATED
+        if statuses:
+            params["status__in"] = "[" + ",".join(map(str, statuses)) + "]"
+        page, _ = self._call("GET", "/runs/", operation="list runs", params=params)
         return [parse(Run, row, "list runs") for row in page] if isinstance(page, list) else []
+
+    def recent_durations(self, job_id: int) -> list[float]:
+        """How long the job's last few finished runs ran, in seconds, newest first."""
+        durations = []
+        for run in self._recent_runs(job_id, statuses=(SUCCESS, ERROR), limit=10):
+            started, finished = parse_timestamp(run.started_at), parse_timestamp(run.finished_at)
+            if started is not None and finished is not None:
+                durations.append((finished - started).total_seconds())
+        return durations
 
     def create_job(self, body: Mapping[str, Any]) -> Job:
         """Create a job; after an ambiguous failure, look for it by name before sending again."""

@@ -16,7 +16,8 @@ from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import Move, Plan, belongs_to
 from autoscale_ci.errors import Aborted
 from autoscale_ci.github import Runtime
-from autoscale_ci.models import CANCELLED, ERROR, SUCCESS, Job, Run, status_name
+from autoscale_ci.models import CANCELLED, ERROR, RUNNING, SUCCESS, Job, Run, status_name
+from autoscale_ci.polling import expected_duration, next_check, parse_duration
 
 # Saved to GITHUB_STATE as soon as they exist and cleared once settled, so the post step cleans up only what a
 # killed step left: a run still to cancel, a clone still to delete.
@@ -201,16 +202,25 @@ class Executor:
     def _wait(self, run: Run) -> Run:
         last = run.status
         self.runtime.log(f"[{self._elapsed()}] run {run.id}: {status_name(last)}")
+        expected = self._expected_duration() if run.is_active else None
         while run.is_active:
             remaining = self.options.deadline - self._clock()
             if remaining <= 0:
                 return run
-            self._sleep(min(self.options.poll_interval, remaining))
+            running_for = parse_duration(run.run_duration) if run.status == RUNNING else None
+            self._sleep(min(next_check(running_for, expected, self.options.poll_interval), remaining))
             run = self.client.get_run(run.id)
             if run.status != last:
                 last = run.status
                 self.runtime.log(f"[{self._elapsed()}] run {run.id}: {status_name(last)}")
         return run
+
+    def _expected_duration(self) -> float | None:
+        """The job's typical run time, so that checks can cluster around the likely end; a guess, never fatal."""
+        try:
+            return expected_duration(self.client.recent_durations(self.options.job_id))
+        except DbtCloudError:
+            return None
 
     def _judge(self, outcome: Outcome) -> None:
         run = outcome.run

@@ -114,6 +114,7 @@ class Run(_Lenient):
     started_at: str | None = None
     finished_at: str | None = None
     duration_humanized: str | None = None
+    run_duration: str | None = None
     trigger: RunTrigger | None = None
     job: RunJob | None = None
 

@@ -80,23 +80,27 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     )
     wait = results["waiting"]
+    long = results["long_wait"]
+    noticed = max(wait["ours"]["noticed_after_s_median"], long["noticed_after_s_median"])
     rows.append(
         _target(
             "waiting: notices a finished run within 3 s (median)",
-            f"{wait['ours']['noticed_after_s_median']:.1f} s",
+            f"{noticed:.1f} s",
             f"dbtc {wait['dbtc']['noticed_after_s_median']:.1f} s",
-            wait["ours"]["noticed_after_s_median"] <= 3.0,
-            "action defaults (poll-interval 30); dbtc with should_poll=True, poll_interval 10",
+            noticed <= 3.0,
+            "the larger of the medians of the real-time runs and of the 10-minute runs; action defaults; "
+            "dbtc with should_poll=True, poll_interval 10",
         )
     )
-    rate = max(wait["ours"]["requests_per_minute_10min_run"], wait["ours"]["requests_per_minute_in_flight"])
+    rate = long["requests_per_minute_max"]
     rows.append(
         _target(
             "waiting: <= 6 requests a minute over a 10-minute run",
             f"{rate:.1f}/min",
             f"dbtc {wait['dbtc']['requests_per_minute_10min_run']:.1f}/min",
             rate <= 6.0,
-            "the larger of the in-flight rate measured and 60 / median poll interval",
+            "ours: every request of the real executor through 10-minute runs ending up to 10% off their history "
+            "(the worst); dbtc: 60 / its poll interval",
         )
     )
     sim = results["simulation"]["policies"]
@@ -294,6 +298,27 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
                 ("median seconds between status requests", "poll_interval_s_median"),
                 ("requests a minute over a 10-minute run (60 / interval)", "requests_per_minute_10min_run"),
             )
+        ],
+    )
+    long = results["long_wait"]
+    out += [
+        "",
+        f"Ten-minute runs: the action's real executor waits on runs of about {long['run_seconds']:.0f} s whose job "
+        "has three earlier runs of that length; each sleep moves the emulator's clock instead of waiting, and every "
+        "status check is a real request. The run's actual length strays from its history as shown.",
+        "",
+    ]
+    out += _table(
+        ["run length vs history", "run (s)", "status checks", "requests a minute", "noticed the end after (s)"],
+        [
+            [
+                f"{row['deviation']:+.0%}",
+                _fmt(row["run_seconds"], 0),
+                str(row["status_checks"]),
+                _fmt(row["requests_per_minute"], 2),
+                _fmt(row["noticed_after_s"], 1),
+            ]
+            for row in long["per_run"]
         ],
     )
     sim = results["simulation"]

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import report, simulate, situations, startup  # noqa: E402
+from bench import long_wait, report, simulate, situations, startup  # noqa: E402
 from bench.common import BENCH, dbtc_version, ensure_dbtc_venv, log, utc_now  # noqa: E402
 from bench.waiting import Waiting  # noqa: E402
 
@@ -48,6 +48,8 @@ def main() -> int:
     log("Behaviour checks ...")
     results["behaviours"] = situations.behaviours()
     results["waiting"] = waiting.finish()
+    log("Waiting through 10-minute runs on the emulator's clock ...")
+    results["long_wait"] = long_wait.measure()
     log(f"Situations, {args.repeats} runs per tool each ...")
     results["situations"] = situations.measure(args.repeats)
     log("Import times ...")

@@ -38,6 +38,12 @@ class Clock:
         self.now += seconds
 
 
+@pytest.fixture(autouse=True)
+def no_history(api: respx.MockRouter) -> respx.Route:
+    """The job has no finished runs to predict a run's length from."""
+    return api.get("/runs/", params={"status__in": "[10,20]"}).respond(json=envelope([]))
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -317,3 +323,25 @@ def test_signal_during_the_trigger_cancels_the_run_it_created(
             signal.signal(sig, handler)
     assert cancel.call_count == 1
     assert delete.call_count == 1
+
+
+def test_checks_cluster_around_the_end_the_job_history_predicts(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO, no_history: respx.Route
+) -> None:
+    finished = run(1, status=10)
+    finished.update(started_at="2026-01-01 12:00:00.000000+00:00", finished_at="2026-01-01 12:00:20.000000+00:00")
+    no_history.respond(json=envelope([finished]))  # the job's runs take 20 s
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    polls = api.get("/runs/11/")
+    polls.side_effect = [
+        httpx.Response(200, json=envelope({**run(11, status=3), "run_duration": "00:00:02"})),
+        httpx.Response(200, json=envelope({**run(11, status=3), "run_duration": "00:00:10"})),
+        httpx.Response(200, json=envelope({**run(11, status=3), "run_duration": "00:00:12"})),
+        httpx.Response(200, json=envelope(run(11, status=10))),
+    ]
+    executor = make(clock, out)
+    executor.options = Options(job_id=JOB, poll_interval=30.0)
+    outcome = executor.execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
+    assert outcome.run_status == "success"
+    # queued: the interval; then a sixth of the time left to the predicted end, at least 1.5 s
+    assert clock.sleeps == pytest.approx([30.0, 3.0, 10 / 6, 1.5])

@@ -23,6 +23,7 @@ def dbt_cloud(
     api.get("/").respond(json=envelope(account(slots, **account_extra)))
     api.get(f"/jobs/{JOB}/").respond(json=envelope(job()))
     api.get("/runs/", params={"status__in": "[1,2,3]"}).respond(json=envelope(active))
+    api.get("/runs/", params={"status__in": "[10,20]"}).respond(json=envelope([]))  # no history
     for job_id in (JOB, CLONE_ID):
         api.post(f"/jobs/{job_id}/run/").respond(json=envelope(run(500, job_id=job_id, status=1, pr=7, sha=SHA_A)))
     api.get("/runs/500/").respond(json=envelope(run(500, status=10, pr=7, sha=SHA_A)))
@@ -43,6 +44,7 @@ def made(api: respx.MockRouter) -> list[str]:
 
 
 SNAPSHOT = ["GET /", f"GET /jobs/{JOB}/", "GET /runs/"]
+WAIT = ["GET /runs/", "GET /runs/500/"]  # the job's recent run times, then the run itself
 
 
 def test_idle_job_plain_trigger(
@@ -50,7 +52,7 @@ def test_idle_job_plain_trigger(
 ) -> None:
     dbt_cloud(api, active=[run(1, job_id=5, pr=None)])
     assert main() == 0
-    assert made(api) == [*SNAPSHOT, f"POST /jobs/{JOB}/run/", "GET /runs/500/"]
+    assert made(api) == [*SNAPSHOT, f"POST /jobs/{JOB}/run/", *WAIT]
     trigger = next(c.request for c in api.calls if c.request.method == "POST")
     body = json.loads(trigger.content)
     assert body.pop("cause").startswith("Autoscaling Slim CI: PR #7 @ aaaaaaa [pushed ")
@@ -87,7 +89,7 @@ def test_new_commit_cancels_every_stale_run_then_retriggers(api: respx.MockRoute
         "POST /runs/3/cancel/",
         "POST /runs/4/cancel/",
         f"POST /jobs/{CLONE_ID}/run/",
-        "GET /runs/500/",
+        *WAIT,
         f"DELETE /jobs/{CLONE_ID}/",
     ]
     outputs = read_outputs(action_env["output"])
@@ -102,7 +104,7 @@ def test_busy_job_with_free_slot_clones(api: respx.MockRouter, action_env: dict[
         *SNAPSHOT,
         "POST /jobs/",
         f"POST /jobs/{CLONE_ID}/run/",
-        "GET /runs/500/",
+        *WAIT,
         f"DELETE /jobs/{CLONE_ID}/",
     ]
     outputs = read_outputs(action_env["output"])
@@ -116,7 +118,7 @@ def test_busy_job_with_free_slot_clones(api: respx.MockRouter, action_env: dict[
 def test_no_free_slot_plain_trigger_queues(api: respx.MockRouter, action_env: dict[str, Path]) -> None:
     dbt_cloud(api, active=[run(6, pr=8, sha=SHA_B), run(9, job_id=5)], slots=2)
     assert main() == 0
-    assert made(api) == [*SNAPSHOT, f"POST /jobs/{JOB}/run/", "GET /runs/500/"]
+    assert made(api) == [*SNAPSHOT, f"POST /jobs/{JOB}/run/", *WAIT]
     assert "queues" in action_env["summary"].read_text(encoding="utf-8")
 
 

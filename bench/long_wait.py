@@ -1,0 +1,76 @@
+"""Waiting through a 10-minute run: the action's real executor on the emulator's hand-moved clock.
+
+The action sleeps between status checks; here each sleep moves the emulated clock instead of waiting, so a
+10-minute run takes well under a second while every check is a real request to the emulator. The job has three
+earlier runs of the same length, as the waiting measurement gives both tools.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+from typing import Any
+
+from autoscale_ci.context import PullRequest
+from autoscale_ci.dbt_cloud import DbtCloudClient
+from autoscale_ci.emulator import Emulator, EmulatorConfig
+from autoscale_ci.engine import Move, Plan
+from autoscale_ci.executor import Executor, Options
+from autoscale_ci.github import Runtime
+from autoscale_ci.models import parse_timestamp
+
+RUN_SECONDS = 600.0
+# How far the run's actual length strays from its history: exact, then earlier and later ends.
+DEVIATIONS = (0.0, -0.05, 0.05, -0.1, 0.1)
+
+
+def one_run(deviation: float) -> dict[str, Any]:
+    """Trigger and wait on one run of RUN_SECONDS * (1 + deviation) after a history of RUN_SECONDS runs."""
+    with Emulator(EmulatorConfig(speed=0.0, start_seconds=1.0, run_seconds=RUN_SECONDS)) as emu:
+        job_id = emu.ci_job_id or 0
+        client = DbtCloudClient(emu.url, emu.token, emu.account_id)
+        for _ in range(3):
+            client.trigger_run(job_id, {"cause": "history"})
+            emu.advance(RUN_SECONDS + 2)
+        emu.set_timing(job_id=job_id, run_seconds=RUN_SECONDS * (1 + deviation))
+        before = len(emu.requests())
+        executor = Executor(
+            client,
+            Runtime({}, io.StringIO()),
+            Options(job_id=job_id),  # the action's defaults: wait, poll-interval 30
+            clock=emu.now,
+            sleep=emu.advance,
+        )
+        pr = PullRequest(number=1, head_sha="a" * 40)
+        outcome = executor.execute(Plan(Move.TRIGGER, "bench"), pr, None, {"cause": "bench", "git_sha": pr.head_sha})
+        client.close()
+        run_id = outcome.run.id if outcome.run else 0
+        run = next(r for r in emu.runs() if r["id"] == run_id)
+        checks = [e for e in emu.requests()[before:] if e["method"] == "GET" and e["path"].endswith(f"/runs/{run_id}/")]
+        reads = [e for e in emu.requests()[before:] if e["method"] == "GET"]
+    created, finished = parse_timestamp(run["created_at"]), parse_timestamp(run["finished_at"])
+    seen = parse_timestamp(checks[-1]["emulated_at"]) if checks else None
+    if created is None or finished is None or seen is None:
+        raise RuntimeError(f"run {run_id} has no creation or finish time, or was never checked")
+    minutes = (finished - created).total_seconds() / 60
+    return {
+        "deviation": deviation,
+        "run_seconds": round((finished - created).total_seconds(), 1),
+        "status_checks": len(checks),
+        "requests": len(reads),
+        "requests_per_minute": round(len(reads) / minutes, 2),
+        "noticed_after_s": round((seen - finished).total_seconds(), 2),
+        "status": outcome.run_status,
+    }
+
+
+def measure() -> dict[str, Any]:
+    """Every deviation; the targets read the exact-history run and the medians."""
+    rows = [one_run(deviation) for deviation in DEVIATIONS]
+    return {
+        "run_seconds": RUN_SECONDS,
+        "per_run": rows,
+        "requests_per_minute_max": max(row["requests_per_minute"] for row in rows),
+        "noticed_after_s_median": statistics.median(row["noticed_after_s"] for row in rows),
+        "exact": rows[0],
+    }

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+
+from autoscale_ci.polling import FAST, expected_duration, next_check, parse_duration
+
+
+def schedule(run_seconds: float, expected: float | None, interval: float = 30.0) -> list[float]:
+    """When the checks of a run of `run_seconds` fall, up to the first check after its end."""
+    now, checks = 0.0, list[float]()
+    while not checks or checks[-1] < run_seconds:
+        now += next_check(now, expected, interval)
+        checks.append(now)
+    return checks
+
+
+def test_history_gives_the_median() -> None:
+    assert expected_duration([300.0, 310.0, 900.0]) == 310.0
+    assert expected_duration([]) is None
+    assert expected_duration([0.0, -1.0]) is None
+
+
+def test_a_run_as_long_as_predicted_is_noticed_within_fast_checks_using_few_requests() -> None:
+    checks = schedule(600.0, expected=600.0)
+    assert checks[-1] - 600.0 <= FAST
+    assert len(checks) / 10 <= 6  # requests a minute over the 10-minute run
+
+
+def test_a_run_that_overruns_its_prediction_is_checked_ever_more_sparsely() -> None:
+    checks = schedule(1200.0, expected=600.0)
+    gaps = [b - a for a, b in pairwise(checks)]
+    assert max(gaps[-3:]) == 30.0
+    assert checks[-1] - 1200.0 <= 30.0
+    assert len(checks) < 120
+
+
+def test_without_history_checks_thin_out_with_the_running_time() -> None:
+    assert next_check(0.0, None, 30.0) == 5.0
+    assert next_check(60.0, None, 30.0) == 15.0
+    assert next_check(600.0, None, 30.0) == 30.0
+
+
+def test_queued_runs_are_checked_at_the_interval_and_no_wait_exceeds_it() -> None:
+    assert next_check(None, 600.0, 30.0) == 30.0
+    for running_for in (0.0, 100.0, 590.0, 600.0, 700.0, 5000.0):
+        assert 0 < next_check(running_for, 600.0, 4.0) <= 4.0
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("00:00:05", 5.0), ("01:02:03", 3723.0), ("2 days, 00:00:01", 172801.0), ("", None), (None, None), ("5m", None)],
+)
+def test_parse_duration(text: str | None, seconds: float | None) -> None:
+    assert parse_duration(text) == seconds
