@@ -32,9 +32,9 @@ WRITABLE_FIELDS = (
     "state",
     "triggers_on_draft_pr",
     "triggers",
-    "schedule",
     "generate_sources",
 )
+# The schedule is left out as well as switched off: a job included in a run carries it in another shape.
 REQUIRED_DEFAULTS: Mapping[str, Any] = {
     "execution": {"timeout_seconds": 0},
     "settings": {"threads": 4, "target_name": "default"},

@@ -276,7 +276,7 @@ class DbtCloudClient:
                 operation=operation,
             )
         code = response.status_code
-        said = _user_message(response)
+        said = _user_message(response).rstrip(".")
         said = f": {said}" if said else ""
         raise DbtCloudError(
             f"dbt Cloud answered {code} to {operation} at {self.host}{said}. To fix: "

@@ -118,6 +118,42 @@ def precheck(request: Request) -> Plan | None:
     return None
 
 
+def _mine(snapshot: Snapshot, request: Request) -> list[ActiveRun]:
+    family = [run for run in snapshot.active_runs if in_family(run, snapshot)]
+    return [run for run in family if run.pr_number == request.pr_number]
+
+
+def _in_flight(mine: list[ActiveRun], request: Request) -> Plan | None:
+    """Follow this commit's run, or step aside for a newer commit's; None when neither is in flight."""
+    same_sha = [run for run in mine if run.sha == request.sha]
+    if same_sha:
+        run = max(same_sha, key=lambda r: r.id)
+        return Plan(
+            Move.FOLLOW, f"run {run.id} is already in flight for PR #{request.pr_number} at this commit", follow=run
+        )
+    newer = [run for run in mine if run.sha != request.sha and _pushed_later(run, request)]
+    if newer:
+        # A workflow for an older commit that starts late must not cancel the newer commit's run.
+        run = max(newer, key=lambda r: r.id)
+        return Plan(
+            Move.SKIP,
+            f"commit {(run.sha or '?')[:7]}, pushed to PR #{request.pr_number} after this one, is already in run "
+            f"{run.id}; this older commit needs no run",
+        )
+    return None
+
+
+def decide_early(snapshot: Snapshot, request: Request) -> Plan | None:
+    """The plan when the active runs alone settle it (follow, step aside, or an idle job with nothing to
+    cancel), so the trigger need not wait for the account; None when the account's slots and lock matter."""
+    plan = precheck(request) or _in_flight(_mine(snapshot, request), request)
+    if plan is not None:
+        return plan
+    if any(run.job_id == snapshot.job_id for run in snapshot.active_runs) or _mine(snapshot, request):
+        return None
+    return Plan(Move.TRIGGER, f"job {snapshot.job_id} is idle")
+
+
 def decide(snapshot: Snapshot, request: Request) -> Plan:
     """Pick the move for this pull request; see the decision table in the README."""
     skip = precheck(request)
@@ -130,25 +166,10 @@ def decide(snapshot: Snapshot, request: Request) -> Plan:
             "(Account settings > Billing), then re-run the workflow.",
             title="dbt Cloud account locked",
         )
-
-    family = [run for run in snapshot.active_runs if in_family(run, snapshot)]
-    mine = [run for run in family if run.pr_number == request.pr_number]
-    same_sha = [run for run in mine if run.sha == request.sha]
-    if same_sha:
-        run = max(same_sha, key=lambda r: r.id)
-        return Plan(
-            Move.FOLLOW, f"run {run.id} is already in flight for PR #{request.pr_number} at this commit", follow=run
-        )
-
-    newer = [run for run in mine if run.sha != request.sha and _pushed_later(run, request)]
-    if newer:
-        # A workflow for an older commit that starts late must not cancel the newer commit's run.
-        run = max(newer, key=lambda r: r.id)
-        return Plan(
-            Move.SKIP,
-            f"commit {(run.sha or '?')[:7]}, pushed to PR #{request.pr_number} after this one, is already in run "
-            f"{run.id}; this older commit needs no run",
-        )
+    mine = _mine(snapshot, request)
+    in_flight = _in_flight(mine, request)
+    if in_flight is not None:
+        return in_flight
     stale = tuple(sorted((run for run in mine if run.sha != request.sha), key=lambda r: r.id))
     stale_ids = {run.id for run in stale}
     remaining = [run for run in snapshot.active_runs if run.id not in stale_ids]

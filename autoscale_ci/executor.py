@@ -73,6 +73,7 @@ class Executor:
         self._started = clock()
         self._started_at = datetime.now(UTC)
         self._created_clone: int | None = None
+        self._job_checked = False
 
     def _elapsed(self) -> str:
         seconds = int(self._clock() - self._started)
@@ -210,10 +211,24 @@ class Executor:
             running_for = parse_duration(run.run_duration) if run.status == RUNNING else None
             self._sleep(min(next_check(running_for, expected, self.options.poll_interval), remaining))
             run = self.client.get_run(run.id)
+            self._check_job(run)
             if run.status != last:
                 last = run.status
                 self.runtime.log(f"[{self._elapsed()}] run {run.id}: {status_name(last)}")
         return run
+
+    def _check_job(self, run: Run) -> None:
+        """Warn, once, when the job also runs on its own for pull requests."""
+        triggers = run.job.triggers if run.job else None
+        if self._job_checked or triggers is None or run.job_definition_id != self.options.job_id:
+            return
+        self._job_checked = True
+        if triggers.github_webhook or triggers.git_provider_webhook:
+            self.runtime.warning(
+                f"Job {self.options.job_id} has its own pull request trigger on, so dbt Cloud also runs it for every "
+                "PR and each commit runs twice: switch off 'Run on pull requests' in the job's Triggers settings.",
+                title="Duplicate CI runs",
+            )
 
     def _expected_duration(self) -> float | None:
         """The job's typical run time, so that checks can cluster around the likely end; a guess, never fatal."""

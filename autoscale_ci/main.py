@@ -9,15 +9,15 @@ from datetime import timedelta
 from autoscale_ci import signals
 from autoscale_ci.cleanup import run_cleanup
 from autoscale_ci.context import PR_EVENTS, pull_request_from_event, read_event
-from autoscale_ci.dbt_cloud import DbtCloudClient
-from autoscale_ci.engine import Move, Request, decide, precheck
+from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
+from autoscale_ci.engine import Move, Request, decide, decide_early, precheck
 from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import Executor, Options, Outcome
 from autoscale_ci.github import Runtime
 from autoscale_ci.payload import build_payload
 from autoscale_ci.report import cleanup_summary, error_summary, outputs, summary
 from autoscale_ci.settings import InvalidInputs, Settings, load_settings
-from autoscale_ci.snapshot import observe
+from autoscale_ci.snapshot import Observer
 
 TOKEN_INPUT = "INPUT_DBT-CLOUD-TOKEN"  # noqa: S105 - the variable's name, not a secret
 
@@ -84,22 +84,23 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
             runtime.notice(f"Nothing to run: {skip.reason}.")
             return executor.execute(skip, pr, None, payload)
         for attempt in (1, 2):
-            with runtime.group("Decide"):
-                observed = observe(client, settings.job_id, list_clones=not settings.delete_clone)
-                triggers = observed.job.triggers
-                if attempt == 1 and (triggers.github_webhook or triggers.git_provider_webhook):
-                    runtime.warning(
-                        f"Job {settings.job_id} has its own pull request trigger on, so dbt Cloud also runs it for "
-                        "every PR and each commit runs twice: switch off 'Run on pull requests' in the job's "
-                        "Triggers settings.",
-                        title="Duplicate CI runs",
-                    )
-                plan = decide(observed.snapshot, request)
-                runtime.log(f"Decision: {plan.decision}: {plan.reason}.")
-                if plan.move is Move.SKIP:
-                    runtime.notice(f"Nothing to run: {plan.reason}.")
-            with runtime.group("Run"):
-                outcome = executor.execute(plan, pr, observed.job, payload)
+            # The observer stays open while the plan runs: on an idle job the trigger goes out without waiting for
+            # the account, whose read finishes meanwhile.
+            with Observer(client, settings.job_id, list_clones=not settings.delete_clone) as seen:
+                with runtime.group("Decide"):
+                    early = decide_early(seen.runs_only(), request)
+                    plan = early or decide(seen.full(), request)
+                    job = seen.job() if plan.move is Move.CLONE else None
+                    runtime.log(f"Decision: {plan.decision}: {plan.reason}.")
+                    if plan.move is Move.SKIP:
+                        runtime.notice(f"Nothing to run: {plan.reason}.")
+                with runtime.group("Run"):
+                    try:
+                        outcome = executor.execute(plan, pr, job, payload)
+                    except DbtCloudError:
+                        if early is not None:
+                            decide(seen.full(), request)  # a locked account is the clearer reason, when it is one
+                        raise
             if not (plan.move is Move.FOLLOW and outcome.run_status == "cancelled" and attempt == 1):
                 return outcome
             # The step that owned the followed run cancelled it (its workflow was cancelled) and no newer commit

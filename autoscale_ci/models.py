@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
 ACTIVE_STATUSES = (QUEUED, STARTING, RUNNING)
@@ -93,11 +93,21 @@ class RunTrigger(_Lenient):
     schema_override: str | None = None
 
 
-class RunJob(_Lenient):
-    """The job a run belongs to, as included with `include_related=job`."""
+class RunJob(BaseModel):
+    """The job a run belongs to, as included with `include_related=job`: its whole definition."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     id: int | None = None
     name: str | None = None
+    triggers: JobTriggers | None = None
+
+    def as_job(self, job_id: int) -> Job | None:
+        """The definition as a Job, or None when the included object lacks what a clone needs."""
+        try:
+            return Job.model_validate({**self.model_dump(mode="json"), "id": self.id or job_id})
+        except ValidationError:
+            return None
 
 
 class Run(_Lenient):

@@ -1,9 +1,10 @@
-"""Reads what the decision needs from dbt Cloud, the independent reads in parallel."""
+"""Reads what the decision needs from dbt Cloud: the independent reads start together, and each answer is
+used as soon as the decision needs it."""
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from types import TracebackType
 
 from autoscale_ci.clone import clone_source, marker_prefix
 from autoscale_ci.dbt_cloud import DbtCloudClient
@@ -11,15 +12,6 @@ from autoscale_ci.engine import ActiveRun, Snapshot
 from autoscale_ci.errors import ActionError
 from autoscale_ci.models import Account, Job, Run
 from autoscale_ci.payload import pushed_at
-
-
-@dataclass(frozen=True)
-class Observed:
-    """The snapshot for the engine plus the objects the executor needs."""
-
-    snapshot: Snapshot
-    account: Account
-    job: Job
 
 
 def _active(run: Run) -> ActiveRun:
@@ -35,30 +27,57 @@ def _active(run: Run) -> ActiveRun:
     )
 
 
-def observe(client: DbtCloudClient, job_id: int, *, list_clones: bool) -> Observed:
-    """Account, job, active runs (and, when clones may be reused, this job's clones) in one round trip."""
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        account_f = pool.submit(client.get_account)
-        job_f = pool.submit(client.get_job, job_id)
-        runs_f = pool.submit(client.active_runs)
-        clones_f: Future[list[Job]] | None = (
-            pool.submit(client.list_jobs, marker_prefix(job_id)) if list_clones else None
+class Observer:
+    """Active runs, the account (and, when clones may be reused, this job's clones), read in parallel."""
+
+    def __init__(self, client: DbtCloudClient, job_id: int, *, list_clones: bool) -> None:
+        self.client = client
+        self.job_id = job_id
+        self._pool = ThreadPoolExecutor(max_workers=3)
+        self._runs: Future[list[Run]] = self._pool.submit(client.active_runs)
+        self._account: Future[Account] = self._pool.submit(client.get_account)
+        self._clones: Future[list[Job]] | None = (
+            self._pool.submit(client.list_jobs, marker_prefix(job_id)) if list_clones else None
         )
-        # The account and job say most about a wrong input, so their errors are raised first.
-        account, job, runs = account_f.result(), job_f.result(), runs_f.result()
-        clones = clones_f.result() if clones_f is not None else []
-    if job.account_id != client.account_id:
-        raise ActionError(
-            f"Job {job_id} belongs to account {job.account_id}, not to account-id {client.account_id}: "
-            "set account-id to the job's account.",
-            title="Invalid input: job-id",
+
+    def __enter__(self) -> Observer:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        # A read the decision did not need (the account, on an idle job) may still be in flight: let it finish.
+        self._pool.shutdown(wait=True)
+
+    def runs(self) -> list[Run]:
+        """Every active run in the account."""
+        return [run for run in self._runs.result() if run.is_active]
+
+    def runs_only(self) -> Snapshot:
+        """The snapshot without the account's facts (slots, lock), for decide_early."""
+        return Snapshot(job_id=self.job_id, run_slots=0, active_runs=tuple(map(_active, self.runs())))
+
+    def full(self) -> Snapshot:
+        """The whole snapshot; waits for the account (and the clone list)."""
+        account = self._account.result()
+        clones = self._clones.result() if self._clones is not None else []
+        return Snapshot(
+            job_id=self.job_id,
+            run_slots=account.run_slots,
+            active_runs=tuple(map(_active, self.runs())),
+            clone_job_ids=frozenset(clone.id for clone in clones if clone_source(clone.name) == self.job_id),
+            locked=account.locked,
+            lock_reason=account.lock_reason,
         )
-    snapshot = Snapshot(
-        job_id=job_id,
-        run_slots=account.run_slots,
-        active_runs=tuple(_active(run) for run in runs if run.is_active),
-        clone_job_ids=frozenset(clone.id for clone in clones if clone_source(clone.name) == job_id),
-        locked=account.locked,
-        lock_reason=account.lock_reason,
-    )
-    return Observed(snapshot=snapshot, account=account, job=job)
+
+    def job(self) -> Job:
+        """The job's definition, for a clone: from its busy run when that carries it whole, else read."""
+        included = [
+            run.job.as_job(self.job_id) for run in self.runs() if run.job_definition_id == self.job_id and run.job
+        ]
+        job = next((job for job in included if job is not None), None) or self.client.get_job(self.job_id)
+        if job.account_id != self.client.account_id:
+            raise ActionError(
+                f"Job {self.job_id} belongs to account {job.account_id}, not to account-id {self.client.account_id}: "
+                "set account-id to the job's account.",
+                title="Invalid input: job-id",
+            )
+        return job

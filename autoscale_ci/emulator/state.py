@@ -258,7 +258,8 @@ class State:
         """The live job, or a 404."""
         with self.lock:
             job = self.jobs.get(job_id)
-            if job is None or job["state"] != 1:
+            # A job of another account is as unknown under this account's path as one that never existed.
+            if job is None or job["state"] != 1 or job["account_id"] != self.account["id"]:
                 raise ApiError(404, f"Job definition {job_id} not found.")
             return job
 

@@ -113,9 +113,7 @@ CASES = [
     Case("unknown account", ("404", "account-id"), {"account-id": "999"}, reaches_dbt_cloud=True),
     Case("unknown job", ("404", "job-id 999999"), {"job-id": "999999"}, reaches_dbt_cloud=True),
     Case("locked account", ("locked", "Trial ended"), setup=_lock, reaches_dbt_cloud=True),
-    Case(
-        "job of another account", ("belongs to account 4321", "account-id"), setup=_foreign_job, reaches_dbt_cloud=True
-    ),
+    Case("job of another account", ("404", "job-id", "account 1234"), setup=_foreign_job, reaches_dbt_cloud=True),
 ]
 
 
