@@ -33,12 +33,12 @@ class Observer:
     def __init__(self, client: DbtCloudClient, job_id: int, *, list_clones: bool) -> None:
         self.client = client
         self.job_id = job_id
-        self._pool = ThreadPoolExecutor(max_workers=3)
-        self._runs: Future[list[Run]] = self._pool.submit(client.active_runs)
+        self._pool = ThreadPoolExecutor(max_workers=2)
         self._account: Future[Account] = self._pool.submit(client.get_account)
         self._clones: Future[list[Job]] | None = (
             self._pool.submit(client.list_jobs, marker_prefix(job_id)) if list_clones else None
         )
+        self._runs: list[Run] | None = None
 
     def __enter__(self) -> Observer:
         return self
@@ -48,8 +48,10 @@ class Observer:
         self._pool.shutdown(wait=True)
 
     def runs(self) -> list[Run]:
-        """Every active run in the account."""
-        return [run for run in self._runs.result() if run.is_active]
+        """Every active run in the account, read on the calling thread: the decision always waits for them."""
+        if self._runs is None:
+            self._runs = [run for run in self.client.active_runs() if run.is_active]
+        return self._runs
 
     def runs_only(self) -> Snapshot:
         """The snapshot without the account's facts (slots, lock), for decide_early."""
