@@ -353,6 +353,19 @@ class DbtCloudClient:
         )
         return parse(Run, data, f"read run {run_id}")
 
+    def get_artifact(self, run_id: int, path: str) -> bytes:
+        """A file a finished run produced, such as run_results.json, as dbt Cloud stores it."""
+        response = self._send("GET", f"/runs/{run_id}/artifacts/{path}", idempotent=True)
+        if response.is_success:
+            return response.content
+        said = _user_message(response).rstrip(".")
+        raise DbtCloudError(
+            f"dbt Cloud answered {response.status_code} for artifact {path} of run {run_id}"
+            f"{': ' + said if said else ''}.",
+            status_code=response.status_code,
+            operation=f"download {path}",
+        )
+
     def cancel_run(self, run_id: int) -> Run:
         """Cancel a run; harmless on a finished one."""
         data, _ = self._call("POST", f"/runs/{run_id}/cancel/", operation=f"cancel run {run_id}")

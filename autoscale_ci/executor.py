@@ -7,9 +7,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from autoscale_ci import signals
+from autoscale_ci.artifacts import collect
 from autoscale_ci.clone import clone_definition, clone_source
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
@@ -18,6 +20,7 @@ from autoscale_ci.errors import Aborted
 from autoscale_ci.github import Runtime
 from autoscale_ci.models import CANCELLED, ERROR, RUNNING, SUCCESS, Job, Run, status_name
 from autoscale_ci.polling import expected_duration, next_check, parse_duration
+from autoscale_ci.results import RunResults
 
 # Saved to GITHUB_STATE as soon as they exist and cleared once settled, so the post step cleans up only what a
 # killed step left: a run still to cancel, a clone still to delete.
@@ -39,6 +42,7 @@ class Outcome:
     exit_code: int = 0
     message: str = ""
     superseded_by: str | None = None
+    results: RunResults | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Options:
     cancel_on_abort: bool = True
     poll_interval: float = 30.0
     deadline: float = float("inf")
+    artifacts: tuple[str, ...] = ()
+    artifacts_path: Path = Path("target")
 
 
 class Executor:
@@ -155,6 +161,7 @@ class Executor:
             )
         else:
             self._judge(outcome)
+            self._collect(outcome)
         outcome.seconds = self._clock() - self._started
         return outcome
 
@@ -190,6 +197,7 @@ class Executor:
         else:
             self.runtime.save_state({STATE_RUN: ""})
             self._judge(outcome)
+            self._collect(outcome)
             if clone_id is not None:
                 with signals.shielded(), self.client.unbounded():
                     self._delete_clone(clone_id)
@@ -216,6 +224,15 @@ class Executor:
                 last = run.status
                 self.runtime.log(f"[{self._elapsed()}] run {run.id}: {status_name(last)}")
         return run
+
+    def _collect(self, outcome: Outcome) -> None:
+        """Artifacts of a finished run, after failed runs too: that is when they help most."""
+        if outcome.run is None or outcome.run_status in ("cancelled", "superseded"):
+            return
+        with self.runtime.group("Artifacts"):
+            outcome.results = collect(
+                self.client, self.runtime, outcome.run.id, self.options.artifacts, self.options.artifacts_path
+            )
 
     def _check_job(self, run: Run) -> None:
         """Warn, once, when the job also runs on its own for pull requests."""

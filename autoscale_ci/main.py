@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from autoscale_ci import signals
 from autoscale_ci.cleanup import run_cleanup
@@ -19,6 +20,7 @@ from autoscale_ci.report import cleanup_summary, error_summary, outputs, summary
 from autoscale_ci.settings import InvalidInputs, Settings, load_settings
 from autoscale_ci.snapshot import Observer
 
+NODE_ANNOTATIONS = 10  # GitHub shows only so many annotations a step; the summary lists every node
 TOKEN_INPUT = "INPUT_DBT-CLOUD-TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 
@@ -68,6 +70,8 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
         cancel_on_abort=settings.cancel_on_abort,
         poll_interval=settings.poll_interval,
         deadline=started + settings.timeout_minutes * 60,
+        artifacts=tuple(settings.artifacts),
+        artifacts_path=Path(settings.artifacts_path),
     )
     payload = build_payload(settings, pr)
     client = DbtCloudClient(
@@ -172,6 +176,9 @@ def main() -> int:
 def _report(outcome: Outcome, runtime: Runtime) -> int:
     runtime.set_outputs(outputs(outcome))
     runtime.write_summary(summary(outcome))
+    for node in (outcome.results.problems if outcome.results else ())[:NODE_ANNOTATIONS]:
+        annotate = runtime.warning if node.status == "warn" else runtime.error
+        annotate(node.message or node.status, title=f"{node.unique_id}: {node.status}")
     if outcome.exit_code:
         runtime.error(outcome.message, title=f"dbt Cloud run {outcome.run_status}")
     elif outcome.message:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from autoscale_ci.cleanup import Cleanup
 from autoscale_ci.executor import Outcome
+from autoscale_ci.results import RunResults
 
 ICONS = {"success": "✅", "superseded": "⏭️", "skipped": "⏭️", "error": "❌", "cancelled": "🚫", "timeout": "⏱️"}
 
@@ -54,7 +55,27 @@ def summary(outcome: Outcome) -> str:
     lines += [f"| {name} | {_cell(value)} |" for name, value in rows]
     if outcome.message:
         lines += ["", _cell(outcome.message)]
+    if outcome.results is not None:
+        lines += ["", *results_section(outcome.results)]
     return "\n".join(lines) + "\n"
+
+
+NODE_ROWS = 200
+MESSAGE_CHARS = 500
+
+
+def results_section(results: RunResults) -> list[str]:
+    """Counts by status and a table of the nodes that errored, failed or warned."""
+    counts = ", ".join(f"{count} {status}" for status, count in results.counts.items()) or "no nodes"
+    lines = ["#### dbt results", "", counts]
+    if results.problems:
+        lines += ["", "| node | status | message |", "| --- | --- | --- |"]
+        for node in results.problems[:NODE_ROWS]:
+            message = node.message if len(node.message) <= MESSAGE_CHARS else node.message[:MESSAGE_CHARS] + "..."
+            lines.append(f"| `{_cell(node.unique_id)}` | {node.status} | {_cell(message)} |")
+        if len(results.problems) > NODE_ROWS:
+            lines.append(f"\n_{len(results.problems) - NODE_ROWS} more not shown._")
+    return lines
 
 
 def error_summary(message: str, title: str = "failed") -> str:

@@ -67,6 +67,21 @@ def _lines(value: Any) -> Any:
     return value
 
 
+def _words(value: Any) -> Any:
+    if isinstance(value, str):
+        return [word for word in re.split(r"[\s,]+", value) if word]
+    return value
+
+
+_ARTIFACT = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+def _relative_path(value: str) -> str:
+    if not value or value.startswith("/") or ".." in value.split("/") or _CONTROL.search(value):
+        raise ValueError("must be a relative path inside the workspace, without '..'")
+    return value
+
+
 def _no_controls(value: str | None) -> str | None:
     if value is not None and _CONTROL.search(value):
         raise ValueError("must not contain control characters or line breaks")
@@ -107,6 +122,8 @@ class Settings(BaseSettings):
     git_branch: str | None = _input("git-branch", None, max_length=255)
     # A younger clone may belong to a step that has made it and not yet triggered it.
     clone_max_age_minutes: float = _input("clone-max-age-minutes", 60.0, ge=10, le=60 * 24 * 365)
+    artifacts: Annotated[list[str], NoDecode, BeforeValidator(_words)] = _input("artifacts", [])
+    artifacts_path: str = _input("artifacts-path", "target")
     pr_number: int | None = _input("pr-number", None, gt=0, lt=2**31)
     git_sha: str | None = _input("git-sha", None)
 
@@ -138,6 +155,19 @@ class Settings(BaseSettings):
             if not line.startswith("dbt ") or _CONTROL.search(line):
                 raise ValueError(f"has a line that is not a dbt command: '{line[:60]}'")
         return value or None
+
+    @field_validator("artifacts")
+    @classmethod
+    def _artifacts(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _ARTIFACT.match(name) or ".." in name.split("/"):
+                raise ValueError(f"has a name that is not an artifact path: '{name[:60]}'")
+        return value
+
+    @field_validator("artifacts_path")
+    @classmethod
+    def _artifacts_path(cls, value: str) -> str:
+        return _relative_path(value)
 
     @field_validator("git_sha")
     @classmethod
@@ -179,6 +209,8 @@ FIXES: dict[str, str] = {
     "dbt-version-override": "give a dbt version such as latest or 1.9.0-latest",
     "target-name-override": "give one target name, without line breaks",
     "delete-clone": "set true or false",
+    "artifacts": "list artifact names such as run_results.json manifest.json, separated by spaces",
+    "artifacts-path": "give a folder inside the workspace, such as target",
     "git-sha": "set the full commit SHA of the pull request head",
 }
 _BOOL_FIX = "set true or false"

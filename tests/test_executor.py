@@ -40,7 +40,8 @@ class Clock:
 
 @pytest.fixture(autouse=True)
 def no_history(api: respx.MockRouter) -> respx.Route:
-    """The job has no finished runs to predict a run's length from."""
+    """The job has no finished runs to predict a run's length from, and runs leave no artifacts."""
+    api.get(url__regex=r".*/artifacts/.*").respond(404, json=failure(404, "Not found"))
     return api.get("/runs/", params={"status__in": "[10,20]"}).respond(json=envelope([]))
 
 

@@ -24,6 +24,7 @@ def dbt_cloud(
     api.get(f"/jobs/{JOB}/").respond(json=envelope(job()))
     api.get("/runs/", params={"status__in": "[1,2,3]"}).respond(json=envelope(active))
     api.get("/runs/", params={"status__in": "[10,20]"}).respond(json=envelope([]))  # no history
+    api.get(url__regex=r".*/artifacts/.*").respond(404, json=failure(404, "Not found"))
     for job_id in (JOB, CLONE_ID):
         api.post(f"/jobs/{job_id}/run/").respond(json=envelope(run(500, job_id=job_id, status=1, pr=7, sha=SHA_A)))
     api.get("/runs/500/").respond(json=envelope(run(500, status=10, pr=7, sha=SHA_A)))
@@ -45,7 +46,8 @@ def made(api: respx.MockRouter) -> list[str]:
 
 
 SNAPSHOT = ["GET /runs/"]
-WAIT = ["GET /runs/", "GET /runs/500/"]  # the job's recent run times, then the run itself
+# The job's recent run times, the run itself, then its results for the summary.
+WAIT = ["GET /runs/", "GET /runs/500/", "GET /runs/500/artifacts/run_results.json"]
 
 
 def test_idle_job_plain_trigger(
@@ -123,7 +125,7 @@ def test_no_free_slot_plain_trigger_queues(api: respx.MockRouter, action_env: di
 def test_same_commit_in_flight_is_followed(api: respx.MockRouter, action_env: dict[str, Path]) -> None:
     dbt_cloud(api, active=[run(500, pr=7, sha=SHA_A)])
     assert main() == 0
-    assert made(api) == [*SNAPSHOT, "GET /runs/500/"]
+    assert made(api) == [*SNAPSHOT, "GET /runs/500/", "GET /runs/500/artifacts/run_results.json"]
     assert read_outputs(action_env["output"])["decision"] == "follow"
 
 

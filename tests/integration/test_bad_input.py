@@ -90,6 +90,8 @@ CASES = [
     Case("git-branch injection", ("'git-branch'", "control characters"), {"git-branch": NASTY}),
     Case("mode unknown", ("'mode'", "run", "cleanup"), {"mode": "destroy"}),
     Case("clone-max-age-minutes too small", ("'clone-max-age-minutes'", "at least 10"), {"clone-max-age-minutes": "1"}),
+    Case("artifacts path traversal", ("'artifacts'", "artifact path"), {"artifacts": "../../etc/passwd"}),
+    Case("artifacts-path absolute", ("'artifacts-path'", "relative path"), {"artifacts-path": "/etc"}),
     Case("pr-number word", ("'pr-number'", "whole number"), {"pr-number": "abc"}),
     Case("git-sha not a sha", ("'git-sha'", "40-character"), {"git-sha": "HEAD"}),
     Case("event file missing", ("Cannot read the event file",), event=MISSING),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -19,6 +20,8 @@ from tests.harness import ROOT, pr_event
 from tests.integration.conftest import StepFactory, requests_of, run_of, trigger, writes_of
 
 SHA_A, SHA_B, SHA_C = "a" * 40, "b" * 40, "c" * 40
+
+
 def wait_for_active(emu: Emulator, pr: int, sha: str, timeout: float = 20.0) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -40,7 +43,9 @@ def test_idle_job_is_triggered_and_waited_for(emu: Emulator, step: StepFactory) 
     made.remove("GET /")
     assert made[:2] == ["GET /runs/", f"POST /jobs/{emu.ci_job_id}/run/"]
     assert made[2] == "GET /runs/"  # the job's recent run times, to time the checks
-    assert set(made[3:]) == {"GET /runs/{}/".format(done.outputs["run-id"])}
+    run_path = "GET /runs/{}/".format(done.outputs["run-id"])
+    assert set(made[3:-1]) == {run_path}
+    assert made[-1] == f"{run_path}artifacts/run_results.json"  # the results for the summary
     assert done.outputs["decision"] == "plain-trigger"
     assert done.outputs["run-status"] == "success"
     run = run_of(emu, int(done.outputs["run-id"]))
@@ -113,14 +118,24 @@ def test_closed_pr_makes_no_request(emu: Emulator, step: StepFactory) -> None:
     assert done.outputs["decision"] == "skip"
 
 
-def test_failed_dbt_run_fails_the_step(emu: Emulator, step: StepFactory) -> None:
+def test_failed_dbt_run_fails_the_step_and_the_summary_shows_what_failed(emu: Emulator, step: StepFactory) -> None:
     emu.set_outcome("error", git_sha=SHA_A)
-    done = step(7, SHA_A).run()
+    action = step(7, SHA_A, artifacts="run_results.json manifest.json catalog.json", **{"artifacts-path": "out/dbt"})
+    done = action.run()
     assert done.returncode == 1
-    errors = done.lines("::error")
-    assert len(errors) == 1
-    assert f"dbt Cloud run {done.outputs['run-id']} failed" in errors[0]
+    run_errors = [line for line in done.lines("::error") if "title=dbt Cloud run error" in line]
+    assert len(run_errors) == 1
+    assert f"dbt Cloud run {done.outputs['run-id']} failed" in run_errors[0]
     assert done.outputs["run-status"] == "error"
+    node_errors = [line for line in done.lines("::error") if "title=model." in line]
+    assert node_errors  # the failed model is annotated with its message
+    assert "#### dbt results" in done.summary
+    assert "| error |" in done.summary
+    # Artifacts are fetched after a failed run too; one the run did not produce is a warning, not a failure.
+    saved = action.workdir / "out" / "dbt"
+    assert json.loads((saved / "run_results.json").read_text(encoding="utf-8"))["results"]
+    assert (saved / "manifest.json").exists()
+    assert any("catalog.json" in line for line in done.lines("::warning"))
 
 
 def test_superseded_run_is_a_warning_not_a_failure(emu: Emulator, step: StepFactory) -> None:

@@ -1,0 +1,46 @@
+"""What a finished run did, node by node, from its run_results.json; pure."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+PROBLEMS = ("error", "fail", "warn", "runtime error")
+ORDER = ("success", "pass", "warn", "fail", "error", "skipped")
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node that did not simply succeed."""
+
+    unique_id: str
+    status: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """Counts by status and the nodes that errored, failed or warned."""
+
+    counts: dict[str, int]
+    problems: tuple[Node, ...]
+
+
+def summarize(document: Any) -> RunResults | None:
+    """Read a run_results.json document; None when it is not one."""
+    results = document.get("results") if isinstance(document, dict) else None
+    if not isinstance(results, list):
+        return None
+    counts: Counter[str] = Counter()
+    problems: list[Node] = []
+    for result in results:
+        if not isinstance(result, dict):
+            continue
+        status = str(result.get("status", "unknown")).lower()
+        counts[status] += 1
+        if status in PROBLEMS:
+            message = " ".join(str(result.get("message") or "").split())
+            problems.append(Node(str(result.get("unique_id", "?")), status, message))
+    ordered = dict(sorted(counts.items(), key=lambda item: (ORDER.index(item[0]) if item[0] in ORDER else 99, item[0])))
+    return RunResults(ordered, tuple(problems))
