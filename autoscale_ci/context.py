@@ -32,6 +32,7 @@ class PullRequest:
     is_fork: bool = False
     # When the pull request last changed (its head was pushed), to tell an older commit's run from a newer one.
     updated_at: datetime | None = None
+    provider: str = "github"
 
     @property
     def short_sha(self) -> str:
@@ -62,17 +63,19 @@ def read_event(path: str) -> dict[str, Any]:
     return data
 
 
-def _number(value: Any, what: str) -> int:
+def pr_number(value: Any, what: str) -> int:
+    """A pull request number, or an EventError naming where it came from."""
     if isinstance(value, bool):
         raise EventError(f"{what} is not a pull request number: {_FIX_EVENTS}.")
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int) or not 0 < value < 2**31:
         raise EventError(f"{what} is not a pull request number: {_FIX_EVENTS}.")
     return value
 
 
-def _sha(value: Any, what: str) -> str:
+def full_sha(value: Any, what: str) -> str:
+    """A full commit SHA, lower-cased, or an EventError naming where it came from."""
     sha = value.strip().lower() if isinstance(value, str) else ""
     if not FULL_SHA.match(sha):
         raise EventError(f"{what} is not a full commit SHA: {_FIX_EVENTS}.")
@@ -95,8 +98,8 @@ def _from_pull_request(event: Mapping[str, Any]) -> PullRequest:
     head = _obj(pr.get("head"))
     head_repo, base_repo = _repo_id(head), _repo_id(pr.get("base"))
     return PullRequest(
-        number=_number(pr.get("number", event.get("number")), "pull_request.number"),
-        head_sha=_sha(head.get("sha"), "pull_request.head.sha"),
+        number=pr_number(pr.get("number", event.get("number")), "pull_request.number"),
+        head_sha=full_sha(head.get("sha"), "pull_request.head.sha"),
         draft=pr.get("draft") is True,
         closed=pr.get("state") == "closed",
         is_fork=head_repo is not None and base_repo is not None and head_repo != base_repo,
@@ -104,16 +107,16 @@ def _from_pull_request(event: Mapping[str, Any]) -> PullRequest:
     )
 
 
-def _from_dispatch(event: Mapping[str, Any], pr_number: int | None, git_sha: str | None) -> PullRequest:
+def _from_dispatch(event: Mapping[str, Any], given: int | None, git_sha: str | None) -> PullRequest:
     inputs = _obj(event.get("inputs"))
-    number = pr_number if pr_number is not None else inputs.get("pr-number", inputs.get("pr_number"))
+    number = given if given is not None else inputs.get("pr-number", inputs.get("pr_number"))
     sha = git_sha if git_sha is not None else inputs.get("git-sha", inputs.get("git_sha"))
     if number in (None, "") or sha in (None, ""):
         raise EventError(
             "A workflow_dispatch run needs the pull request number and commit: declare the workflow inputs "
             "`pr-number` and `git-sha`, or pass the action inputs of the same names."
         )
-    return PullRequest(number=_number(number, "pr-number"), head_sha=_sha(sha, "git-sha"))
+    return PullRequest(number=pr_number(number, "pr-number"), head_sha=full_sha(sha, "git-sha"))
 
 
 def pull_request_from_event(
@@ -123,7 +126,7 @@ def pull_request_from_event(
     if event_name in PR_EVENTS:
         pr = _from_pull_request(event)
         if git_sha is not None:
-            return replace(pr, head_sha=_sha(git_sha, "git-sha"))
+            return replace(pr, head_sha=full_sha(git_sha, "git-sha"))
         return pr
     if event_name == "workflow_dispatch":
         return _from_dispatch(event, pr_number, git_sha)

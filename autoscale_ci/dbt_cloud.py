@@ -28,6 +28,12 @@ PAGE_SIZE = 100
 MAX_ITEMS = 20_000  # a runaway pagination loop stops here
 RELATED = '["trigger","job"]'
 WRITE_ATTEMPTS = 3
+PR_ID_FIELDS = (
+    "github_pull_request_id",
+    "gitlab_merge_request_id",
+    "azure_pull_request_id",
+    "non_native_pull_request_id",
+)
 _T = TypeVar("_T")
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -415,7 +421,7 @@ class DbtCloudClient:
                 recent
                 and trigger is not None
                 and run.sha == body.get("git_sha")
-                and trigger.github_pull_request_id == body.get("github_pull_request_id")
+                and run.pr_number in {body.get(field) for field in PR_ID_FIELDS}
                 and trigger.cause == body.get("cause")
             ):
                 return run

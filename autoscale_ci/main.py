@@ -9,13 +9,14 @@ from pathlib import Path
 
 from autoscale_ci import signals
 from autoscale_ci.cleanup import run_cleanup
-from autoscale_ci.context import PR_EVENTS, pull_request_from_event, read_event
+from autoscale_ci.context import PR_EVENTS, PullRequest, pull_request_from_event, read_event
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import Move, Request, decide, decide_early, precheck
 from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import Executor, Options, Outcome
 from autoscale_ci.github import Runtime
 from autoscale_ci.payload import build_payload
+from autoscale_ci.providers import detect, pull_request_from_ci
 from autoscale_ci.report import cleanup_summary, error_summary, outputs, summary
 from autoscale_ci.settings import InvalidInputs, Settings, load_settings
 from autoscale_ci.snapshot import Observer
@@ -43,7 +44,10 @@ def _cleanup(settings: Settings, runtime: Runtime) -> int:
     return 0
 
 
-def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
+def _pull_request(settings: Settings) -> PullRequest:
+    provider = detect(os.environ) if settings.git_provider == "auto" else settings.git_provider
+    if provider != "github":
+        return pull_request_from_ci(provider, os.environ, number=settings.pr_number, git_sha=settings.git_sha)
     event_name = os.environ.get("GITHUB_EVENT_NAME", "")
     event_path = os.environ.get("GITHUB_EVENT_PATH", "")
     given = settings.pr_number is not None and settings.git_sha is not None
@@ -52,7 +56,11 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
         event_name, event = "workflow_dispatch", {}
     else:
         event = read_event(event_path)
-    pr = pull_request_from_event(event_name, event, pr_number=settings.pr_number, git_sha=settings.git_sha)
+    return pull_request_from_event(event_name, event, pr_number=settings.pr_number, git_sha=settings.git_sha)
+
+
+def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
+    pr = _pull_request(settings)
     request = Request(
         pr_number=pr.number,
         sha=pr.head_sha,

@@ -141,5 +141,14 @@ class Run(_Lenient):
 
     @property
     def pr_number(self) -> int | None:
-        """The GitHub pull request the run was triggered for, if any."""
-        return self.trigger.github_pull_request_id if self.trigger else None
+        """The pull or merge request the run was triggered for, whichever git provider's field holds it."""
+        if self.trigger is None:
+            return None
+        trigger = self.trigger
+        ids = (
+            trigger.github_pull_request_id,
+            trigger.gitlab_merge_request_id,
+            trigger.azure_pull_request_id,
+            trigger.non_native_pull_request_id,
+        )
+        return next((number for number in ids if number is not None), None)

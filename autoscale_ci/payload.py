@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from autoscale_ci.context import PullRequest
+from autoscale_ci.providers import PR_FIELDS
 from autoscale_ci.settings import Settings
 
 CAUSE_LIMIT = 255
@@ -46,7 +47,7 @@ def build_payload(settings: Settings, pr: PullRequest) -> dict[str, Any]:
     body: dict[str, Any] = {
         "cause": _cause(settings.cause or default_cause(pr), pr),
         "git_sha": pr.head_sha,
-        "github_pull_request_id": pr.number,
+        PR_FIELDS[pr.provider]: pr.number,
         "schema_override": settings.schema_override or schema_name(settings.job_id, pr.number),
     }
     overrides: dict[str, Any] = {

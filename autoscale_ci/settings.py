@@ -124,6 +124,7 @@ class Settings(BaseSettings):
     clone_max_age_minutes: float = _input("clone-max-age-minutes", 60.0, ge=10, le=60 * 24 * 365)
     artifacts: Annotated[list[str], NoDecode, BeforeValidator(_words)] = _input("artifacts", [])
     artifacts_path: str = _input("artifacts-path", "target")
+    git_provider: Literal["auto", "github", "gitlab", "azure", "other"] = _input("git-provider", "auto")
     pr_number: int | None = _input("pr-number", None, gt=0, lt=2**31)
     git_sha: str | None = _input("git-sha", None)
 
@@ -211,6 +212,7 @@ FIXES: dict[str, str] = {
     "delete-clone": "set true or false",
     "artifacts": "list artifact names such as run_results.json manifest.json, separated by spaces",
     "artifacts-path": "give a folder inside the workspace, such as target",
+    "git-provider": "set auto, github, gitlab, azure or other",
     "git-sha": "set the full commit SHA of the pull request head",
 }
 _BOOL_FIX = "set true or false"

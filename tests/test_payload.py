@@ -80,3 +80,17 @@ def test_causes_without_a_push_time() -> None:
     assert pushed_at("Triggered via API") is None
     assert pushed_at(None) is None
     assert pushed_at("x [pushed yesterday]") is None
+
+
+@pytest.mark.parametrize(
+    ("provider", "field"),
+    [
+        ("gitlab", "gitlab_merge_request_id"),
+        ("azure", "azure_pull_request_id"),
+        ("other", "non_native_pull_request_id"),
+    ],
+)
+def test_the_pr_id_goes_in_the_providers_field(provider: str, field: str) -> None:
+    body = build_payload(settings(), PullRequest(number=5, head_sha=SHA_A, provider=provider))
+    assert body[field] == 5
+    assert "github_pull_request_id" not in body

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+
+from autoscale_ci.errors import EventError
+from autoscale_ci.providers import PR_FIELDS, detect, pull_request_from_ci
+
+SHA = "c" * 40
+
+
+@pytest.mark.parametrize(
+    ("env", "provider"),
+    [
+        ({"GITLAB_CI": "true"}, "gitlab"),
+        ({"TF_BUILD": "True"}, "azure"),
+        ({"BITBUCKET_BUILD_NUMBER": "7"}, "other"),
+        ({"GITHUB_ACTIONS": "true"}, "github"),
+        ({}, "github"),
+    ],
+)
+def test_detect(env: dict[str, str], provider: str) -> None:
+    assert detect(env) == provider
+
+
+def test_gitlab_merge_request_pipeline() -> None:
+    env = {"CI_MERGE_REQUEST_IID": "12", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": SHA, "CI_COMMIT_SHA": "d" * 40}
+    pr = pull_request_from_ci("gitlab", {**env, "CI_MERGE_REQUEST_DRAFT": "true"})
+    assert (pr.number, pr.head_sha, pr.draft, pr.provider) == (12, SHA, True, "gitlab")
+    assert PR_FIELDS[pr.provider] == "gitlab_merge_request_id"
+
+
+def test_azure_pull_request_validation() -> None:
+    pr = pull_request_from_ci(
+        "azure", {"SYSTEM_PULLREQUEST_PULLREQUESTID": "31", "SYSTEM_PULLREQUEST_SOURCECOMMITID": SHA.upper()}
+    )
+    assert (pr.number, pr.head_sha, pr.provider) == (31, SHA, "azure")
+
+
+def test_bitbucket_and_flags_for_any_other_ci() -> None:
+    assert pull_request_from_ci("other", {"BITBUCKET_PR_ID": "4", "BITBUCKET_COMMIT": SHA}).number == 4
+    pr = pull_request_from_ci("other", {}, number=9, git_sha=SHA)
+    assert (pr.number, pr.head_sha, pr.provider) == (9, SHA, "other")
+
+
+@pytest.mark.parametrize(
+    ("provider", "env", "says"),
+    [
+        ("gitlab", {"CI_COMMIT_SHA": SHA}, "merge request pipeline"),
+        ("azure", {"SYSTEM_PULLREQUEST_PULLREQUESTID": "3"}, "SYSTEM_PULLREQUEST_SOURCECOMMITID"),
+        ("other", {"BITBUCKET_COMMIT": SHA}, "--pr-number"),
+        ("other", {"BITBUCKET_PR_ID": "x", "BITBUCKET_COMMIT": SHA}, "not a pull request number"),
+    ],
+)
+def test_missing_or_bad_variables_say_how_to_run(provider: str, env: dict[str, str], says: str) -> None:
+    with pytest.raises(EventError, match=says):
+        pull_request_from_ci(provider, env)
