@@ -125,6 +125,7 @@ class Run(_Lenient):
     finished_at: str | None = None
     duration_humanized: str | None = None
     run_duration: str | None = None
+    queued_duration: str | None = None
     trigger: RunTrigger | None = None
     job: RunJob | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from autoscale_ci.cleanup import Cleanup
 from autoscale_ci.executor import Outcome
+from autoscale_ci.polling import parse_duration
 from autoscale_ci.results import RunResults
 
 ICONS = {"success": "✅", "superseded": "⏭️", "skipped": "⏭️", "error": "❌", "cancelled": "🚫", "timeout": "⏱️"}
@@ -50,7 +51,15 @@ def summary(outcome: Outcome) -> str:
         rows.append(("Cancelled runs", ", ".join(str(run_id) for run_id in outcome.cancelled_run_ids)))
     rows.append(("Status", status))
     if run is not None:
-        rows.append(("Duration", _duration(outcome.seconds)))
+        timings = [
+            f"{label} {_duration(seconds)}"
+            for label, seconds in (
+                ("queued", parse_duration(run.queued_duration)),
+                ("ran", parse_duration(run.run_duration)),
+            )
+            if seconds is not None
+        ]
+        rows.append(("Duration", _duration(outcome.seconds) + (f" ({', '.join(timings)})" if timings else "")))
     lines = [f"### {ICONS.get(status, '🔹')} dbt Cloud CI: {status}", "", "| | |", "| --- | --- |"]
     lines += [f"| {name} | {_cell(value)} |" for name, value in rows]
     if outcome.message:
