@@ -102,17 +102,15 @@ def _user_message(response: httpx.Response) -> str:
     return " ".join(text.split())[:300]
 
 
-def _fix_for(status: int, host: str, not_found: str) -> str:
+def _fix_for(status: int, host: str, not_found: str, forbidden: str) -> str:
     if status == 401:
         return (
-            f"check that dbt-cloud-token is a valid service token, and that dbt-cloud-host ({host}) is your "
-            "account's access URL (EMEA, AU and cell-hosted accounts must set it)"
+            f"check that dbt-cloud-token is a valid, unexpired service token, and that dbt-cloud-host ({host}) is "
+            "your account's access URL: accounts in EMEA (https://emea.dbt.com), AU (https://au.dbt.com) or on a "
+            "cell host (https://<prefix>.<cell>.dbt.com) must set it, and a token only works on its own host"
         )
     if status == 403:
-        return (
-            "give the service token the Job Admin permission set (cloning and deleting jobs needs it) "
-            "for this account and project"
-        )
+        return forbidden
     if status == 404:
         return not_found
     if status == 429:
@@ -120,6 +118,13 @@ def _fix_for(status: int, host: str, not_found: str) -> str:
     if status >= 500:
         return "dbt Cloud had a server error; re-run the workflow later"
     return "check the inputs this request was built from"
+
+
+ADMIN_NEEDED = (
+    "give the service token the Job Admin permission set for this project: cloning and deleting jobs needs it "
+    "(a plain trigger needs only Job Runner)"
+)
+RUNNER_NEEDED = "give the service token permission to run jobs in this project (Job Runner or Job Admin)"
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -204,6 +209,21 @@ class DbtCloudClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def _no_account(self) -> str:
+        return (
+            f"check account-id ({self.account_id}), and that dbt-cloud-host ({self.host}) is the account's access "
+            "URL: accounts in EMEA, AU or on a cell host (https://<prefix>.<cell>.dbt.com) must set it"
+        )
+
+    def _no_access(self, method: str) -> str:
+        if method == "GET":
+            return (
+                f"the token has no access to account {self.account_id}: check account-id, or use a token of that "
+                "account with at least read access to its jobs"
+            )
+        return RUNNER_NEEDED
+
     # -- transport -------------------------------------------------------------------------------
 
     def _wait(self, state: RetryCallState) -> float:
@@ -256,7 +276,8 @@ class DbtCloudClient:
         path: str,
         *,
         operation: str,
-        not_found: str = "check account-id and job-id",
+        not_found: str | None = None,
+        forbidden: str | None = None,
         idempotent: bool = True,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
@@ -286,7 +307,7 @@ class DbtCloudClient:
         said = f": {said}" if said else ""
         raise DbtCloudError(
             f"dbt Cloud answered {code} to {operation} at {self.host}{said}. To fix: "
-            f"{_fix_for(code, self.host, not_found)}.",
+            f"{_fix_for(code, self.host, not_found or self._no_account, forbidden or self._no_access(method))}.",
             status_code=code,
             operation=operation,
         )
@@ -309,9 +330,7 @@ class DbtCloudClient:
 
     def get_account(self) -> Account:
         """The account, with its run slots and lock state."""
-        data, _ = self._call(
-            "GET", "/", operation=f"read account {self.account_id}", not_found="check account-id and dbt-cloud-host"
-        )
+        data, _ = self._call("GET", "/", operation=f"read account {self.account_id}")
         return parse(Account, data, f"read account {self.account_id}")
 
     def get_job(self, job_id: int) -> Job:
@@ -450,7 +469,9 @@ class DbtCloudClient:
         name = str(body.get("name", ""))
 
         def send() -> Job:
-            data, _ = self._call("POST", "/jobs/", operation="create a clone job", idempotent=False, json=body)
+            data, _ = self._call(
+                "POST", "/jobs/", operation="create a clone job", forbidden=ADMIN_NEEDED, idempotent=False, json=body
+            )
             return parse(Job, data, "create a clone job")
 
         def find() -> Job | None:
@@ -460,13 +481,15 @@ class DbtCloudClient:
 
     def update_job(self, job_id: int, body: Mapping[str, Any]) -> Job:
         """Replace a job's definition (the same body as for creating it)."""
-        data, _ = self._call("POST", f"/jobs/{job_id}/", operation=f"update job {job_id}", json=dict(body))
+        data, _ = self._call(
+            "POST", f"/jobs/{job_id}/", operation=f"update job {job_id}", forbidden=ADMIN_NEEDED, json=dict(body)
+        )
         return parse(Job, data, f"update job {job_id}")
 
     def delete_job(self, job_id: int) -> bool:
         """Delete a job; False when it was already gone."""
         try:
-            self._call("DELETE", f"/jobs/{job_id}/", operation=f"delete job {job_id}")
+            self._call("DELETE", f"/jobs/{job_id}/", operation=f"delete job {job_id}", forbidden=ADMIN_NEEDED)
         except DbtCloudError as exc:
             if exc.status_code == 404:
                 return False

@@ -53,6 +53,7 @@ class Options:
     wait: bool = True
     delete_clone: bool = True
     cancel_on_abort: bool = True
+    cancel_on_timeout: bool = True
     poll_interval: float = 30.0
     deadline: float = float("inf")
     artifacts: tuple[str, ...] = ()
@@ -184,16 +185,22 @@ class Executor:
                     self._delete_clone(clone_id)
             raise
         if run.is_active:
-            with signals.shielded(), self.client.unbounded():
-                cancelled = self._cancel_quietly(run.id)
-                if clone_id is not None:
-                    self._delete_clone(clone_id)
             outcome.run_status, outcome.exit_code = "timeout", 1
-            what = "cancelled it" if cancelled else "could not cancel it (see the warning above)"
-            outcome.message = (
-                f"dbt Cloud run {run.id} did not finish within timeout-minutes ({self._elapsed()} waited); the action "
-                f"{what}. Raise timeout-minutes if runs take longer. Run: {run.href or run.id}"
-            )
+            waited = f"dbt Cloud run {run.id} did not finish within timeout-minutes ({self._elapsed()} waited)"
+            if self.options.cancel_on_timeout:
+                with signals.shielded(), self.client.unbounded():
+                    cancelled = self._cancel_quietly(run.id)
+                    if clone_id is not None:
+                        self._delete_clone(clone_id)
+                what = (
+                    "the action cancelled it" if cancelled else "the action could not cancel it (see the warning above)"
+                )
+            else:
+                # Left running on purpose: neither the post step nor this one may cancel it or delete its clone.
+                self.runtime.save_state({STATE_RUN: "", STATE_CLONE: ""})
+                kept = f"; its clone job {clone_id} stays until cleanup mode removes it" if clone_id is not None else ""
+                what = f"it is still running (cancel-on-timeout is false){kept}"
+            outcome.message = f"{waited}; {what}. Raise timeout-minutes if runs take longer. Run: {run.href or run.id}"
         else:
             self.runtime.save_state({STATE_RUN: ""})
             self._judge(outcome)

@@ -76,6 +76,7 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
         wait=settings.wait,
         delete_clone=settings.delete_clone,
         cancel_on_abort=settings.cancel_on_abort,
+        cancel_on_timeout=settings.cancel_on_timeout,
         poll_interval=settings.poll_interval,
         deadline=started + settings.timeout_minutes * 60,
         artifacts=tuple(settings.artifacts),

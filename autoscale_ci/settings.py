@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     max_run_slots: int | None = _input("max-run-slots", None, gt=0, le=10_000)
     wait: bool = _input("wait", True)
     cancel_on_abort: bool = _input("cancel-on-abort", True)
+    cancel_on_timeout: bool = _input("cancel-on-timeout", True)
     poll_interval: float = _input("poll-interval", 30.0, gt=0, le=3600)
     timeout_minutes: float = _input("timeout-minutes", 60.0, gt=0, le=60 * 24 * 7)
     run_on_draft: bool = _input("run-on-draft", False)

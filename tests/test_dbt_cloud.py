@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -113,8 +114,8 @@ def test_unreachable_host(api: respx.MockRouter, client: DbtCloudClient) -> None
 @pytest.mark.parametrize(
     ("status", "says"),
     [
-        (401, "valid service token.*dbt-cloud-host \\(https://cloud.getdbt.com\\)"),
-        (403, "Job Admin permission"),
+        (401, "valid, unexpired service token.*dbt-cloud-host \\(https://cloud.getdbt.com\\)"),
+        (403, "no access to account 1"),
         (404, "check that job-id 5 is a job of account 1"),
         (400, "check the inputs"),
     ],
@@ -255,3 +256,26 @@ def test_retries_stop_at_the_overall_deadline(api: respx.MockRouter, sleeps: Sle
         client.get_account()
     assert sleeps == [4.0, 4.0]  # a third wait would end past the deadline
     assert route.call_count == 3
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        (lambda c: c.create_job({"name": "x"}), "Job Admin permission set.*only Job Runner"),
+        (lambda c: c.delete_job(9), "Job Admin permission set"),
+        (lambda c: c.trigger_run(JOB, BODY), "permission to run jobs"),
+        (lambda c: c.cancel_run(3), "permission to run jobs"),
+    ],
+)
+def test_a_refused_write_names_the_permission_it_needs(
+    api: respx.MockRouter, client: DbtCloudClient, call: Any, says: str
+) -> None:
+    api.route(method__in=["POST", "DELETE"]).respond(403, json=failure(403, "Forbidden"))
+    with pytest.raises(DbtCloudError, match=says):
+        call(client)
+
+
+def test_an_unknown_account_points_at_the_host(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    api.get("/runs/").respond(404, json=failure(404, "Not found"))
+    with pytest.raises(DbtCloudError, match=r"check account-id \(1\).*cell host"):
+        client.active_runs()

@@ -346,3 +346,19 @@ def test_checks_cluster_around_the_end_the_job_history_predicts(
     assert outcome.run_status == "success"
     # queued: the interval; then a sixth of the time left to the predicted end, at least 1.5 s
     assert clock.sleeps == pytest.approx([30.0, 3.0, 10 / 6, 1.5])
+
+
+def test_timeout_without_cancel_leaves_the_run_and_its_clone(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    api.post("/jobs/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))
+    api.post(f"/jobs/{CLONE_ID}/run/").respond(json=envelope(run(11, status=1, job_id=CLONE_ID)))
+    api.get("/runs/11/").respond(json=envelope(run(11, status=3, job_id=CLONE_ID)))
+    deletes = api.delete(f"/jobs/{CLONE_ID}/")
+    cancels = api.post("/runs/11/cancel/")
+    outcome = make(clock, out, deadline=12.0, cancel_on_timeout=False).execute(CLONE, PR, JOB_OBJ, PAYLOAD)
+    assert deletes.call_count == 0
+    assert cancels.call_count == 0
+    assert (outcome.run_status, outcome.exit_code) == ("timeout", 1)
+    assert "cancel-on-timeout is false" in outcome.message
+    assert f"clone job {CLONE_ID} stays" in outcome.message

@@ -190,7 +190,9 @@ def test_non_pr_event_is_one_clear_error(
     assert len(errors) == 1 and "'push' event" in errors[0]
 
 
-@pytest.mark.parametrize(("status", "says"), [(401, "valid service token"), (403, "Job Admin"), (404, "account-id")])
+@pytest.mark.parametrize(
+    ("status", "says"), [(401, "unexpired service token"), (403, "no access to account 1"), (404, "EMEA")]
+)
 def test_dbt_cloud_refusals_are_one_error_and_change_nothing(
     api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str], status: int, says: str
 ) -> None:

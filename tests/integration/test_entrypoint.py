@@ -306,3 +306,15 @@ def test_the_command_in_a_gitlab_merge_request_pipeline(emu: Emulator, tmp_path:
     assert run["trigger"]["gitlab_merge_request_id"] == 21
     assert run["trigger"]["github_pull_request_id"] is None
     assert run["git_sha"] == SHA_C
+
+
+def test_timeout_cancels_the_run_and_says_how_long_it_waited(emu: Emulator, step: StepFactory) -> None:
+    emu.set_timing(run_seconds=60.0)
+    done = step(7, SHA_A, **{"timeout-minutes": "0.02"}).run()
+    assert done.returncode == 1
+    assert done.outputs["run-status"] == "timeout"
+    errors = done.lines("::error")
+    assert len(errors) == 1
+    assert "did not finish within timeout-minutes (0m01s waited); the action cancelled it" in errors[0]
+    assert f"/runs/{done.outputs['run-id']}/" in errors[0]  # where to see it
+    assert run_of(emu, int(done.outputs["run-id"]))["status"] == 30
