@@ -43,7 +43,7 @@ def select(
 
 
 def run_cleanup(
-    client: DbtCloudClient, runtime: Runtime, *, job_id: int, max_age: timedelta, closed_pr: int | None
+    client: DbtCloudClient, runtime: Runtime, *, job_id: int, max_age: timedelta, closed_pr: int | None = None
 ) -> Cleanup:
     """Delete the clones of `job_id` that have no active run and are older than `max_age`."""
     clones = client.list_jobs(marker_prefix(job_id))

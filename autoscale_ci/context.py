@@ -36,8 +36,8 @@ class PullRequest:
 
     @property
     def short_sha(self) -> str:
-        """The first seven characters of the head SHA."""
-        return self.head_sha[:7]
+        """The first seven characters of the head SHA ("unknown" when there is none)."""
+        return self.head_sha[:7] or "unknown"
 
 
 def read_event(path: str) -> dict[str, Any]:

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from autoscale_ci import signals
 from autoscale_ci.cleanup import run_cleanup
-from autoscale_ci.context import PR_EVENTS, PullRequest, pull_request_from_event, read_event
+from autoscale_ci.closing import Closed, close, drop_command, schema_to_drop
+from autoscale_ci.context import PR_EVENTS, PullRequest, pr_number, pull_request_from_event, read_event
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
-from autoscale_ci.engine import Move, Request, decide, decide_early, precheck
+from autoscale_ci.engine import Move, Plan, Request, decide, decide_early, precheck
 from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import Executor, Options, Outcome
 from autoscale_ci.github import Runtime
-from autoscale_ci.payload import build_payload
+from autoscale_ci.payload import build_payload, schema_name
 from autoscale_ci.providers import detect, pull_request_from_ci
 from autoscale_ci.report import cleanup_summary, error_summary, outputs, summary
 from autoscale_ci.settings import InvalidInputs, Settings, load_settings
@@ -25,22 +26,78 @@ NODE_ANNOTATIONS = 10  # GitHub shows only so many annotations a step; the summa
 TOKEN_INPUT = "INPUT_DBT-CLOUD-TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 
-def _cleanup(settings: Settings, runtime: Runtime) -> int:
-    closed_pr = None
+def _closed_pull_request(settings: Settings) -> PullRequest | None:
+    """The pull request cleanup mode closes: a closed PR's event, or a workflow_dispatch naming one."""
     event_name = os.environ.get("GITHUB_EVENT_NAME", "")
+    event_path = os.environ.get("GITHUB_EVENT_PATH", "")
     if event_name in PR_EVENTS:
-        pr = pull_request_from_event(event_name, read_event(os.environ.get("GITHUB_EVENT_PATH", "")))
-        closed_pr = pr.number if pr.closed else None
-    with DbtCloudClient(settings.dbt_cloud_host, settings.token, settings.account_id) as client:
-        found = run_cleanup(
-            client,
-            runtime,
-            job_id=settings.job_id,
-            max_age=timedelta(minutes=settings.clone_max_age_minutes),
-            closed_pr=closed_pr,
+        pr = pull_request_from_event(event_name, read_event(event_path))
+        return pr if pr.closed else None
+    inputs = read_event(event_path).get("inputs") if event_name == "workflow_dispatch" and event_path else None
+    given = settings.pr_number if settings.pr_number is not None else (inputs or {}).get("pr-number")
+    if given in (None, ""):
+        return None
+    return PullRequest(number=pr_number(given, "pr-number"), head_sha="", closed=True)
+
+
+def _cleanup(settings: Settings, runtime: Runtime, started: float) -> int:
+    closed = _closed_pull_request(settings)
+    payload: dict[str, object] | None = None
+    if closed is not None and settings.drop_schema:
+        # Checked before any request: a schema or command the action may not run changes nothing.
+        schema = schema_to_drop(settings.schema_override or schema_name(settings.job_id, closed.number), closed.number)
+        command = drop_command(
+            settings.drop_schema_command or "", settings.drop_schema_macro, schema, closed.number, settings.job_id
         )
-    runtime.set_outputs({"decision": "cleanup", "deleted-clone-ids": ",".join(map(str, found.deleted))})
-    runtime.write_summary(cleanup_summary(settings.job_id, found))
+        payload = {
+            "cause": f"Autoscaling Slim CI: drop the schema of closed PR #{closed.number}",
+            "schema_override": schema,
+            "steps_override": [command],
+        }
+    client = DbtCloudClient(
+        settings.dbt_cloud_host,
+        settings.token,
+        settings.account_id,
+        deadline=started + settings.timeout_minutes * 60,
+        interrupted=signals.pending,
+    )
+    with client:
+        closing = close(client, runtime, job_id=settings.job_id, pr=closed.number) if closed else Closed((), ())
+        found = run_cleanup(
+            client, runtime, job_id=settings.job_id, max_age=timedelta(minutes=settings.clone_max_age_minutes)
+        )
+        outcome = None
+        if closed is not None and payload is not None:
+            options = Options(
+                job_id=settings.job_id,
+                poll_interval=settings.poll_interval,
+                deadline=started + settings.timeout_minutes * 60,
+                cancel_on_abort=settings.cancel_on_abort,
+                cancel_on_timeout=settings.cancel_on_timeout,
+            )
+            plan = Plan(
+                Move.TRIGGER, f"PR #{closed.number} is closed: dropping its schema {payload['schema_override']}"
+            )
+            with runtime.group("Drop the schema"):
+                outcome = Executor(client, runtime, options).execute(plan, closed, None, payload)
+    deleted = (*closing.deleted, *found.deleted)
+    values = {"decision": "cleanup", "deleted-clone-ids": ",".join(map(str, deleted))}
+    values["cancelled-run-ids"] = ",".join(map(str, closing.cancelled))
+    if outcome is not None and outcome.run is not None:
+        values.update(
+            {"run-id": str(outcome.run.id), "run-url": outcome.run.href or "", "run-status": outcome.run_status}
+        )
+    runtime.set_outputs(values)
+    runtime.write_summary(cleanup_summary(settings.job_id, found, closing, outcome))
+    if outcome is not None and outcome.exit_code:
+        runtime.error(
+            f"The run that drops the schema of closed PR #{closed.number if closed else '?'} did not succeed: "
+            f"{outcome.message} If dbt says the macro is not found, copy dbt/macros/drop_pr_schema.sql from "
+            "autoscale-dbt-ci into your dbt project's macros/ folder (or set drop-schema-macro). The clones were "
+            "deleted.",
+            title="Schema not dropped",
+        )
+        return 1
     return 0
 
 
@@ -156,7 +213,7 @@ def main() -> int:
     try:
         settings = load_settings()
         if settings.mode == "cleanup":
-            return _cleanup(settings, runtime)
+            return _cleanup(settings, runtime, started)
         return _report(_run(settings, runtime, started), runtime)
     except InvalidInputs as exc:
         _explain_missing_token(exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from autoscale_ci.cleanup import Cleanup
+from autoscale_ci.closing import Closed
 from autoscale_ci.executor import Outcome
 from autoscale_ci.polling import parse_duration
 from autoscale_ci.results import RunResults
@@ -92,12 +93,20 @@ def error_summary(message: str, title: str = "failed") -> str:
     return f"### {'🚫' if title == 'cancelled' else '❌'} dbt Cloud CI: {title}\n\n{_cell(message)}\n"
 
 
-def cleanup_summary(job_id: int, found: Cleanup) -> str:
+def cleanup_summary(job_id: int, found: Cleanup, closing: Closed, drop: Outcome | None) -> str:
     """The summary of cleanup mode."""
-    deleted = ", ".join(map(str, found.deleted)) or "none"
-    return (
-        f"### 🧹 dbt Cloud CI: cleanup of job {job_id}'s clones\n\n"
-        f"| | |\n| --- | --- |\n| Deleted | {deleted} |\n"
-        f"| Kept, a run is using them | {len(found.kept_busy)} |\n"
-        f"| Kept, younger than the limit | {len(found.kept_young)} |\n"
-    )
+    deleted = ", ".join(map(str, (*closing.deleted, *found.deleted))) or "none"
+    lines = [
+        f"### 🧹 dbt Cloud CI: cleanup of job {job_id}'s clones",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| Clones deleted | {deleted} |",
+        f"| Runs of the closed PR cancelled | {', '.join(map(str, closing.cancelled)) or 'none'} |",
+        f"| Kept, a run is using them | {len(found.kept_busy)} |",
+        f"| Kept, younger than the limit | {len(found.kept_young)} |",
+    ]
+    if drop is not None and drop.run is not None:
+        link = f"[{drop.run.id}]({drop.run.href})" if drop.run.href else str(drop.run.id)
+        lines.append(f"| Schema drop | {_cell(drop.plan.reason)}: run {link}, {drop.run_status} |")
+    return "\n".join(lines) + "\n"

@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     clone_max_age_minutes: float = _input("clone-max-age-minutes", 60.0, ge=10, le=60 * 24 * 365)
     artifacts: Annotated[list[str], NoDecode, BeforeValidator(_words)] = _input("artifacts", [])
     artifacts_path: str = _input("artifacts-path", "target")
+    drop_schema: bool = _input("drop-schema", True)
+    drop_schema_macro: str = _input("drop-schema-macro", "drop_pr_schema", max_length=128)
+    drop_schema_command: str | None = _input("drop-schema-command", None, max_length=1000)
     git_provider: Literal["auto", "github", "gitlab", "azure", "other"] = _input("git-provider", "auto")
     pr_number: int | None = _input("pr-number", None, gt=0, lt=2**31)
     git_sha: str | None = _input("git-sha", None)
@@ -214,6 +217,9 @@ FIXES: dict[str, str] = {
     "artifacts": "list artifact names such as run_results.json manifest.json, separated by spaces",
     "artifacts-path": "give a folder inside the workspace, such as target",
     "git-provider": "set auto, github, gitlab, azure or other",
+    "drop-schema": "set true or false",
+    "drop-schema-macro": "give the name of the macro copied from dbt/macros/drop_pr_schema.sql",
+    "drop-schema-command": "give one dbt run-operation command, or leave it empty for the default",
     "git-sha": "set the full commit SHA of the pull request head",
 }
 _BOOL_FIX = "set true or false"

@@ -232,19 +232,90 @@ def test_cleanup_mode_deletes_idle_clones_only(emu: Emulator, step: StepFactory)
     done = action.run()
     assert done.returncode == 0, done.stdout
     assert writes_of(emu, action) == [f"DELETE /jobs/{idle}/"]
-    assert done.outputs == {"decision": "cleanup", "deleted-clone-ids": str(idle)}
+    assert done.outputs == {"decision": "cleanup", "deleted-clone-ids": str(idle), "cancelled-run-ids": ""}
     states = {job["id"]: job["state"] for job in emu.jobs()}
     assert (states[idle], states[busy], states[other]) == (2, 1, 1)
 
 
-def test_cleanup_on_a_closed_pr_deletes_its_clones_whatever_their_age(emu: Emulator, step: StepFactory) -> None:
-    mine = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #7]")
-    young = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #8]")
-    action = step(7, SHA_A, event=pr_event(7, SHA_A, state="closed"), mode="cleanup")
+def test_a_closed_pr_leaves_nothing_behind(emu: Emulator, step: StepFactory) -> None:
+    emu.set_timing(run_seconds=30.0)
+    clone = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #7 abc123]")
+    other_clone = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #8]")
+    on_job = trigger(emu, 7, SHA_A)
+    on_clone = trigger(emu, 7, SHA_B, job_id=clone)
+    other_pr = trigger(emu, 8, SHA_C, job_id=other_clone)
+    emu.set_timing(run_seconds=0.3)
+    action = step(7, SHA_B, event=pr_event(7, SHA_B, state="closed"), mode="cleanup")
     done = action.run()
     assert done.returncode == 0, done.stdout
-    assert writes_of(emu, action) == [f"DELETE /jobs/{mine}/"]
-    assert {job["id"]: job["state"] for job in emu.jobs()}[young] == 1
+    writes = writes_of(emu, action)
+    assert writes[:3] == [
+        f"POST /runs/{on_job['id']}/cancel/",
+        f"POST /runs/{on_clone['id']}/cancel/",
+        f"DELETE /jobs/{clone}/",
+    ]
+    assert writes[3:] == [f"POST /jobs/{emu.ci_job_id}/run/"]  # the schema drop, nothing else
+    assert run_of(emu, on_job["id"])["status"] == 30
+    assert run_of(emu, other_pr["id"])["status"] != 30
+    states = {job["id"]: job["state"] for job in emu.jobs()}
+    assert (states[clone], states[other_clone]) == (2, 1)
+    drop = run_of(emu, int(done.outputs["run-id"]))
+    schema = f"dbt_cloud_pr_{emu.ci_job_id}_7"
+    assert drop["trigger"]["schema_override"] == schema
+    assert drop["trigger"]["steps_override"] == [
+        f"dbt run-operation drop_pr_schema --args '{{schema: {schema}, pr: 7}}'"
+    ]
+    assert drop["status"] == 10
+    assert done.outputs["cancelled-run-ids"] == f"{on_job['id']},{on_clone['id']}"
+    assert done.outputs["deleted-clone-ids"] == str(clone)
+
+
+def test_a_failed_schema_drop_is_a_clear_error_and_the_clones_still_go(emu: Emulator, step: StepFactory) -> None:
+    clone = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #7]")
+    emu.set_outcome("error", job_id=emu.ci_job_id)  # e.g. the macro was never copied into the project
+    done = step(7, SHA_A, event=pr_event(7, SHA_A, state="closed"), mode="cleanup").run()
+    assert done.returncode == 1
+    errors = [line for line in done.lines("::error") if "title=Schema not dropped" in line]
+    assert len(errors) == 1
+    assert "copy dbt/macros/drop_pr_schema.sql" in errors[0]
+    assert {job["id"]: job["state"] for job in emu.jobs()}[clone] == 2
+
+
+@pytest.mark.parametrize(
+    ("inputs", "name"),
+    [
+        ({"drop-schema-macro": "x; drop database prod"}, "drop-schema-macro"),
+        ({"schema-override": "analytics"}, "schema-override"),
+        (
+            {"drop-schema-command": "dbt run-operation {macro} --args '{{schema: dbt_cloud_pr_1_1}}'"},
+            "drop-schema-command",
+        ),
+    ],
+)
+def test_a_drop_that_fails_validation_changes_nothing(
+    emu: Emulator, step: StepFactory, inputs: dict[str, str], name: str
+) -> None:
+    clone = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #7]")
+    running = trigger(emu, 7, SHA_A)
+    action = step(7, SHA_A, event=pr_event(7, SHA_A, state="closed"), mode="cleanup", **inputs)
+    done = action.run()
+    assert done.returncode == 1
+    assert requests_of(emu, action) == []
+    errors = done.lines("::error")
+    assert len(errors) == 1
+    assert f"title=Invalid input%3A {name}" in errors[0]
+    assert run_of(emu, running["id"])["status"] != 30
+    assert {job["id"]: job["state"] for job in emu.jobs()}[clone] == 1
+
+
+def test_cleanup_for_an_old_pr_by_hand(emu: Emulator, step: StepFactory) -> None:
+    clone = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #5]")
+    action = step(5, SHA_A, event={"inputs": {"pr-number": "5"}}, mode="cleanup")
+    action.env["GITHUB_EVENT_NAME"] = "workflow_dispatch"
+    done = action.run()
+    assert done.returncode == 0, done.stdout
+    assert {job["id"]: job["state"] for job in emu.jobs()}[clone] == 2
+    assert run_of(emu, int(done.outputs["run-id"]))["trigger"]["schema_override"] == f"dbt_cloud_pr_{emu.ci_job_id}_5"
 
 
 def test_cleanup_as_a_command(emu: Emulator, tmp_path: Path) -> None:
