@@ -389,3 +389,14 @@ def test_timeout_cancels_the_run_and_says_how_long_it_waited(emu: Emulator, step
     assert "did not finish within timeout-minutes (0m01s waited); the action cancelled it" in errors[0]
     assert f"/runs/{done.outputs['run-id']}/" in errors[0]  # where to see it
     assert run_of(emu, int(done.outputs["run-id"]))["status"] == 30
+
+
+def test_a_job_with_its_own_pr_trigger_gets_a_warning(emu: Emulator, step: StepFactory) -> None:
+    triggers = {"github_webhook": True, "schedule": False, "git_provider_webhook": True, "on_merge": False}
+    with emu.state.lock:
+        emu.state.jobs[emu.ci_job_id or 0]["triggers"] = triggers
+    done = step(7, SHA_A).run()
+    assert done.returncode == 0, done.stdout
+    warnings = [line for line in done.lines("::warning") if "Duplicate CI runs" in line]
+    assert len(warnings) == 1
+    assert "switch off 'Run on pull requests'" in warnings[0]
