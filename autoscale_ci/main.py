@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -54,27 +55,15 @@ def _cleanup(settings: Settings, runtime: Runtime, started: float) -> int:
             "schema_override": schema,
             "steps_override": [command],
         }
-    client = DbtCloudClient(
-        settings.dbt_cloud_host,
-        settings.token,
-        settings.account_id,
-        deadline=started + settings.timeout_minutes * 60,
-        interrupted=signals.pending,
-    )
-    with client:
+    with _client(settings, started) as client:
         closing = close(client, runtime, job_id=settings.job_id, pr=closed.number) if closed else Closed((), ())
         found = run_cleanup(
             client, runtime, job_id=settings.job_id, max_age=timedelta(minutes=settings.clone_max_age_minutes)
         )
         outcome = None
         if closed is not None and payload is not None:
-            options = Options(
-                job_id=settings.job_id,
-                poll_interval=settings.poll_interval,
-                deadline=started + settings.timeout_minutes * 60,
-                cancel_on_abort=settings.cancel_on_abort,
-                cancel_on_timeout=settings.cancel_on_timeout,
-            )
+            # The drop is waited for whatever `wait` says, and its artifacts are nobody's business.
+            options = replace(_options(settings, started), wait=True, artifacts=())
             plan = Plan(
                 Move.TRIGGER, f"PR #{closed.number} is closed: dropping its schema {payload['schema_override']}"
             )
@@ -116,6 +105,30 @@ def _pull_request(settings: Settings) -> PullRequest:
     return pull_request_from_event(event_name, event, pr_number=settings.pr_number, git_sha=settings.git_sha)
 
 
+def _options(settings: Settings, started: float) -> Options:
+    return Options(
+        job_id=settings.job_id,
+        wait=settings.wait,
+        delete_clone=settings.delete_clone,
+        cancel_on_abort=settings.cancel_on_abort,
+        cancel_on_timeout=settings.cancel_on_timeout,
+        poll_interval=settings.poll_interval,
+        deadline=started + settings.timeout_minutes * 60,
+        artifacts=tuple(settings.artifacts),
+        artifacts_path=Path(settings.artifacts_path),
+    )
+
+
+def _client(settings: Settings, started: float) -> DbtCloudClient:
+    return DbtCloudClient(
+        settings.dbt_cloud_host,
+        settings.token,
+        settings.account_id,
+        deadline=started + settings.timeout_minutes * 60,
+        interrupted=signals.pending,
+    )
+
+
 def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
     pr = _pull_request(settings)
     request = Request(
@@ -128,25 +141,9 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
         max_run_slots=settings.max_run_slots,
         pushed_at=pr.updated_at,
     )
-    options = Options(
-        job_id=settings.job_id,
-        wait=settings.wait,
-        delete_clone=settings.delete_clone,
-        cancel_on_abort=settings.cancel_on_abort,
-        cancel_on_timeout=settings.cancel_on_timeout,
-        poll_interval=settings.poll_interval,
-        deadline=started + settings.timeout_minutes * 60,
-        artifacts=tuple(settings.artifacts),
-        artifacts_path=Path(settings.artifacts_path),
-    )
+    options = _options(settings, started)
     payload = build_payload(settings, pr)
-    client = DbtCloudClient(
-        settings.dbt_cloud_host,
-        settings.token,
-        settings.account_id,
-        deadline=options.deadline,
-        interrupted=signals.pending,
-    )
+    client = _client(settings, started)
     with client:
         executor = Executor(client, runtime, options)
         skip = precheck(request)
