@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -78,6 +77,8 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     text = value.strip()
     if text.isdigit():
         return float(text)
+    import email.utils  # noqa: PLC0415 - only an HTTP-date Retry-After needs it, and it is slow to import
+
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):
