@@ -30,7 +30,10 @@ def select(
     for clone in sorted(clones, key=lambda j: j.id):
         if clone_source(clone.name) != job_id:
             continue
-        created = parse_timestamp(clone.definition().get("created_at"))
+        # A clone reused with delete-clone: false is updated just before its trigger: its age runs from then.
+        stamps = [parse_timestamp(clone.definition().get(key)) for key in ("created_at", "updated_at")]
+        known = [stamp for stamp in stamps if stamp is not None]
+        created = max(known) if known else None
         if clone.id in busy:
             busy_ids.append(clone.id)
         elif closed_pr is not None and clone_pr(clone.name) == closed_pr:

@@ -24,13 +24,18 @@ class Closed:
     deleted: tuple[int, ...]
 
 
-def schema_to_drop(schema: str, pr: int) -> str:
-    """The PR's schema, if it is one this action names and may drop; an InputError otherwise."""
-    if not (schema.startswith(PREFIX) and schema.endswith(f"_{pr}") and re.fullmatch(r"[A-Za-z0-9_]+", schema)):
+def drop_cause(pr: int) -> str:
+    """The cause of the run that drops a closed PR's schema; other steps recognise the closing by it."""
+    return f"Autoscaling Slim CI: drop the schema of closed PR #{pr}"
+
+
+def schema_to_drop(schema: str, job_id: int, pr: int) -> str:
+    """The PR's schema, if it is exactly the one this action names for it; an InputError otherwise."""
+    if schema != f"{PREFIX}{job_id}_{pr}":
         raise InputError(
             "schema-override",
             f"The schema '{schema[:80]}' is not a pull request schema the action may drop (it must be "
-            f"{PREFIX}<job>_{pr}): leave schema-override empty, or set drop-schema: false.",
+            f"{PREFIX}{job_id}_{pr}): leave schema-override empty, or set drop-schema: false.",
         )
     return schema
 

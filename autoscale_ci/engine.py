@@ -94,10 +94,12 @@ def in_family(run: ActiveRun, snapshot: Snapshot) -> bool:
 
 
 def slots_in_use(runs: list[ActiveRun]) -> int:
-    """Runs holding a run slot or waiting for one: executing runs, and queued runs whose job is not executing
-    another run (a run queued behind its own job's run waits for the job, not for a slot)."""
-    executing_jobs = {run.job_id for run in runs if run.status in (STARTING, RUNNING)}
-    return sum(1 for run in runs if run.status in (STARTING, RUNNING) or run.job_id not in executing_jobs)
+    """Slots held or about to be: executing runs, and one for each job whose runs are all queued (only one run of
+    a job can start; a run queued behind its own job's run waits for the job, not for a slot)."""
+    executing = [run for run in runs if run.status in (STARTING, RUNNING)]
+    executing_jobs = {run.job_id for run in executing}
+    waiting_jobs = {run.job_id for run in runs if run.job_id not in executing_jobs}
+    return len(executing) + len(waiting_jobs)
 
 
 def _pushed_later(run: ActiveRun, request: Request) -> bool:

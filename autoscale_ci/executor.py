@@ -19,6 +19,7 @@ from autoscale_ci.engine import Move, Plan, belongs_to
 from autoscale_ci.errors import Aborted
 from autoscale_ci.github import Runtime
 from autoscale_ci.models import CANCELLED, ERROR, RUNNING, SUCCESS, Job, Run, status_name
+from autoscale_ci.payload import pushed_at
 from autoscale_ci.polling import expected_duration, next_check, parse_duration
 from autoscale_ci.results import RunResults
 
@@ -288,10 +289,15 @@ class Executor:
         outcome.message = f"dbt Cloud run {run.id} failed{why}. See the run's logs: {link}"
 
     def _superseding_sha(self, run: Run, pr: PullRequest) -> str | None:
+        """The commit whose run cancelled ours, when it was pushed after ours; None when that is not known."""
         for newer in self.client.list_runs(id_gt=run.id, order_by="id"):
             family = belongs_to(self.options.job_id, newer.job_definition_id, newer.job.name if newer.job else None)
             if family and newer.pr_number == pr.number and newer.sha and newer.sha != (run.sha or pr.head_sha):
-                return newer.sha
+                # A run for another commit may be for an older one (a re-run, or a manual dispatch): only a later
+                # push time makes ours superseded rather than cancelled.
+                theirs = pushed_at(newer.trigger.cause if newer.trigger else None)
+                if theirs is not None and pr.updated_at is not None and theirs > pr.updated_at:
+                    return newer.sha
         return None
 
     def _cancel_quietly(self, run_id: int) -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from autoscale_ci import signals
 from autoscale_ci.cleanup import run_cleanup
-from autoscale_ci.closing import Closed, close, drop_command, schema_to_drop
+from autoscale_ci.closing import Closed, close, drop_cause, drop_command, schema_to_drop
 from autoscale_ci.context import PR_EVENTS, PullRequest, pr_number, pull_request_from_event, read_event
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import Move, Plan, Request, decide, decide_early, precheck
@@ -46,12 +46,14 @@ def _cleanup(settings: Settings, runtime: Runtime, started: float) -> int:
     payload: dict[str, object] | None = None
     if closed is not None and settings.drop_schema:
         # Checked before any request: a schema or command the action may not run changes nothing.
-        schema = schema_to_drop(settings.schema_override or schema_name(settings.job_id, closed.number), closed.number)
+        schema = schema_to_drop(
+            settings.schema_override or schema_name(settings.job_id, closed.number), settings.job_id, closed.number
+        )
         command = drop_command(
             settings.drop_schema_command or "", settings.drop_schema_macro, schema, closed.number, settings.job_id
         )
         payload = {
-            "cause": f"Autoscaling Slim CI: drop the schema of closed PR #{closed.number}",
+            "cause": drop_cause(closed.number),
             "schema_override": schema,
             "steps_override": [command],
         }
@@ -129,6 +131,23 @@ def _client(settings: Settings, started: float) -> DbtCloudClient:
     )
 
 
+def _locked_instead(seen: Observer, request: Request, refused: DbtCloudError) -> None:
+    """Raise the locked-account error when that is why dbt Cloud refused; otherwise leave `refused` to be raised."""
+    try:
+        snapshot = seen.full()
+    except DbtCloudError:
+        return
+    if snapshot.locked:
+        decide(snapshot, request)
+
+
+def _closed_since(client: DbtCloudClient, outcome: Outcome, pr: PullRequest) -> bool:
+    """Whether cleanup mode has closed the PR since the followed run started (it starts a schema drop run)."""
+    after = outcome.run.id if outcome.run else 0
+    cause = drop_cause(pr.number)
+    return any(run.trigger is not None and run.trigger.cause == cause for run in client.list_runs(id_gt=after))
+
+
 def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
     pr = _pull_request(settings)
     request = Request(
@@ -164,11 +183,15 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
                 with runtime.group("Run"):
                     try:
                         outcome = executor.execute(plan, pr, job, payload)
-                    except DbtCloudError:
+                    except DbtCloudError as refused:
                         if early is not None:
-                            decide(seen.full(), request)  # a locked account is the clearer reason, when it is one
+                            _locked_instead(seen, request, refused)
                         raise
             if not (plan.move is Move.FOLLOW and outcome.run_status == "cancelled" and attempt == 1):
+                return outcome
+            if _closed_since(client, outcome, pr):
+                outcome.exit_code = 0
+                outcome.message = f"PR #{pr.number} was closed and its runs cancelled; nothing is left to test."
                 return outcome
             # The step that owned the followed run cancelled it (its workflow was cancelled) and no newer commit
             # took over: this commit still needs a run.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def requests_line(emu: Emulator, token: str) -> str:
 def main() -> int:
     """Run the story; exit 0 only if every decision and the clean-up came out as expected."""
     started = time.monotonic()
+    pushed = datetime.now(UTC)  # each push a minute after the one before, as the events would say
     config = EmulatorConfig(
         run_slots=2, start_seconds=0.5, run_seconds=5.0, tokens=dict.fromkeys(TOKENS, "admin"), seed_ci_job=True
     )
@@ -67,7 +69,7 @@ def main() -> int:
                 token=TOKENS[index],
                 account_id=emu.account_id,
                 job_id=job_id,
-                event=pr_event(pr, sha),
+                event=pr_event(pr, sha, updated_at=pushed + timedelta(minutes=index)),
                 **{"poll-interval": "0.5"},
             ).start()
             print(f"[{time.monotonic() - started:4.1f}s] push {index + 1}: {title}")

@@ -10,9 +10,12 @@ from tests.builders import JOB, job
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-def clone(job_id: int, pr: int, age_minutes: float, source: int = JOB) -> Job:
+def clone(job_id: int, pr: int, age_minutes: float, source: int = JOB, updated_minutes: float | None = None) -> Job:
     created = (NOW - timedelta(minutes=age_minutes)).isoformat(sep=" ")
-    return Job.model_validate(job(job_id, name=f"CI{marker(source, pr)}", created_at=created))
+    updated = (NOW - timedelta(minutes=updated_minutes if updated_minutes is not None else age_minutes)).isoformat(
+        sep=" "
+    )
+    return Job.model_validate(job(job_id, name=f"CI{marker(source, pr)}", created_at=created, updated_at=updated))
 
 
 def test_idle_clones_older_than_the_limit_are_deleted() -> None:
@@ -40,7 +43,14 @@ def test_other_jobs_clones_and_plain_jobs_are_never_touched() -> None:
 
 def test_a_clone_without_a_readable_creation_time_is_kept() -> None:
     # It may be one a running step has just made and not yet triggered.
-    unknown = Job.model_validate(job(1, name=f"CI{marker(JOB, 1)}", created_at="yesterday"))
+    unknown = Job.model_validate(job(1, name=f"CI{marker(JOB, 1)}", created_at="yesterday", updated_at="today"))
     found = select([unknown], set(), job_id=JOB, now=NOW, max_age=timedelta(minutes=60), closed_pr=None)
     assert found.deleted == ()
+    assert found.kept_young == (1,)
+
+
+def test_a_clone_reused_lately_counts_as_young() -> None:
+    # delete-clone: false updates an idle clone just before triggering it; cleanup must not delete it meanwhile.
+    reused = clone(1, pr=3, age_minutes=600, updated_minutes=1)
+    found = select([reused], set(), job_id=JOB, now=NOW, max_age=timedelta(minutes=60), closed_pr=None)
     assert found.kept_young == (1,)

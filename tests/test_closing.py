@@ -40,9 +40,17 @@ def test_commands_that_could_do_more_are_refused(template: str, macro: str, name
 
 
 @pytest.mark.parametrize(
-    "schema", ["analytics", "dbt_cloud_pr_73797_13", "dbt_cloud_pr_1_12; drop", "x_dbt_cloud_pr_1_12"]
+    "schema",
+    [
+        "analytics",
+        "dbt_cloud_pr_73797_13",
+        "dbt_cloud_pr_1_12; drop",
+        "x_dbt_cloud_pr_73797_12",
+        "dbt_cloud_pr_99999_12",
+        "dbt_cloud_pr_12",
+    ],
 )
 def test_only_the_prs_own_schema_may_be_dropped(schema: str) -> None:
     with pytest.raises(InputError, match="not a pull request schema"):
-        schema_to_drop(schema, 12)
-    assert schema_to_drop(SCHEMA, 12) == SCHEMA
+        schema_to_drop(schema, 73797, 12)
+    assert schema_to_drop(SCHEMA, 73797, 12) == SCHEMA

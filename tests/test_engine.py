@@ -1,11 +1,23 @@
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
 
 from autoscale_ci.clone import marker
-from autoscale_ci.engine import ActiveRun, Move, Request, Snapshot, decide, in_family, precheck, slots_in_use
+from autoscale_ci.engine import (
+    ActiveRun,
+    Move,
+    Plan,
+    Request,
+    Snapshot,
+    decide,
+    decide_early,
+    in_family,
+    precheck,
+    slots_in_use,
+)
 from autoscale_ci.errors import ActionError
 
 JOB = 5
@@ -193,3 +205,36 @@ def test_slots_in_use() -> None:
     ]
     assert slots_in_use(runs) == 3
     assert slots_in_use([]) == 0
+
+
+def test_decide_early_settles_only_what_the_runs_alone_settle() -> None:
+    assert decide_early(snap(), REQ) == Plan(Move.TRIGGER, f"job {JOB} is idle")
+    assert decide_early(snap(run(10, job_id=OTHER_JOB, pr=None)), REQ) is not None
+    assert decide_early(snap(run(10, pr=2)), REQ) is None  # busy job: slots decide
+    assert decide_early(snap(run(10, pr=1, sha=SHA_OLD, job_id=CLONE, name=f"CI{marker(JOB, 1)}")), REQ) is None
+    followed = decide_early(snap(run(10, sha=SHA_NEW)), REQ)
+    assert followed is not None
+    assert followed.move is Move.FOLLOW
+    closed = decide_early(snap(run(10, pr=2)), Request(pr_number=1, sha=SHA_NEW, closed=True))
+    assert closed is not None
+    assert closed.move is Move.SKIP
+
+
+def test_decide_early_agrees_with_decide() -> None:
+    rng = random.Random(5)
+    for _ in range(2000):
+        runs = tuple(
+            ActiveRun(
+                i,
+                rng.choice((JOB, OTHER_JOB, CLONE)),
+                rng.choice(("CI", f"CI{marker(JOB, 1)}")),
+                rng.choice((1, 2, None)),
+                rng.choice((SHA_NEW, SHA_OLD)),
+                status=rng.choice((1, 2, 3)),
+            )
+            for i in range(rng.randint(0, 4))
+        )
+        snapshot = snap(*runs, slots=rng.randint(1, 4))
+        early = decide_early(snapshot, REQ)
+        if early is not None:
+            assert early == decide(snapshot, REQ)

@@ -4,6 +4,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -17,9 +18,11 @@ from autoscale_ci.errors import Aborted
 from autoscale_ci.executor import Executor, Options
 from autoscale_ci.github import Runtime
 from autoscale_ci.models import Job
+from autoscale_ci.payload import push_marker
 from tests.builders import ACCOUNT, HOST, JOB, SHA_A, SHA_B, TOKEN, envelope, failure, job, run
 
-PR = PullRequest(number=7, head_sha=SHA_A)
+PUSHED = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+PR = PullRequest(number=7, head_sha=SHA_A, updated_at=PUSHED)
 PAYLOAD = {"cause": "c", "git_sha": SHA_A, "github_pull_request_id": 7}
 CLONE_ID = 900
 CLONE_NAME = f"CI{marker(JOB, 7)}"
@@ -109,17 +112,24 @@ def test_failed_run_is_exit_1_with_the_link(api: respx.MockRouter, clock: Clock,
     assert f"{HOST}/deploy/{ACCOUNT}/projects/10/runs/11/" in outcome.message
 
 
+def pushed(run_json: dict[str, object], when: datetime) -> dict[str, object]:
+    """A run whose cause records when its commit was pushed, as the action writes it."""
+    run_json["trigger"] = {**run_json["trigger"], "cause": "x" + push_marker(when)}  # type: ignore[dict-item]
+    return run_json
+
+
 def test_run_superseded_by_a_newer_commit_is_not_a_failure(
     api: respx.MockRouter, clock: Clock, out: io.StringIO
 ) -> None:
     api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1, pr=7, sha=SHA_A)))
     statuses(api, 11, 30, pr=7, sha=SHA_A)
+    later = PUSHED + timedelta(minutes=1)
     newer = api.get("/runs/").respond(
         json=envelope(
             [
-                run(12, job_id=5, pr=7, sha=SHA_B),
-                run(13, pr=8, sha=SHA_B),
-                run(14, job_id=CLONE_ID, pr=7, sha=SHA_B, job_name=CLONE_NAME),
+                pushed(run(12, job_id=5, pr=7, sha=SHA_B), later),  # another job
+                pushed(run(13, pr=8, sha=SHA_B), later),  # another PR
+                pushed(run(14, job_id=CLONE_ID, pr=7, sha=SHA_B, job_name=CLONE_NAME), later),
             ]
         )
     )
@@ -127,6 +137,18 @@ def test_run_superseded_by_a_newer_commit_is_not_a_failure(
     assert (outcome.run_status, outcome.exit_code, outcome.superseded_by) == ("superseded", 0, SHA_B)
     assert "bbbbbbb" in outcome.message
     assert newer.calls.last.request.url.params["id__gt"] == "11"
+
+
+@pytest.mark.parametrize("when", [PUSHED - timedelta(minutes=1), None])
+def test_a_run_cancelled_by_an_older_or_unordered_commit_is_a_failure(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO, when: datetime | None
+) -> None:
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1, pr=7, sha=SHA_A)))
+    statuses(api, 11, 30, pr=7, sha=SHA_A)
+    other = run(12, pr=7, sha=SHA_B)  # a re-run of an older commit, or a manual run with no push time
+    api.get("/runs/").respond(json=envelope([pushed(other, when) if when else other]))
+    outcome = make(clock, out).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.run_status, outcome.exit_code) == ("cancelled", 1)
 
 
 def test_cancelled_run_without_a_newer_commit_fails(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:

@@ -140,15 +140,46 @@ def test_failed_dbt_run_fails_the_step_and_the_summary_shows_what_failed(emu: Em
 
 def test_superseded_run_is_a_warning_not_a_failure(emu: Emulator, step: StepFactory) -> None:
     emu.set_timing(run_seconds=3.0)
-    first = step(7, SHA_A).start()
+    pushed = datetime.now(UTC)
+    first = step(7, SHA_A, event=pr_event(7, SHA_A, updated_at=pushed)).start()
     wait_for_active(emu, 7, SHA_A)
-    second = step(7, SHA_B).run()
+    second = step(7, SHA_B, event=pr_event(7, SHA_B, updated_at=pushed + timedelta(minutes=1))).run()
     old = first.wait()
     assert second.returncode == 0, second.stdout
     assert second.outputs["decision"] == "cancel-and-retrigger"
     assert old.returncode == 0, old.stdout
     assert old.outputs["run-status"] == "superseded"
     assert any("bbbbbbb" in line for line in old.lines("::warning"))
+
+
+def test_a_head_run_cancelled_by_a_manual_run_of_an_older_commit_fails(emu: Emulator, step: StepFactory) -> None:
+    emu.set_timing(run_seconds=3.0)
+    head = step(7, SHA_B).start()
+    wait_for_active(emu, 7, SHA_B)
+    manual = step(7, SHA_A, event={"inputs": {"pr-number": "7", "git-sha": SHA_A}})
+    manual.env["GITHUB_EVENT_NAME"] = "workflow_dispatch"
+    assert manual.run().returncode == 0
+    done = head.wait()
+    assert done.returncode == 1  # the head commit was never tested: its check must not pass
+    assert done.outputs["run-status"] == "cancelled"
+
+
+def test_a_follower_stops_when_its_pr_is_closed_meanwhile(emu: Emulator, step: StepFactory) -> None:
+    emu.set_timing(run_seconds=3.0)
+    owners = trigger(emu, 7, SHA_A)
+    follower = step(7, SHA_A).start()
+    deadline = time.monotonic() + 10
+    while not any(e["method"] == "GET" and e["path"].endswith(f"/runs/{owners['id']}/") for e in emu.requests()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    emu.set_timing(run_seconds=0.2)
+    closing = step(7, SHA_A, event=pr_event(7, SHA_A, state="closed"), mode="cleanup").run()
+    assert closing.returncode == 0, closing.stdout
+    done = follower.wait()
+    assert done.returncode == 0, done.stdout
+    assert "was closed" in done.stdout
+    schema_runs = [r for r in emu.runs() if (r["trigger"]["github_pull_request_id"] == 7)]
+    assert [r["id"] for r in schema_runs] == [owners["id"]]  # nothing new was started for the closed PR
 
 
 @pytest.mark.parametrize("signum", [2, 15])
@@ -227,6 +258,7 @@ def test_cleanup_mode_deletes_idle_clones_only(emu: Emulator, step: StepFactory)
     for job_id in (idle, busy, other):
         with emu.state.lock:
             emu.state.jobs[job_id]["created_at"] = "2026-01-01 00:00:00.000000+00:00"  # long ago
+            emu.state.jobs[job_id]["updated_at"] = "2026-01-01 00:00:00.000000+00:00"
     action = step(3, SHA_A, event={"schedule": "0 3 * * *"}, mode="cleanup", **{"clone-max-age-minutes": "10"})
     action.env["GITHUB_EVENT_NAME"] = "schedule"
     done = action.run()
@@ -322,6 +354,7 @@ def test_cleanup_as_a_command(emu: Emulator, tmp_path: Path) -> None:
     idle = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #3]")
     with emu.state.lock:
         emu.state.jobs[idle]["created_at"] = "2026-01-01 00:00:00.000000+00:00"
+        emu.state.jobs[idle]["updated_at"] = "2026-01-01 00:00:00.000000+00:00"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("INPUT_", "GITHUB_"))}
     env.update({"DBT_CLOUD_TOKEN": emu.token, "PYTHONPATH": str(ROOT)})
     result = subprocess.run(
