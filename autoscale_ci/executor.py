@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from autoscale_ci.artifacts import collect
 from autoscale_ci.clone import clone_definition, clone_source
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
-from autoscale_ci.engine import Move, Plan, belongs_to
+from autoscale_ci.engine import ActiveRun, Move, Plan, belongs_to
 from autoscale_ci.errors import Aborted
 from autoscale_ci.github import Runtime
 from autoscale_ci.models import CANCELLED, ERROR, RUNNING, SUCCESS, Job, Run, status_name
@@ -26,6 +27,7 @@ from autoscale_ci.results import RunResults
 # Saved to GITHUB_STATE as soon as they exist and cleared once settled, so the post step cleans up only what a
 # killed step left: a run still to cancel, a clone still to delete.
 STATE_RUN, STATE_CLONE = "run_id", "clone_job_id"
+MAX_PARALLEL_CANCELS = 4
 
 
 @dataclass
@@ -98,25 +100,35 @@ class Executor:
 
         target = self.options.job_id
         run: Run | None = None
+        pool: ThreadPoolExecutor | None = None
+        cancels: list[tuple[ActiveRun, Future[Run]]] = []
         try:
+            # The clone comes first, so that a token that may not create jobs leaves the stale runs alone.
             if plan.move is Move.CLONE and job is not None:
                 target = self._prepare_clone(plan, job, pr)
                 outcome.cloned_job_id = target
-            outcome.cancelled_run_ids = self._cancel(plan)
+            # Stale runs are cancelled while the trigger is sent: dbt Cloud queues a run behind its job's run in
+            # flight, so the new run starts the moment the cancel lands, a round trip sooner.
+            if plan.cancel:
+                pool = ThreadPoolExecutor(max_workers=min(len(plan.cancel), MAX_PARALLEL_CANCELS))
+                cancels = [(stale, pool.submit(self.client.cancel_run, stale.id)) for stale in plan.cancel]
             # A signal during the trigger is held until the run's id is known, so it can be cancelled.
             with signals.shielded():
                 run = self.client.trigger_run(target, payload, since=self._started_at - timedelta(minutes=1))
                 self.runtime.save_state({STATE_RUN: str(run.id)})
-                self.runtime.notice(
-                    f"dbt Cloud run {run.id} for PR #{pr.number} @ {pr.short_sha}: {run.href or run.id}"
-                )
+            outcome.cancelled_run_ids = self._cancelled(cancels, target)
+            self.runtime.notice(f"dbt Cloud run {run.id} for PR #{pr.number} @ {pr.short_sha}: {run.href or run.id}")
         except BaseException as exc:
             with signals.shielded(), self.client.unbounded():
+                self._cancelled(cancels, target)
                 if run is not None and isinstance(exc, Aborted) and self.options.cancel_on_abort:
                     self._cancel_quietly(run.id)
                 if self._created_clone is not None and self.options.delete_clone:
                     self._delete_clone(self._created_clone)
             raise
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
         # Only a clone this step created is ever deleted by it; a reused one is kept (delete-clone is false).
         created = self._created_clone if self.options.delete_clone else None
         return self._own(outcome, run, created)
@@ -135,15 +147,25 @@ class Executor:
         self.runtime.log(f"Created clone job {clone.id} '{clone.name}' (every trigger and the schedule off).")
         return clone.id
 
-    def _cancel(self, plan: Plan) -> list[int]:
-        cancelled: list[int] = []
-        for stale in plan.cancel:
-            self.client.cancel_run(stale.id)
-            cancelled.append(stale.id)
-            self.runtime.log(
-                f"Cancelled run {stale.id} of job {stale.job_id} at older commit {(stale.sha or '?')[:7]}."
-            )
-        return cancelled
+    def _cancelled(self, cancels: list[tuple[ActiveRun, Future[Run]]], target: int) -> list[int]:
+        """Wait for the cancels and report each once: the list is emptied as they are reported."""
+        done: list[int] = []
+        while cancels:
+            stale, answer = cancels.pop(0)
+            at = f"at older commit {(stale.sha or '?')[:7]}"
+            try:
+                answer.result()
+            except DbtCloudError as exc:
+                after = " and this commit's run waits for it" if stale.job_id == target else ""
+                self.runtime.warning(
+                    f"Could not cancel run {stale.id} of job {stale.job_id} {at}: {exc.message} It runs to its "
+                    f"end{after}; cancel it in dbt Cloud to free its run slot.",
+                    title="Stale run not cancelled",
+                )
+                continue
+            done.append(stale.id)
+            self.runtime.log(f"Cancelled run {stale.id} of job {stale.job_id} {at}.")
+        return done
 
     def _follow(self, outcome: Outcome, run: Run) -> Outcome:
         """Wait on a run another step started; never cancel it or delete its clone."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ import respx
 
 from autoscale_ci.clone import marker
 from autoscale_ci.context import PullRequest
-from autoscale_ci.dbt_cloud import DbtCloudClient
+from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import ActiveRun, Move, Plan
 from autoscale_ci.errors import Aborted
 from autoscale_ci.executor import Executor, Options
@@ -159,21 +160,67 @@ def test_cancelled_run_without_a_newer_commit_fails(api: respx.MockRouter, clock
     assert (outcome.run_status, outcome.exit_code) == ("cancelled", 1)
 
 
-def test_stale_runs_are_cancelled_before_the_trigger(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
-    events: list[str] = []
-    api.post("/runs/3/cancel/").mock(
-        side_effect=recorder(events, "cancel 3", httpx.Response(200, json=envelope(run(3, status=30))))
-    )
-    api.post("/runs/4/cancel/").mock(
-        side_effect=recorder(events, "cancel 4", httpx.Response(200, json=envelope(run(4, status=30))))
-    )
-    api.post(f"/jobs/{JOB}/run/").mock(
-        side_effect=recorder(events, "trigger", httpx.Response(200, json=envelope(run(11, status=1))))
-    )
-    stale = (ActiveRun(3, JOB, "CI", 7, SHA_B), ActiveRun(4, CLONE_ID, CLONE_NAME, 7, SHA_B))
-    outcome = make(clock, out, wait=False).execute(Plan(Move.TRIGGER, "r", cancel=stale), PR, JOB_OBJ, PAYLOAD)
-    assert events == ["cancel 3", "cancel 4", "trigger"]
+STALE = (ActiveRun(3, JOB, "CI", 7, SHA_B), ActiveRun(4, CLONE_ID, CLONE_NAME, 7, SHA_B))
+
+
+def cancelled(run_id: int) -> httpx.Response:
+    return httpx.Response(200, json=envelope(run(run_id, status=30)))
+
+
+def test_stale_runs_are_cancelled_while_the_trigger_is_sent(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    triggered = threading.Event()
+    seen: list[bool] = []
+
+    def cancel(request: httpx.Request) -> httpx.Response:
+        # Answered only once the trigger has arrived: a cancel sent before the trigger would wait here in vain.
+        seen.append(triggered.wait(timeout=5))
+        return cancelled(int(request.url.path.split("/")[-3]))
+
+    def trigger(_request: httpx.Request) -> httpx.Response:
+        triggered.set()
+        return httpx.Response(200, json=envelope(run(11, status=1)))
+
+    api.post(url__regex=r".*/runs/[34]/cancel/$").mock(side_effect=cancel)
+    api.post(f"/jobs/{JOB}/run/").mock(side_effect=trigger)
+    outcome = make(clock, out, wait=False).execute(Plan(Move.TRIGGER, "r", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
+    assert seen == [True, True]
     assert outcome.cancelled_run_ids == [3, 4]
+    log = out.getvalue()
+    assert "Cancelled run 3 of job" in log and "Cancelled run 4 of job" in log
+    assert log.index("Cancelled run 4") < log.index("::notice::dbt Cloud run 11")
+
+
+def test_a_stale_run_that_cannot_be_cancelled_is_a_warning(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    api.post("/runs/3/cancel/").respond(403, json=failure(403, "Forbidden"))
+    api.post("/runs/4/cancel/").mock(return_value=cancelled(4))
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    outcome = make(clock, out, wait=False).execute(Plan(Move.TRIGGER, "r", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.exit_code, outcome.cancelled_run_ids) == (0, [4])
+    assert outcome.run is not None and outcome.run.id == 11
+    log = out.getvalue()
+    assert "::warning title=Stale run not cancelled::Could not cancel run 3 of job" in log
+    assert "this commit's run waits for it" in log
+
+
+def test_cancels_wait_until_the_clone_exists(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    api.post("/jobs/").respond(403, json=failure(403, "Forbidden"))
+    cancel = api.post(url__regex=r".*/runs/\d+/cancel/$").mock(return_value=cancelled(3))
+    with pytest.raises(DbtCloudError):
+        make(clock, out).execute(Plan(Move.CLONE, "busy", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
+    assert cancel.call_count == 0
+
+
+def test_cancels_are_reported_when_the_trigger_fails(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    api.post(url__regex=r".*/runs/[34]/cancel/$").mock(side_effect=lambda r: cancelled(int(r.url.path.split("/")[-3])))
+    api.post(f"/jobs/{JOB}/run/").respond(400, json=failure(400, "Queue limit reached"))
+    with pytest.raises(DbtCloudError, match="Queue limit reached"):
+        make(clock, out).execute(Plan(Move.TRIGGER, "r", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
+    log = out.getvalue()
+    assert "Cancelled run 3 of job" in log and "Cancelled run 4 of job" in log
 
 
 def test_clone_is_deleted_only_after_its_run_is_terminal(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
