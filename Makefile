@@ -40,7 +40,7 @@ soak: $(STAMP)
 	$(BIN)/python scripts/soak.py
 
 # The action against dbtc's trigger_autoscaling_ci_job on the emulator: bench/results.json and bench/RESULTS.md
-# (a few minutes; creates bench/.venv-dbtc on first use).
+# (a few minutes; creates bench/.venv-dbtc and bench/.venv-runtime on first use).
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
@@ -57,4 +57,4 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes --no-header -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) bench/.venv-dbtc .cache/container .coverage .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) bench/.venv-dbtc bench/.venv-runtime .cache/container .coverage .mypy_cache .ruff_cache .pytest_cache

@@ -26,7 +26,7 @@ from bench.waiting import Waiting  # noqa: E402
 def main() -> int:
     """Run every measurement; the timing-sensitive ones while nothing else runs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7, help="runs per tool and situation (default 7)")
+    parser.add_argument("--repeats", type=int, default=11, help="runs per tool and situation (default 11)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     args = parser.parse_args()
     began = time.monotonic()
