@@ -21,7 +21,7 @@ from tenacity.stop import stop_base
 
 from autoscale_ci import __version__
 from autoscale_ci.errors import ActionError
-from autoscale_ci.models import ACTIVE_STATUSES, ERROR, SUCCESS, Account, Job, Run, parse_timestamp
+from autoscale_ci.models import ACTIVE_STATUSES, ERROR, SUCCESS, Account, Job, Run, RunStep, parse_timestamp
 
 PAGE_SIZE = 100
 MAX_ITEMS = 20_000  # a runaway pagination loop stops here
@@ -379,9 +379,18 @@ class DbtCloudClient:
         )
         return parse(Run, data, f"read run {run_id}")
 
-    def get_artifact(self, run_id: int, path: str) -> bytes:
-        """A file a finished run produced, such as run_results.json, as dbt Cloud stores it."""
-        response = self._send("GET", f"/runs/{run_id}/artifacts/{path}", idempotent=True)
+    def get_run_steps(self, run_id: int) -> list[RunStep]:
+        """The steps of a run, in order."""
+        data, _ = self._call(
+            "GET", f"/runs/{run_id}/", operation=f"read run {run_id}", params={"include_related": '["run_steps"]'}
+        )
+        return sorted(parse(Run, data, f"read run {run_id}").run_steps or [], key=lambda step: step.index)
+
+    def get_artifact(self, run_id: int, path: str, *, step: int | None = None) -> bytes:
+        """A file a finished run produced, such as run_results.json, as dbt Cloud stores it: from the given step,
+        or the run's last."""
+        params = {"step": step} if step is not None else None
+        response = self._send("GET", f"/runs/{run_id}/artifacts/{path}", idempotent=True, params=params)
         if response.is_success:
             return response.content
         said = _user_message(response).rstrip(".")

@@ -261,7 +261,7 @@ class Executor:
             return
         with self.runtime.group("Artifacts"):
             outcome.results = collect(
-                self.client, self.runtime, outcome.run.id, self.options.artifacts, self.options.artifacts_path
+                self.client, self.runtime, outcome.run, self.options.artifacts, self.options.artifacts_path
             )
 
     def _check_job(self, run: Run) -> None:

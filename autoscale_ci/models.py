@@ -110,8 +110,16 @@ class RunJob(BaseModel):
             return None
 
 
+class RunStep(_Lenient):
+    """One step of a run, as included with `include_related=run_steps`."""
+
+    index: int
+    name: str = ""
+    status: int | None = None
+
+
 class Run(_Lenient):
-    """A run and, when asked for, its trigger and job."""
+    """A run and, when asked for, its trigger, job and steps."""
 
     id: int
     job_definition_id: int
@@ -126,8 +134,10 @@ class Run(_Lenient):
     duration_humanized: str | None = None
     run_duration: str | None = None
     queued_duration: str | None = None
+    has_docs_generated: bool | None = None
     trigger: RunTrigger | None = None
     job: RunJob | None = None
+    run_steps: list[RunStep] | None = None
 
     @property
     def is_active(self) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 from .protocol import JsonDict
 from .state import ERROR, SUCCESS, Run
+from .steps import DOCS_COMMAND, SETUP_STEPS, step_names
 
 PROJECT = "emulated_project"
 DBT_VERSION = "1.10.0"
@@ -29,14 +30,26 @@ def _stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def names(run: Run) -> list[str]:
-    """Artifact paths a run has: none until it has finished with success or error."""
+BUILD_ARTIFACTS = ("manifest.json", "run_results.json")
+
+
+def _step_kind(run: Run, step: int | None) -> str | None:
+    """ "docs", "command", or None for a step with no artifacts (or no such step); the last step by default."""
+    names = step_names(run)
+    index = len(names) if step is None else step
+    if not 1 <= index <= len(names) or index <= len(SETUP_STEPS):
+        return None
+    return "docs" if names[index - 1].endswith(f"`{DOCS_COMMAND}`") else "command"
+
+
+def names(run: Run, step: int | None = None) -> list[str]:
+    """Artifact paths a run's step has (the last step by default): none until the run ends in success or error."""
     if run.status not in (SUCCESS, ERROR):
         return []
-    found = ["manifest.json", "run_results.json"]
-    if run.generate_docs:
-        found.append("catalog.json")
-    return sorted(found)
+    kind = _step_kind(run, step)
+    if kind is None:
+        return []
+    return ["catalog.json", *BUILD_ARTIFACTS] if kind == "docs" else list(BUILD_ARTIFACTS)
 
 
 def _statuses(run: Run) -> dict[str, str]:
@@ -54,26 +67,36 @@ def _statuses(run: Run) -> dict[str, str]:
     return out
 
 
-def run_results(run: Run) -> JsonDict:
-    """A run_results.json (schema v6) for the run."""
+def run_results(run: Run, *, docs: bool = False) -> JsonDict:
+    """A run_results.json (schema v6) for the run's dbt command; for its `dbt docs generate` step, every node
+    compiled and nothing run, whatever the build did."""
     assert run.started_at is not None
     assert run.finished_at is not None
     step = (run.finished_at - run.started_at) / len(NODES)
+    statuses = {unique_id: "success" for unique_id, *_ in NODES} if docs else _statuses(run)
     results: list[JsonDict] = []
     for index, (unique_id, _, relation, _) in enumerate(NODES):
-        status = _statuses(run)[unique_id]
+        status = statuses[unique_id]
         begin = run.started_at + index * step
+        # docs generate only compiles: its execute phase is empty.
+        ran = 0.0 if docs else step * 3 / 4
         results.append(
             {
                 "status": status,
                 "timing": [
                     {"name": "compile", "started_at": _stamp(begin), "completed_at": _stamp(begin + step / 4)},
-                    {"name": "execute", "started_at": _stamp(begin + step / 4), "completed_at": _stamp(begin + step)},
+                    {
+                        "name": "execute",
+                        "started_at": _stamp(begin + step / 4),
+                        "completed_at": _stamp(begin + step / 4 + ran),
+                    },
                 ],
                 "thread_id": f"Thread-{index % 4 + 1}",
-                "execution_time": round(step, 6),
-                "adapter_response": {} if status == "skipped" else {"_message": "SUCCESS 1", "rows_affected": 1},
-                "message": _message(status),
+                "execution_time": round(step / 4 + ran, 6),
+                "adapter_response": {}
+                if status == "skipped" or docs
+                else {"_message": "SUCCESS 1", "rows_affected": 1},
+                "message": None if docs else _message(status),
                 "failures": 0 if status in ("pass", "success") else None,
                 "unique_id": unique_id,
                 "compiled": status != "skipped",
@@ -90,7 +113,7 @@ def run_results(run: Run) -> JsonDict:
         },
         "results": results,
         "elapsed_time": round(run.finished_at - run.started_at, 6),
-        "args": {"which": "build", "target": "default"},
+        "args": {"which": "generate" if docs else "build", "target": "default"},
     }
 
 
@@ -143,11 +166,10 @@ def catalog(run: Run) -> JsonDict:
     }
 
 
-BUILDERS = {"run_results.json": run_results, "manifest.json": manifest, "catalog.json": catalog}
-
-
-def document(run: Run, path: str) -> JsonDict | None:
-    """The artifact at `path`, or None when the run has no such artifact."""
-    if path not in names(run):
+def document(run: Run, path: str, step: int | None = None) -> JsonDict | None:
+    """The artifact at `path` of a run's step (the last by default), or None when that step has no such artifact."""
+    if path not in names(run, step):
         return None
-    return BUILDERS[path](run)
+    if path == "run_results.json":
+        return run_results(run, docs=_step_kind(run, step) == "docs")
+    return manifest(run) if path == "manifest.json" else catalog(run)

@@ -193,8 +193,9 @@ class Api:
     def get_artifact(self, req: Request) -> Reply:
         """GET /runs/{id}/artifacts/{path}: the file itself, not an envelope."""
         run = self.state.run(_int("id", req.params[0]))
-        _int_param(req, "step")
-        document = artifacts.document(run, req.params[1])
+        step = _int_param(req, "step")
+        document = artifacts.document(run, req.params[1], step)
         if document is None:
-            return fail(404, f"No artifact {req.params[1]!r} found for run {run.id}.")
+            where = "" if step is None else f" step {step}"
+            return fail(404, f"No artifact {req.params[1]!r} found for run {run.id}{where}.")
         return Reply(200, document)

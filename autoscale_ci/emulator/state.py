@@ -51,6 +51,8 @@ class Run:
     due: float | None = None
     run_seconds: float = 0.0
     generate_docs: bool = False
+    # The dbt commands the run invokes (the job's execute_steps, or the trigger's steps_override).
+    commands: tuple[str, ...] = ()
 
 
 def job_defaults() -> JsonDict:
@@ -359,6 +361,7 @@ class State:
                 created_at=now,
                 updated_at=now,
                 generate_docs=bool(job.get("generate_docs") if docs is None else docs),
+                commands=tuple(fields.get("steps_override") or job.get("execute_steps") or ()),
             )
             self.runs[run.id] = run
             # dbt Cloud answers a trigger with the run still queued; the next tick dequeues it.

@@ -7,6 +7,7 @@ import copy
 from .clock import hms, humanize, iso
 from .protocol import JsonDict
 from .state import ACTIVE, CANCELLED, ERROR, RUNNING, STATUS_NAMES, SUCCESS, Run
+from .steps import run_steps
 
 TRIGGER_KEYS = (
     "id",
@@ -95,7 +96,7 @@ def run_view(
         "retry_not_supported_reason": None if run.status == ERROR else "RETRY_NOT_FAILED_RUN",
         "href": f"{base_url}/deploy/{account_id}/projects/{run.project_id}/runs/{run.id}/",
         "used_repo_cache": False,
-        "run_steps": [],
+        "run_steps": run_steps(run, account_id) if "run_steps" in include else [],
     }
     if "trigger" in include:
         view["trigger"] = {key: copy.deepcopy(run.trigger.get(key)) for key in TRIGGER_KEYS}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -28,7 +29,7 @@ from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from autoscale_ci.clone import clone_definition
-from autoscale_ci.dbt_cloud import DbtCloudClient
+from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.emulator import Emulator, EmulatorConfig
 from autoscale_ci.main import main
 from tests.harness import ROOT, input_defaults, pr_event
@@ -223,8 +224,24 @@ def test_client_calls_speak_the_spec(emu: Emulator, recorder: Recorder) -> None:
         client.active_runs()
         client.list_runs(id_gt=0, order_by="id")
         client.cancel_run(run.id)
+        assert client.get_run_steps(run.id) is not None
+        with pytest.raises(DbtCloudError):  # a cancelled run has no artifacts; the request is still checked
+            client.get_artifact(run.id, "run_results.json", step=4)
         client.get_account()
         assert client.delete_job(clone.id) is True
+    check(recorder.exchanges)
+
+
+def test_a_finished_runs_steps_and_step_artifacts_speak_the_spec(emu: Emulator, recorder: Recorder) -> None:
+    with DbtCloudClient(emu.url, emu.token, emu.account_id) as client:
+        body = {"cause": "conformance", "generate_docs_override": True}
+        run = client.trigger_run(emu.ci_job_id or 0, body)
+        deadline = time.monotonic() + 10
+        while client.get_run(run.id).is_active and time.monotonic() < deadline:
+            time.sleep(0.05)
+        steps = client.get_run_steps(run.id)
+        assert [step.index for step in steps] == list(range(1, len(steps) + 1)) and len(steps) >= 5
+        assert client.get_artifact(run.id, "run_results.json", step=len(steps) - 1)
     check(recorder.exchanges)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from autoscale_ci.clone import WRITABLE_FIELDS
 from autoscale_ci.emulator import Emulator
 from tests.harness import ROOT, pr_event
 from tests.integration.conftest import StepFactory, requests_of, run_of, trigger, writes_of
@@ -137,6 +138,24 @@ def test_failed_dbt_run_fails_the_step_and_the_summary_shows_what_failed(emu: Em
     assert json.loads((saved / "run_results.json").read_text(encoding="utf-8"))["results"]
     assert (saved / "manifest.json").exists()
     assert any("catalog.json" in line for line in done.lines("::warning"))
+
+
+def test_with_docs_generated_the_summary_reports_the_build_not_the_docs_step(emu: Emulator, step: StepFactory) -> None:
+    admin = httpx.Client(
+        base_url=f"{emu.url}/api/v2/accounts/{emu.account_id}", headers={"Authorization": f"Token {emu.token}"}
+    )
+    with admin:
+        job = admin.get(f"/jobs/{emu.ci_job_id}/").raise_for_status().json()["data"]
+        body = {key: job[key] for key in WRITABLE_FIELDS if job.get(key) is not None}
+        admin.post(f"/jobs/{emu.ci_job_id}/", json={**body, "generate_docs": True}).raise_for_status()
+    emu.set_outcome("error", git_sha=SHA_A)
+    action = step(7, SHA_A, artifacts="catalog.json")
+    done = action.run()
+    assert done.returncode == 1
+    # The last step is `dbt docs generate`, whose results mark every node a success; the build's are read instead.
+    assert any(line.startswith("::error title=model.emulated_project.stg_orders") for line in done.lines("::error"))
+    assert "| error |" in done.summary
+    assert (action.workdir / "target" / "catalog.json").exists()  # from the last step, where docs are generated
 
 
 def test_superseded_run_is_a_warning_not_a_failure(emu: Emulator, step: StepFactory) -> None:
