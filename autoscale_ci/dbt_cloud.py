@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -64,6 +65,10 @@ class _StopEarly(stop_base):
         if self.interrupted():
             return True
         return self.deadline is not None and self.clock() + (retry_state.upcoming_sleep or 0) >= self.deadline
+
+
+def _never() -> bool:
+    return False
 
 
 class AmbiguousWriteError(Exception):
@@ -167,6 +172,7 @@ class DbtCloudClient:
         self._deadline = deadline
         self._clock = clock
         self._interrupted = interrupted
+        self._cleanup = threading.local()
         self.account_id = account_id
         self._max_attempts = max_attempts
         self._retry_after_cap = retry_after_cap
@@ -188,21 +194,28 @@ class DbtCloudClient:
         """Close the connection pool."""
         self._http.close()
 
+    def _limits(self) -> tuple[float | None, Callable[[], bool]]:
+        # Per thread: cleanup on one thread must not make another thread's retries outlive the deadline.
+        if getattr(self._cleanup, "active", False):
+            return None, _never
+        return self._deadline, self._interrupted
+
     def _interruptible_sleep(self, seconds: float) -> None:
         # A long Retry-After must not hold a cancelled step past the runner's kill, 10 s after its first signal.
+        _, interrupted = self._limits()
         end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0 and not self._interrupted():
+        while (left := end - time.monotonic()) > 0 and not interrupted():
             time.sleep(min(left, 0.25))
 
     @contextmanager
     def unbounded(self) -> Iterator[None]:
-        """Let the requests inside retry past the deadline and a cancel: they are the cleanup."""
-        saved = self._deadline, self._interrupted
-        self._deadline, self._interrupted = None, lambda: False
+        """Let the requests inside, on this thread, retry past the deadline and a cancel: they are the cleanup."""
+        saved = getattr(self._cleanup, "active", False)
+        self._cleanup.active = True
         try:
             yield
         finally:
-            self._deadline, self._interrupted = saved
+            self._cleanup.active = saved
 
     def __enter__(self) -> DbtCloudClient:
         return self
@@ -243,8 +256,9 @@ class DbtCloudClient:
                 return isinstance(exc, httpx.TransportError)
             return isinstance(exc, _NEVER_SENT)
 
+        deadline, interrupted = self._limits()
         retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts) | _StopEarly(self._deadline, self._clock, self._interrupted),
+            stop=stop_after_attempt(self._max_attempts) | _StopEarly(deadline, self._clock, interrupted),
             wait=self._wait,
             retry=retry_if_exception(retryable),
             sleep=self._sleep,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from autoscale_ci import signals
 from autoscale_ci.artifacts import collect
@@ -27,7 +28,24 @@ from autoscale_ci.results import RunResults
 # Saved to GITHUB_STATE as soon as they exist and cleared once settled, so the post step cleans up only what a
 # killed step left: a run still to cancel, a clone still to delete.
 STATE_RUN, STATE_CLONE = "run_id", "clone_job_id"
-MAX_PARALLEL_CANCELS = 4
+
+# How long a cancelled run waits for the run of the newer commit that cancelled it to show up.
+SUPERSEDE_GRACE_SECONDS = 3.0
+_T = TypeVar("_T")
+
+
+def _in_background(call: Callable[..., _T], *args: Any) -> Future[_T]:
+    """Run a call on a daemon thread: nothing waits for it at exit, so a cancelled step is never held by it."""
+    answer: Future[_T] = Future()
+
+    def work() -> None:
+        try:
+            answer.set_result(call(*args))
+        except BaseException as exc:  # handed to whoever reads the answer
+            answer.set_exception(exc)
+
+    threading.Thread(target=work, daemon=True).start()
+    return answer
 
 
 @dataclass
@@ -100,7 +118,6 @@ class Executor:
 
         target = self.options.job_id
         run: Run | None = None
-        pool: ThreadPoolExecutor | None = None
         cancels: list[tuple[ActiveRun, Future[Run]]] = []
         try:
             # The clone comes first, so that a token that may not create jobs leaves the stale runs alone.
@@ -109,9 +126,7 @@ class Executor:
                 outcome.cloned_job_id = target
             # Stale runs are cancelled while the trigger is sent: dbt Cloud queues a run behind its job's run in
             # flight, so the new run starts the moment the cancel lands, a round trip sooner.
-            if plan.cancel:
-                pool = ThreadPoolExecutor(max_workers=min(len(plan.cancel), MAX_PARALLEL_CANCELS))
-                cancels = [(stale, pool.submit(self.client.cancel_run, stale.id)) for stale in plan.cancel]
+            cancels = [(stale, _in_background(self.client.cancel_run, stale.id)) for stale in plan.cancel]
             # A signal during the trigger is held until the run's id is known, so it can be cancelled.
             with signals.shielded():
                 run = self.client.trigger_run(target, payload, since=self._started_at - timedelta(minutes=1))
@@ -120,15 +135,14 @@ class Executor:
             self.runtime.notice(f"dbt Cloud run {run.id} for PR #{pr.number} @ {pr.short_sha}: {run.href or run.id}")
         except BaseException as exc:
             with signals.shielded(), self.client.unbounded():
-                self._cancelled(cancels, target)
                 if run is not None and isinstance(exc, Aborted) and self.options.cancel_on_abort:
                     self._cancel_quietly(run.id)
                 if self._created_clone is not None and self.options.delete_clone:
                     self._delete_clone(self._created_clone)
+                # A cancelled step does not wait for the stale cancels: they finish, or die with the process.
+                if not isinstance(exc, Aborted):
+                    self._cancelled(cancels, target)
             raise
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
         # Only a clone this step created is ever deleted by it; a reused one is kept (delete-clone is false).
         created = self._created_clone if self.options.delete_clone else None
         return self._own(outcome, run, created)
@@ -151,18 +165,21 @@ class Executor:
         """Wait for the cancels and report each once: the list is emptied as they are reported."""
         done: list[int] = []
         while cancels:
-            stale, answer = cancels.pop(0)
+            stale, answer = cancels[0]
             at = f"at older commit {(stale.sha or '?')[:7]}"
             try:
                 answer.result()
-            except DbtCloudError as exc:
+            except Exception as exc:  # a cancel that failed in any way is reported, never fatal
+                cancels.pop(0)
+                why = exc.message if isinstance(exc, DbtCloudError) else f"{type(exc).__name__}: {exc}."
                 after = " and this commit's run waits for it" if stale.job_id == target else ""
                 self.runtime.warning(
-                    f"Could not cancel run {stale.id} of job {stale.job_id} {at}: {exc.message} It runs to its "
+                    f"Could not cancel run {stale.id} of job {stale.job_id} {at}: {why} It runs to its "
                     f"end{after}; cancel it in dbt Cloud to free its run slot.",
                     title="Stale run not cancelled",
                 )
                 continue
+            cancels.pop(0)
             done.append(stale.id)
             self.runtime.log(f"Cancelled run {stale.id} of job {stale.job_id} {at}.")
         return done
@@ -226,11 +243,13 @@ class Executor:
             outcome.message = f"{waited}; {what}. Raise timeout-minutes if runs take longer. Run: {run.href or run.id}"
         else:
             self.runtime.save_state({STATE_RUN: ""})
-            self._judge(outcome)
-            self._collect(outcome)
-            if clone_id is not None:
-                with signals.shielded(), self.client.unbounded():
-                    self._delete_clone(clone_id)
+            try:
+                self._judge(outcome)
+                self._collect(outcome)
+            finally:
+                if clone_id is not None:
+                    with signals.shielded(), self.client.unbounded():
+                        self._delete_clone(clone_id)
             if not self.options.wait and outcome.exit_code:
                 # The step waited only so that the clone could be deleted; wait: false never fails on the result.
                 outcome.exit_code = 0
@@ -293,6 +312,10 @@ class Executor:
             return
         if run.status == CANCELLED:
             newer = self._superseding_sha(run, outcome.pr)
+            if newer is None:
+                # The newer commit's step cancels ours while it triggers its own: that run may land a moment later.
+                self._sleep(SUPERSEDE_GRACE_SECONDS)
+                newer = self._superseding_sha(run, outcome.pr)
             if newer is not None:
                 outcome.run_status = "superseded"
                 outcome.superseded_by = newer

@@ -206,6 +206,16 @@ def test_a_stale_run_that_cannot_be_cancelled_is_a_warning(
     assert "this commit's run waits for it" in log
 
 
+def test_a_cancel_that_breaks_unexpectedly_is_a_warning_too(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    api.post("/runs/3/cancel/").mock(side_effect=httpx.DecodingError("bad gzip"))
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    outcome = make(clock, out, wait=False).execute(Plan(Move.TRIGGER, "r", cancel=STALE[:1]), PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.exit_code, outcome.cancelled_run_ids) == (0, [])
+    assert "Could not cancel run 3 of job" in out.getvalue() and "DecodingError: bad gzip" in out.getvalue()
+
+
 def test_cancels_wait_until_the_clone_exists(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
     api.post("/jobs/").respond(403, json=failure(403, "Forbidden"))
     cancel = api.post(url__regex=r".*/runs/\d+/cancel/$").mock(return_value=cancelled(3))
@@ -393,6 +403,75 @@ def test_signal_during_the_trigger_cancels_the_run_it_created(
             signal.signal(sig, handler)
     assert cancel.call_count == 1
     assert delete.call_count == 1
+
+
+def test_a_cancelled_step_cleans_up_without_waiting_for_stale_cancels(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    import os
+    import signal
+
+    from autoscale_ci import signals
+
+    release = threading.Event()
+    events: list[str] = []
+
+    def slow_cancel(request: httpx.Request) -> httpx.Response:
+        release.wait(timeout=5)  # dbt Cloud is slow to answer the stale run's cancel
+        events.append("stale run cancelled")
+        return cancelled(3)
+
+    def trigger_then_signal(_request: httpx.Request) -> httpx.Response:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return httpx.Response(200, json=envelope(run(11, status=1, job_id=CLONE_ID)))
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals.install()
+    try:
+        api.post("/jobs/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))
+        api.post("/runs/3/cancel/").mock(side_effect=slow_cancel)
+        api.post(f"/jobs/{CLONE_ID}/run/").mock(side_effect=trigger_then_signal)
+        api.post("/runs/11/cancel/").mock(side_effect=recorder(events, "own run cancelled", cancelled(11)))
+        api.delete(f"/jobs/{CLONE_ID}/").mock(side_effect=recorder(events, "clone deleted", httpx.Response(204)))
+        plan = Plan(Move.CLONE, "busy", cancel=STALE[:1])
+        with pytest.raises(Aborted):
+            make(clock, out).execute(plan, PR, JOB_OBJ, PAYLOAD)
+        assert events == ["own run cancelled", "clone deleted"]  # the stale cancel is still unanswered
+    finally:
+        release.set()
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def test_cleanup_on_one_thread_leaves_other_threads_bounded() -> None:
+    client = DbtCloudClient(HOST, TOKEN, ACCOUNT, deadline=5.0, clock=lambda: 0.0, interrupted=lambda: True)
+    seen: list[tuple[float | None, bool]] = []
+
+    def other() -> None:
+        deadline, interrupted = client._limits()
+        seen.append((deadline, interrupted()))
+
+    with client.unbounded():
+        deadline, interrupted = client._limits()
+        assert (deadline, interrupted()) == (None, False)
+        worker = threading.Thread(target=other)
+        worker.start()
+        worker.join()
+    assert seen == [(5.0, True)]
+
+
+def test_a_run_cancelled_just_before_the_newer_commits_run_lands_is_superseded(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1, pr=7, sha=SHA_A)))
+    statuses(api, 11, 30, pr=7, sha=SHA_A)
+    newer = pushed(run(12, pr=7, sha=SHA_B), PUSHED + timedelta(minutes=1))
+    # The newer step's cancel lands first; its trigger a moment later.
+    api.get("/runs/").mock(
+        side_effect=[httpx.Response(200, json=envelope([])), httpx.Response(200, json=envelope([newer]))]
+    )
+    outcome = make(clock, out).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.run_status, outcome.exit_code, outcome.superseded_by) == ("superseded", 0, SHA_B)
 
 
 def test_checks_cluster_around_the_end_the_job_history_predicts(
