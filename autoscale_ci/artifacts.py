@@ -9,7 +9,7 @@ from pathlib import Path
 
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.github import Runtime
-from autoscale_ci.models import Run, RunStep
+from autoscale_ci.models import ERROR, SUCCESS, Run, RunStep
 from autoscale_ci.results import RunResults, summarize
 
 RUN_RESULTS = "run_results.json"
@@ -20,13 +20,16 @@ _NOT_THE_BUILD = frozenset({"deps", "docs", "source", "clean", "debug"})
 
 def results_step(steps: Sequence[RunStep]) -> int | None:
     """The step whose run_results.json reports what the job built and tested: the last dbt command that is not
-    docs generation (or deps, source freshness...); None when no step says."""
-    chosen = None
-    for step in sorted(steps, key=lambda s: s.index):
-        found = _COMMAND.search(step.name)
-        if found is not None and found.group(1) not in _NOT_THE_BUILD:
-            chosen = step.index
-    return chosen
+    docs generation (or deps, source freshness...) and that ran; None when no step says."""
+    building = [
+        step
+        for step in sorted(steps, key=lambda s: s.index)
+        if (found := _COMMAND.search(step.name)) is not None and found.group(1) not in _NOT_THE_BUILD
+    ]
+    # A command after one that failed never ran and left nothing; the failed one holds the results.
+    ran = [step for step in building if step.status in (SUCCESS, ERROR)]
+    chosen = ran or building
+    return chosen[-1].index if chosen else None
 
 
 def _build_step(client: DbtCloudClient, runtime: Runtime, run: Run) -> int | None:

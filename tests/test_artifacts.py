@@ -69,6 +69,13 @@ def test_the_results_step_is_the_last_command_that_builds(commands: list[str], e
     assert results_step(list(reversed(steps(*commands)))) == expected
 
 
+def test_a_command_that_never_ran_is_passed_over_for_the_one_that_failed() -> None:
+    found = steps("dbt seed", "dbt build", "dbt docs generate")
+    found[3] = found[3].model_copy(update={"status": 20})  # dbt seed failed
+    found[4] = found[4].model_copy(update={"status": None})  # so dbt build never ran
+    assert results_step(found) == 4
+
+
 def test_with_docs_generated_the_results_come_from_the_build_step(api: respx.MockRouter, tmp_path: Path) -> None:
     with_steps = {**run(5, status=20), "run_steps": [s.model_dump() for s in steps("dbt build", "dbt docs generate")]}
     read = api.get("/runs/5/", params={"include_related": '["run_steps"]'}).respond(json=envelope(with_steps))
