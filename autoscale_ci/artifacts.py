@@ -38,7 +38,7 @@ def _build_step(client: DbtCloudClient, runtime: Runtime, run: Run) -> int | Non
     if not run.has_docs_generated:
         return None
     try:
-        step = results_step(client.get_run_steps(run.id))
+        step = results_step(client.get_run(run.id, related='["run_steps"]').run_steps or [])
     except DbtCloudError as exc:
         runtime.log(f"Could not read the steps of run {run.id} ({exc.message}); reading its last step's results.")
         return None

@@ -22,7 +22,7 @@ from tenacity.stop import stop_base
 
 from autoscale_ci import __version__
 from autoscale_ci.errors import ActionError
-from autoscale_ci.models import ACTIVE_STATUSES, ERROR, SUCCESS, Account, Job, Run, RunStep, parse_timestamp
+from autoscale_ci.models import ACTIVE_STATUSES, ERROR, SUCCESS, Account, Job, Run, parse_timestamp
 
 PAGE_SIZE = 100
 MAX_ITEMS = 20_000  # a runaway pagination loop stops here
@@ -386,19 +386,12 @@ class DbtCloudClient:
         """Every queued, starting or running run in the account."""
         return self.list_runs(statuses=ACTIVE_STATUSES)
 
-    def get_run(self, run_id: int) -> Run:
-        """One run with its trigger."""
+    def get_run(self, run_id: int, *, related: str = RELATED) -> Run:
+        """One run with the related objects asked for (by default its trigger and job)."""
         data, _ = self._call(
-            "GET", f"/runs/{run_id}/", operation=f"read run {run_id}", params={"include_related": RELATED}
+            "GET", f"/runs/{run_id}/", operation=f"read run {run_id}", params={"include_related": related}
         )
         return parse(Run, data, f"read run {run_id}")
-
-    def get_run_steps(self, run_id: int) -> list[RunStep]:
-        """The steps of a run, in order."""
-        data, _ = self._call(
-            "GET", f"/runs/{run_id}/", operation=f"read run {run_id}", params={"include_related": '["run_steps"]'}
-        )
-        return sorted(parse(Run, data, f"read run {run_id}").run_steps or [], key=lambda step: step.index)
 
     def get_artifact(self, run_id: int, path: str, *, step: int | None = None) -> bytes:
         """A file a finished run produced, such as run_results.json, as dbt Cloud stores it: from the given step,

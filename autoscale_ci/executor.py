@@ -166,22 +166,20 @@ class Executor:
         done: list[int] = []
         while cancels:
             stale, answer = cancels[0]
-            at = f"at older commit {(stale.sha or '?')[:7]}"
-            try:
-                answer.result()
-            except Exception as exc:  # a cancel that failed in any way is reported, never fatal
-                cancels.pop(0)
-                why = exc.message if isinstance(exc, DbtCloudError) else f"{type(exc).__name__}: {exc}."
-                after = " and this commit's run waits for it" if stale.job_id == target else ""
-                self.runtime.warning(
-                    f"Could not cancel run {stale.id} of job {stale.job_id} {at}: {why} It runs to its "
-                    f"end{after}; cancel it in dbt Cloud to free its run slot.",
-                    title="Stale run not cancelled",
-                )
-                continue
+            failure = answer.exception()  # waits for the answer; a cancel that failed in any way is not fatal
             cancels.pop(0)
-            done.append(stale.id)
-            self.runtime.log(f"Cancelled run {stale.id} of job {stale.job_id} {at}.")
+            at = f"at older commit {(stale.sha or '?')[:7]}"
+            if failure is None:
+                done.append(stale.id)
+                self.runtime.log(f"Cancelled run {stale.id} of job {stale.job_id} {at}.")
+                continue
+            why = failure.message if isinstance(failure, DbtCloudError) else f"{type(failure).__name__}: {failure}."
+            after = " and this commit's run waits for it" if stale.job_id == target else ""
+            self.runtime.warning(
+                f"Could not cancel run {stale.id} of job {stale.job_id} {at}: {why} It runs to its "
+                f"end{after}; cancel it in dbt Cloud to free its run slot.",
+                title="Stale run not cancelled",
+            )
         return done
 
     def _follow(self, outcome: Outcome, run: Run) -> Outcome:
