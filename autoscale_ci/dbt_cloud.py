@@ -21,7 +21,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from autoscale_ci import __version__
-from autoscale_ci.errors import ActionError
+from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.models import ACTIVE_STATUSES, ERROR, SUCCESS, Account, Job, Run, parse_timestamp
 
 PAGE_SIZE = 100
@@ -178,7 +178,7 @@ class DbtCloudClient:
         self._retry_after_cap = retry_after_cap
         self._backoff = wait_exponential_jitter(initial=1, max=max_backoff)
         self._sleep = sleep if sleep is not None else self._interruptible_sleep
-        self._http = httpx.Client(
+        self._new_http: Callable[[], httpx.Client] = lambda: httpx.Client(
             base_url=f"{host}/api/v2/accounts/{account_id}",
             headers={
                 "Authorization": f"Token {token}",
@@ -189,6 +189,7 @@ class DbtCloudClient:
             transport=transport,
             follow_redirects=False,
         )
+        self._http = self._new_http()
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -267,7 +268,13 @@ class DbtCloudClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    response = self._http.request(method, path, **kwargs)
+                    try:
+                        response = self._http.request(method, path, **kwargs)
+                    except Aborted:
+                        # A signal can land mid-way through the pool's bookkeeping and leave it inconsistent; the
+                        # cleanup requests that follow get a fresh pool (the old one is left to other threads).
+                        self._http = self._new_http()
+                        raise
                     if response.status_code == 429 or response.status_code >= 500:
                         raise _RetryableResponse(response)
                     return response

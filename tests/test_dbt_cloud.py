@@ -11,6 +11,7 @@ import respx
 
 from autoscale_ci import __version__
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError, retry_after_seconds
+from autoscale_ci.errors import Aborted
 from tests.builders import ACCOUNT, HOST, JOB, SHA_A, TOKEN, account, envelope, failure, job, run
 
 BODY = {"cause": "c", "git_sha": SHA_A, "github_pull_request_id": 7, "schema_override": "s"}
@@ -279,3 +280,21 @@ def test_an_unknown_account_points_at_the_host(api: respx.MockRouter, client: Db
     api.get("/runs/").respond(404, json=failure(404, "Not found"))
     with pytest.raises(DbtCloudError, match=r"check account-id \(1\).*cell host"):
         client.active_runs()
+
+
+def test_requests_after_an_interrupted_one_use_a_fresh_connection_pool() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if len(calls) == 1:
+            raise Aborted(2)  # the signal lands while the poll is in flight
+        return httpx.Response(200, json=envelope(run(9, status=30)))
+
+    client = DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=lambda _s: None, transport=httpx.MockTransport(handler))
+    interrupted = client._http
+    with pytest.raises(Aborted):
+        client.get_run(9)
+    interrupted.close()  # stands for a pool the signal left half-updated: it must not serve the cleanup
+    assert client.cancel_run(9).status == 30
+    assert calls[-1].endswith("/runs/9/cancel/")
