@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo soak bench container-test lint typecheck unit lock clean
+.PHONY: install test demo soak bench container-test flake-check lint typecheck unit lock clean
 
 install: $(STAMP)
 
@@ -49,6 +49,27 @@ bench: $(STAMP)
 # with apt-get if missing; reaches Debian's mirror and PyPI; about 2.5 minutes (base rootfs cached in .cache/container/).
 container-test: $(STAMP)
 	$(BIN)/python scripts/container_test.py --install-deps
+
+# The integration and emulator tests FLAKE_RUNS times (default 10) beside busy processes: the tool for finding a
+# test whose outcome depends on the machine's speed. Not run by CI. Uses the workspace's flake-hunt when it is there
+# (a user's clone has none: then it says so and runs plain pytest FLAKE_RUNS times).
+FLAKE_RUNS ?= 10
+FLAKE_HUNT ?= ../shared/tools/flake-hunt
+FLAKE_TESTS ?= tests/integration tests/emulator
+flake-check: $(STAMP)
+	@if [ -x "$(FLAKE_HUNT)" ]; then \
+	  $(FLAKE_HUNT) -n $(FLAKE_RUNS) -- $(BIN)/pytest -q -p no:cacheprovider $(FLAKE_TESTS); \
+	else \
+	  echo "flake-check: $(FLAKE_HUNT) is not here, so no busy processes: plain pytest, $(FLAKE_RUNS) runs"; \
+	  failed=0; \
+	  for run in $$(seq 1 $(FLAKE_RUNS)); do \
+	    if $(BIN)/pytest -q -p no:cacheprovider $(FLAKE_TESTS) > .flake-run.log 2>&1; then echo "run $$run: passed"; \
+	    else failed=$$((failed + 1)); echo "run $$run: FAILED"; grep -E '^(FAILED|ERROR) ' .flake-run.log; fi; \
+	  done; \
+	  rm -f .flake-run.log; \
+	  echo "flake-check: $$failed of $(FLAKE_RUNS) runs failed"; \
+	  [ "$$failed" -eq 0 ]; \
+	fi
 
 # Regenerate both lock files from pyproject.toml (needs network access to PyPI).
 lock: $(STAMP)

@@ -573,7 +573,8 @@ def scenario_sigint(podman: Podman, emu: Emulator, workdir: Path, report: Report
     took = time.monotonic() - sent
     print(f"      SIGINT: exit {done.returncode} {took:.2f} s after the signal")
     report.check(done.returncode == 130, f"SIGINT: step exits 130 (got {done.returncode})", done.stdout)
-    report.check(took < 5, f"SIGINT: podman run returned within 5 s ({took:.2f} s)", done.stdout)
+    # The runner sends SIGTERM 7.5 s after SIGINT: a step must be done by then, however busy the machine.
+    report.check(took < 7.5, f"SIGINT: podman run returned within 7.5 s ({took:.2f} s)", done.stdout)
     report.check(run_status(emu, run_id) == 30, f"SIGINT: run {run_id} cancelled", done.stdout)
     report.check(job_state(emu, clone_id) == 2, f"SIGINT: clone job {clone_id} deleted", done.stdout)
     post = step.post(done.state)
@@ -609,7 +610,7 @@ def inputs_for(emu: Emulator) -> dict[str, str]:
 
 
 def occupy_job(emu: Emulator) -> None:
-    """Another PR's long run on the job, so the next step takes the clone path."""
+    """Another PR's run on the job (held in flight), so the next step takes the clone path."""
     response = httpx.post(
         f"{emu.url}/api/v2/accounts/{emu.account_id}/jobs/{emu.ci_job_id}/run/",
         json={"cause": "PR 8", "git_sha": SHA_BUSY, "github_pull_request_id": 8},
@@ -628,7 +629,7 @@ def scenarios(podman: Podman, workdir: Path, report: Report) -> None:
         plan = [("idle job", scenario_idle), ("SIGINT", scenario_sigint), ("SIGKILL", scenario_sigkill)]
         for label, scenario in plan:
             if label == "SIGINT":
-                emu.set_timing(run_seconds=600.0)
+                emu.hold()  # from here on every run stays in flight until a step cancels it
                 occupy_job(emu)
             # One scenario going wrong (a container that ignores its signal, say) should not hide the others.
             try:

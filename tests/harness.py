@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -19,6 +21,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 ENTRYPOINT = ROOT / "entrypoint.py"
 POST_ENTRYPOINT = ROOT / "post.py"
+
+
+def wait_for(predicate: Callable[[], object], *, what: str, timeout: float = 60.0, every: float = 0.01) -> None:
+    """Poll until `predicate` is true; the deadline only guards against a hang, and its failure says what never
+    happened. Tests wait on a state being reached like this, never on a sleep of a guessed length."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"never happened within {timeout:.0f} s: {what}"
+        time.sleep(every)
 
 
 @cache

@@ -29,6 +29,8 @@ def _action(emu: Emulator, method: str, path: str, body: dict[str, Any]) -> Any:
         ("POST", "faults/rate"): lambda: emu.set_fault_rate(**body),
         ("DELETE", "faults"): emu.clear_faults,
         ("POST", "advance"): lambda: emu.advance(**body),
+        ("POST", "hold"): lambda: emu.hold(**body),
+        ("POST", "release"): lambda: emu.release(**body),
     }
     action = actions.get((method, path))
     if action is None:

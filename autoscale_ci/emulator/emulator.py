@@ -15,7 +15,7 @@ from .faults import STATUS, Fault, FaultPlan, fault_of_kind
 from .protocol import ApiError, JsonDict
 from .requestlog import RequestLog
 from .server import EmulatorHTTPServer, Service
-from .state import State
+from .state import Hold, State
 from .validation import JOB_FLAGS, job_fields
 
 
@@ -181,6 +181,20 @@ class Emulator:
     ) -> None:
         """Phase durations in emulated seconds for runs dequeued from now on, per job or by default."""
         self.state.set_timing(job_id, start_seconds, run_seconds)
+
+    def hold(self, *, run_id: int | None = None, git_sha: str | None = None, job_id: int | None = None) -> None:
+        """Keep matching runs (by id, trigger `git_sha` and/or job; none given: every run) running past their end.
+
+        A held run stays active, on any clock and however slow its callers are, until `release` with the same
+        filters; it can still be cancelled or have its job deleted. This is how tests keep a run in flight.
+        """
+        self.state.hold(Hold(run_id, git_sha, job_id))
+
+    def release(
+        self, *, run_id: int | None = None, git_sha: str | None = None, job_id: int | None = None, every: bool = False
+    ) -> None:
+        """Lift the hold of the same filters (or `every` hold); a run already past its end finishes at once."""
+        self.state.release(None if every else Hold(run_id, git_sha, job_id))
 
     def inject(
         self,

@@ -53,6 +53,25 @@ class Run:
     generate_docs: bool = False
     # The dbt commands the run invokes (the job's execute_steps, or the trigger's steps_override).
     commands: tuple[str, ...] = ()
+    # Reached the end of its running time while held: it finishes once no hold matches it.
+    overdue: bool = False
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Runs that may not finish while this stands; a field left None matches every run."""
+
+    run_id: int | None = None
+    git_sha: str | None = None
+    job_id: int | None = None
+
+    def matches(self, run: Run) -> bool:
+        """Whether `run` is held by this rule."""
+        return (
+            (self.run_id is None or self.run_id == run.id)
+            and (self.git_sha is None or self.git_sha == run.trigger.get("git_sha"))
+            and (self.job_id is None or self.job_id == run.job_id)
+        )
 
 
 def job_defaults() -> JsonDict:
@@ -139,6 +158,7 @@ class State:
         self._default_timing = (config.start_seconds, config.run_seconds)
         self._timing: dict[int, tuple[float | None, float | None]] = {}
         self._outcomes: dict[tuple[str | None, int | None], int] = {}
+        self._holds: set[Hold] = set()
         self._error_rate = config.error_rate
         self._rng = random.Random(config.seed)  # noqa: S311 - reproducible outcomes, not secrets
         self._cursor = clock.now()
@@ -190,6 +210,10 @@ class State:
             run.started_at = t
             run.due = t + run.run_seconds
             return
+        if any(hold.matches(run) for hold in self._holds):
+            # Held: it keeps running, whatever the clock says, until `release` lets it end.
+            run.due, run.overdue = None, True
+            return
         run.status = self._decide(run)
         run.status_message = ERROR_MESSAGE if run.status == ERROR else None
         self._finish(run, t)
@@ -230,6 +254,25 @@ class State:
             if outcome not in OUTCOMES:
                 raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}")
             self._outcomes[(git_sha, job_id)] = OUTCOMES[outcome]
+
+    def hold(self, hold: Hold) -> None:
+        """Keep matching runs, present and future, running past their end until the rule is released."""
+        with self.lock:
+            self.advance()
+            self._holds.add(hold)
+
+    def release(self, hold: Hold | None) -> None:
+        """Drop one hold rule (None drops every rule); a held run past its end then finishes at once."""
+        with self.lock:
+            self.advance()
+            if hold is None:
+                self._holds.clear()
+            else:
+                self._holds.discard(hold)
+            for run in self._active.values():
+                if run.overdue and not any(rule.matches(run) for rule in self._holds):
+                    run.overdue, run.due = False, self._cursor
+            self.advance()
 
     def set_timing(self, job_id: int | None, start_seconds: float | None, run_seconds: float | None) -> None:
         """Phase durations for runs dequeued from now on, for one job or (job_id None) by default."""

@@ -1,4 +1,8 @@
-"""Fixtures: a wall-clock emulator with short runs, and a frozen-clock one that moves only when told."""
+"""Fixtures: a wall-clock emulator whose runs outlast any test, and a frozen-clock one that moves only when told.
+
+No test here may depend on how fast the machine is: a run a test needs active stays active until the test ends it
+(a long run, a held run or a frozen clock), and a test that needs a run to finish moves the clock or releases it.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,8 @@ from .helpers import client
 
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
-    """Runs take about 0.1 s of real time."""
-    with Emulator(EmulatorConfig(run_slots=2, start_seconds=0.02, run_seconds=0.08, seed=1)) as emulator:
+    """Real time, but every run stays active until the test cancels it: nothing here waits for a run's end."""
+    with Emulator(EmulatorConfig(run_slots=2, start_seconds=0.02, run_seconds=86_400, seed=1)) as emulator:
         yield emulator
 
 

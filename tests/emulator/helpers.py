@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -36,11 +34,3 @@ def run(api: httpx.Client, run_id: int, **params: Any) -> dict[str, Any]:
 def statuses(emu: Emulator) -> dict[int, int]:
     """Run id -> status, straight from the emulator."""
     return {r["id"]: r["status"] for r in emu.runs()}
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll `predicate` until it holds, failing the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.005)

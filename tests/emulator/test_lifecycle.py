@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from autoscale_ci.emulator import Emulator, EmulatorConfig
+from tests.harness import wait_for
 
-from .helpers import client, run, statuses, trigger, wait_until
+from .helpers import client, run, statuses, trigger
 
 TS = "%Y-%m-%d %H:%M:%S.%f%z"
 
@@ -84,17 +85,18 @@ def test_lifecycle_on_a_frozen_clock(frozen: Emulator, fapi: httpx.Client) -> No
     assert frozen.wait_idle(timeout=1)
 
 
-def test_lifecycle_on_the_wall_clock(emu: Emulator, api: httpx.Client) -> None:
-    run_id = trigger(api, emu.ci_job_id or 0)["id"]
-    seen: set[int] = set()
+def test_lifecycle_on_the_wall_clock() -> None:
+    with Emulator(EmulatorConfig(start_seconds=0.02, run_seconds=0.08)) as emu, client(emu) as api:
+        run_id = trigger(api, emu.ci_job_id or 0)["id"]
+        seen: set[int] = set()
 
-    def finished() -> bool:
-        seen.add(run(api, run_id)["status"])
-        return 10 in seen
+        def finished() -> bool:
+            seen.add(run(api, run_id)["status"])
+            return 10 in seen
 
-    wait_until(finished)
-    assert seen <= {2, 3, 10}
-    assert emu.wait_idle(timeout=5)
+        wait_for(finished, what=f"run {run_id} reaching success on the wall clock")
+        assert seen <= {2, 3, 10}
+        assert emu.wait_idle(timeout=30)
 
 
 def test_runs_of_one_job_execute_one_at_a_time(frozen: Emulator, fapi: httpx.Client) -> None:
@@ -302,3 +304,45 @@ def test_many_concurrent_clients_keep_the_invariants() -> None:
         assert len({r["id"] for r in runs}) == 80
         assert {r["status"] for r in runs} == {10}
         assert violations == []
+
+
+def test_a_held_run_keeps_running_past_its_end_until_released(frozen: Emulator, fapi: httpx.Client) -> None:
+    job = frozen.ci_job_id or 0
+    frozen.hold(git_sha="abc")
+    held = trigger(fapi, job, git_sha="abc")["id"]  # the rule holds runs triggered after it, too
+    frozen.advance(10_000)
+    assert statuses(frozen)[held] == 3
+    queued = trigger(fapi, job, git_sha="def")["id"]
+    frozen.advance(10_000)
+    assert statuses(frozen)[queued] == 1  # still behind the held run of its job
+    frozen.release(git_sha="abc")
+    assert statuses(frozen)[held] == 10  # past its end: finishes on release, without another tick
+    frozen.advance(70)
+    assert statuses(frozen)[queued] == 10  # not held: its own 10 + 60 seconds
+
+
+def test_a_run_released_before_its_end_runs_its_full_time(frozen: Emulator, fapi: httpx.Client) -> None:
+    run_id = trigger(fapi, frozen.ci_job_id or 0)["id"]
+    frozen.hold(run_id=run_id)
+    frozen.advance(20)
+    frozen.release(run_id=run_id)
+    assert statuses(frozen)[run_id] == 3
+    frozen.advance(49)
+    assert statuses(frozen)[run_id] == 3
+    frozen.advance(1)
+    assert statuses(frozen)[run_id] == 10
+
+
+def test_a_held_run_can_be_cancelled_and_every_hold_released_at_once(frozen: Emulator, fapi: httpx.Client) -> None:
+    first, second = frozen.ci_job_id or 0, frozen.seed_job("Second")
+    frozen.hold()  # every run
+    frozen.hold(job_id=second)
+    cancelled = trigger(fapi, first)["id"]
+    kept = trigger(fapi, second)["id"]
+    frozen.advance(10_000)
+    assert fapi.post(f"/runs/{cancelled}/cancel/").status_code == 200
+    assert statuses(frozen) == {cancelled: 30, kept: 3}
+    frozen.release()  # the rule for every run goes; the one for job `second` stands
+    assert statuses(frozen)[kept] == 3
+    frozen.release(every=True)
+    assert statuses(frozen)[kept] == 10

@@ -88,6 +88,12 @@ def test_admin_endpoints_drive_the_emulator(frozen: Emulator, fapi: httpx.Client
     assert fapi.get("/runs/").status_code == 502
     assert admin(frozen, "DELETE", "faults").status_code == 200
     assert fapi.get("/runs/").status_code == 200
+    held = trigger(fapi, job_id)["id"]
+    assert admin(frozen, "POST", "hold", {"run_id": held}).status_code == 200
+    frozen.advance(60)
+    assert {r["id"]: r["status"] for r in frozen.runs()}[held] == 3
+    assert admin(frozen, "POST", "release", {"run_id": held}).status_code == 200
+    assert {r["id"]: r["status"] for r in frozen.runs()}[held] == 20
     assert admin(frozen, "POST", "faults/rate", {"rate": 1.0, "kinds": ["503"]}).status_code == 200
     assert fapi.get("/runs/").status_code == 503
 

@@ -44,11 +44,6 @@ def _foreign_job(emu: Emulator) -> None:
         emu.state.jobs[emu.ci_job_id or 0]["account_id"] = 4321
 
 
-def _busy(emu: Emulator) -> None:
-    emu.set_timing(run_seconds=60.0)
-    emu.seed_job(name="Other")  # something to keep the account realistic
-
-
 CASES = [
     Case("empty token", ("'dbt-cloud-token' is required", "secrets."), {"dbt-cloud-token": ""}),
     Case("token with spaces", ("'dbt-cloud-token'", "spaces"), {"dbt-cloud-token": "abc def"}),

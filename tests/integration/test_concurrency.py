@@ -1,4 +1,9 @@
-"""Many action steps at once, for several pull requests with several commits each, against one account."""
+"""Many action steps at once, for several pull requests with several commits each, against one account.
+
+The steps race each other for real, but no outcome depends on how fast they run: another PR's run holds the job
+until every step has made its move, so the job is always busy and the clone path always taken, and the assertions
+are what must hold for every interleaving.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,13 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig
-from tests.harness import Finished, Step, make_step, pr_event
+import httpx
+
+from autoscale_ci.emulator import Emulator, EmulatorConfig, caller_id
+from tests.harness import Finished, Step, make_step, pr_event, wait_for
 
 PRS, COMMITS, SLOTS = 4, 3, 3
+BLOCKER_PR, BLOCKER_SHA = 99, "9" * 40
 
 
 def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
@@ -39,6 +47,12 @@ def test_many_steps_at_once_leave_one_good_run_per_pr_and_nothing_behind(tmp_pat
     )
     sha = {(pr, commit): f"{pr:02x}{commit:02x}" * 10 for pr in range(1, PRS + 1) for commit in range(COMMITS)}
     with Emulator(config) as emu:
+        emu.hold(git_sha=BLOCKER_SHA)
+        httpx.post(
+            f"{emu.url}/api/v2/accounts/{emu.account_id}/jobs/{emu.ci_job_id}/run/",
+            json={"cause": "another PR", "git_sha": BLOCKER_SHA, "github_pull_request_id": BLOCKER_PR},
+            headers={"Authorization": f"Token {emu.token}"},
+        ).raise_for_status()
         steps: list[Step] = []
         began = time.monotonic()
         for index, (offset, pr, commit) in enumerate(plan):
@@ -56,6 +70,20 @@ def test_many_steps_at_once_leave_one_good_run_per_pr_and_nothing_behind(tmp_pat
                     **{"poll-interval": "0.2"},
                 ).start()
             )
+
+        def moved(step: Step, token: str) -> bool:
+            """The step triggered a run, or ended without one (a late workflow for an older commit)."""
+            assert step.process is not None
+            me = caller_id(token)
+            return step.process.poll() is not None or any(
+                e["caller"] == me and e["method"] == "POST" and e["path"].endswith("/run/") for e in emu.requests()
+            )
+
+        wait_for(
+            lambda: all(moved(step, token) for step, token in zip(steps, tokens, strict=True)),
+            what="every step triggering its run or ending",
+        )
+        emu.release(git_sha=BLOCKER_SHA)  # the plain triggers queued on the job can start now
         finished: list[Finished] = [step.wait(timeout=120) for step in steps]
         assert emu.wait_idle(timeout=30)
         runs, jobs = emu.runs(), emu.jobs()
@@ -66,6 +94,7 @@ def test_many_steps_at_once_leave_one_good_run_per_pr_and_nothing_behind(tmp_pat
     by_pr: dict[int, list[dict[str, object]]] = defaultdict(list)
     for run in runs:
         by_pr[run["trigger"]["github_pull_request_id"]].append(run)
+    assert [run["status"] for run in by_pr[BLOCKER_PR]] == [10]  # never cancelled: it is another PR's
     for pr in range(1, PRS + 1):
         latest = sha[pr, COMMITS - 1]
         at_latest = [run for run in by_pr[pr] if run["git_sha"] == latest]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -32,11 +31,11 @@ from autoscale_ci.clone import clone_definition
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.emulator import Emulator, EmulatorConfig
 from autoscale_ci.main import main
-from tests.harness import ROOT, input_defaults, pr_event
+from tests.harness import ROOT, input_defaults, parse_file_commands, pr_event, wait_for
 
 SPEC = ROOT / "spec" / "dbt-cloud-api" / "openapi-v2.yaml"
 SERVER = "https://cloud.getdbt.com"
-SHA_A, SHA_B = "a" * 40, "b" * 40
+SHA_A, SHA_B, SHA_C = "a" * 40, "b" * 40, "c" * 40
 _SPACED_TIME = re.compile(rb'"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"')
 
 
@@ -139,7 +138,10 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     return recording
 
 
-def run_action(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pr: int, sha: str, **inputs: str) -> int:
+def run_action(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pr: int, sha: str, **inputs: str
+) -> tuple[int, str]:
+    """Run the action in this process; its exit code and the decision it output."""
     event = tmp_path / f"event-{pr}-{sha[:4]}.json"
     event.write_text(json.dumps(pr_event(pr, sha)), encoding="utf-8")
     given = {
@@ -156,8 +158,10 @@ def run_action(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, p
     monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
     for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_STATE"):
+        (tmp_path / name).write_text("", encoding="utf-8")
         monkeypatch.setenv(name, str(tmp_path / name))
-    return main()
+    code = main()
+    return code, parse_file_commands((tmp_path / "GITHUB_OUTPUT").read_text(encoding="utf-8")).get("decision", "")
 
 
 def check(exchanges: list[tuple[httpx.Request, httpx.Response]]) -> None:
@@ -189,11 +193,15 @@ def _reason(exc: BaseException) -> str:
 def test_every_decision_path_speaks_the_spec(
     emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorder: Recorder
 ) -> None:
-    assert run_action(emu, tmp_path, monkeypatch, 1, SHA_A, wait="false") == 0  # plain trigger
-    assert run_action(emu, tmp_path, monkeypatch, 2, SHA_A) == 0  # clone, wait, delete
-    assert run_action(emu, tmp_path, monkeypatch, 1, SHA_B, wait="false") == 0  # cancel and retrigger
-    assert run_action(emu, tmp_path, monkeypatch, 3, SHA_B, wait="false", **{"delete-clone": "false"}) == 0
-    assert run_action(emu, tmp_path, monkeypatch, 1, SHA_B) == 0  # follow
+    # PR #1's runs stay in flight until cancelled, so each later step meets the state its path needs.
+    emu.hold(git_sha=SHA_A)
+    emu.hold(git_sha=SHA_B)
+    assert run_action(emu, tmp_path, monkeypatch, 1, SHA_A, wait="false") == (0, "plain-trigger")
+    assert run_action(emu, tmp_path, monkeypatch, 2, SHA_C) == (0, "clone-and-trigger")  # waits, then deletes
+    assert run_action(emu, tmp_path, monkeypatch, 1, SHA_B, wait="false") == (0, "cancel-and-retrigger")
+    kept = run_action(emu, tmp_path, monkeypatch, 3, SHA_B, wait="false", **{"delete-clone": "false"})
+    assert kept == (0, "clone-and-trigger")
+    assert run_action(emu, tmp_path, monkeypatch, 1, SHA_B, wait="false") == (0, "follow")
     methods = {(request.method, request.url.path.rsplit("/", 2)[-2]) for request, _ in recorder.exchanges}
     assert {method for method, _ in methods} == {"GET", "POST", "DELETE"}
     check(recorder.exchanges)
@@ -236,9 +244,7 @@ def test_a_finished_runs_steps_and_step_artifacts_speak_the_spec(emu: Emulator, 
     with DbtCloudClient(emu.url, emu.token, emu.account_id) as client:
         body = {"cause": "conformance", "generate_docs_override": True}
         run = client.trigger_run(emu.ci_job_id or 0, body)
-        deadline = time.monotonic() + 10
-        while client.get_run(run.id).is_active and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: not client.get_run(run.id).is_active, what=f"run {run.id} finishing", every=0.05)
         steps = sorted(client.get_run(run.id, related='["run_steps"]').run_steps or [], key=lambda s: s.index)
         assert [step.index for step in steps] == list(range(1, len(steps) + 1)) and len(steps) >= 5
         assert client.get_artifact(run.id, "run_results.json", step=len(steps) - 1)

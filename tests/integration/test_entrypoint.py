@@ -1,4 +1,8 @@
-"""The real entrypoint, run as the runner runs it, against the emulator: every decision path end to end."""
+"""The real entrypoint, run as the runner runs it, against the emulator: every decision path end to end.
+
+Runs that a test needs in flight are held (`emu.hold`) until the test releases or cancels them, and every wait is
+on a state being reached: no outcome here depends on how fast a process starts or a request is answered.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +15,42 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from autoscale_ci.clone import WRITABLE_FIELDS
 from autoscale_ci.emulator import Emulator
-from tests.harness import ROOT, pr_event
+from tests.harness import ROOT, pr_event, wait_for
 from tests.integration.conftest import StepFactory, requests_of, run_of, trigger, writes_of
 
 SHA_A, SHA_B, SHA_C = "a" * 40, "b" * 40, "c" * 40
 
 
-def wait_for_active(emu: Emulator, pr: int, sha: str, timeout: float = 20.0) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for run in emu.runs():
-            trigger_ = run["trigger"]
-            if trigger_["github_pull_request_id"] == pr and trigger_["git_sha"] == sha and run["status"] in (1, 2, 3):
-                return run
-        time.sleep(0.02)
-    raise AssertionError(f"no active run for PR #{pr} at {sha[:7]}")
+def active_run(emu: Emulator, pr: int, sha: str) -> dict[str, Any] | None:
+    """The active run for PR `pr` at `sha`, if there is one."""
+    for run in emu.runs():
+        trigger_ = run["trigger"]
+        if trigger_["github_pull_request_id"] == pr and trigger_["git_sha"] == sha and run["status"] in (1, 2, 3):
+            return run
+    return None
+
+
+def wait_for_active(emu: Emulator, pr: int, sha: str) -> dict[str, Any]:
+    """Block until a step has triggered a run for PR `pr` at `sha` (hold it first to keep it active)."""
+    wait_for(lambda: active_run(emu, pr, sha), what=f"an active run for PR #{pr} at {sha[:7]}")
+    run = active_run(emu, pr, sha)
+    assert run is not None
+    return run
+
+
+def wait_for_poll(emu: Emulator, run_id: int) -> None:
+    """Block until some step has read run `run_id` by itself, as a step waiting on it does."""
+    wait_for(
+        lambda: any(e["method"] == "GET" and e["path"].endswith(f"/runs/{run_id}/") for e in emu.requests()),
+        what=f"a step reading run {run_id}",
+    )
 
 
 def test_idle_job_is_triggered_and_waited_for(emu: Emulator, step: StepFactory) -> None:
@@ -59,13 +78,14 @@ def test_idle_job_is_triggered_and_waited_for(emu: Emulator, step: StepFactory) 
 def test_busy_job_with_a_free_slot_is_cloned_and_the_clone_deleted_after_its_run(
     emu: Emulator, step: StepFactory
 ) -> None:
+    emu.hold(git_sha=SHA_B)
     other = trigger(emu, 8, SHA_B)
     action = step(7, SHA_A, wait="false")
     done = action.run()
     assert done.returncode == 0, done.stdout
+    assert done.outputs["decision"] == "clone-and-trigger"
     clone_id = int(done.outputs["cloned-job-id"])
     assert writes_of(emu, action) == ["POST /jobs/", f"POST /jobs/{clone_id}/run/", f"DELETE /jobs/{clone_id}/"]
-    assert done.outputs["decision"] == "clone-and-trigger"
     assert done.outputs["job-id"] == str(clone_id)
     clone = next(job for job in emu.jobs() if job["id"] == clone_id)
     assert clone["state"] == 2  # deleted
@@ -73,10 +93,11 @@ def test_busy_job_with_a_free_slot_is_cloned_and_the_clone_deleted_after_its_run
     assert re.search(rf"\[autoscale {emu.ci_job_id} PR #7 [0-9a-f]{{6}}\]$", clone["name"])
     # deleted only after its run had finished: the run succeeded, it was not cancelled by the delete
     assert run_of(emu, int(done.outputs["run-id"]))["status"] == 10
-    assert run_of(emu, other["id"])["status"] in (1, 2, 3, 10)
+    assert run_of(emu, other["id"])["status"] in (1, 2, 3)  # the other PR's run was left alone
 
 
 def test_new_commit_cancels_the_stale_run_and_retriggers(emu: Emulator, step: StepFactory) -> None:
+    emu.hold(git_sha=SHA_B)
     stale = trigger(emu, 7, SHA_B)
     other_job = emu.seed_job(name="Nightly", job_type="scheduled")
     other = trigger(emu, 7, SHA_B, job_id=other_job)  # same PR number, another job: never touched
@@ -88,11 +109,12 @@ def test_new_commit_cancels_the_stale_run_and_retriggers(emu: Emulator, step: St
     assert done.outputs["decision"] == "cancel-and-retrigger"
     assert done.outputs["cancelled-run-ids"] == str(stale["id"])
     assert run_of(emu, stale["id"])["status"] == 30
-    assert run_of(emu, other["id"])["status"] != 30
+    assert run_of(emu, other["id"])["status"] in (1, 2, 3)
 
 
 def test_no_free_slot_queues_on_the_job(emu: Emulator, step: StepFactory) -> None:
     emu.set_account(run_slots=1)
+    emu.hold(git_sha=SHA_B)
     trigger(emu, 8, SHA_B)
     action = step(7, SHA_A, wait="false")
     done = action.run()
@@ -105,8 +127,11 @@ def test_no_free_slot_queues_on_the_job(emu: Emulator, step: StepFactory) -> Non
 
 def test_same_commit_in_flight_is_followed(emu: Emulator, step: StepFactory) -> None:
     running = trigger(emu, 7, SHA_A)
-    action = step(7, SHA_A)
-    done = action.run()
+    emu.hold(run_id=running["id"])
+    action = step(7, SHA_A).start()
+    wait_for_poll(emu, running["id"])
+    emu.release(run_id=running["id"])
+    done = action.wait()
     assert done.returncode == 0, done.stdout
     assert writes_of(emu, action) == []
     assert (done.outputs["decision"], done.outputs["run-id"]) == ("follow", str(running["id"]))
@@ -159,7 +184,7 @@ def test_with_docs_generated_the_summary_reports_the_build_not_the_docs_step(emu
 
 
 def test_superseded_run_is_a_warning_not_a_failure(emu: Emulator, step: StepFactory) -> None:
-    emu.set_timing(run_seconds=3.0)
+    emu.hold(git_sha=SHA_A)
     pushed = datetime.now(UTC)
     first = step(7, SHA_A, event=pr_event(7, SHA_A, updated_at=pushed)).start()
     wait_for_active(emu, 7, SHA_A)
@@ -173,7 +198,7 @@ def test_superseded_run_is_a_warning_not_a_failure(emu: Emulator, step: StepFact
 
 
 def test_a_head_run_cancelled_by_a_manual_run_of_an_older_commit_fails(emu: Emulator, step: StepFactory) -> None:
-    emu.set_timing(run_seconds=3.0)
+    emu.hold(git_sha=SHA_B)
     head = step(7, SHA_B).start()
     wait_for_active(emu, 7, SHA_B)
     manual = step(7, SHA_A, event={"inputs": {"pr-number": "7", "git-sha": SHA_A}})
@@ -185,14 +210,10 @@ def test_a_head_run_cancelled_by_a_manual_run_of_an_older_commit_fails(emu: Emul
 
 
 def test_a_follower_stops_when_its_pr_is_closed_meanwhile(emu: Emulator, step: StepFactory) -> None:
-    emu.set_timing(run_seconds=3.0)
     owners = trigger(emu, 7, SHA_A)
+    emu.hold(run_id=owners["id"])  # the closing step cancels it
     follower = step(7, SHA_A).start()
-    deadline = time.monotonic() + 10
-    while not any(e["method"] == "GET" and e["path"].endswith(f"/runs/{owners['id']}/") for e in emu.requests()):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    emu.set_timing(run_seconds=0.2)
+    wait_for_poll(emu, owners["id"])
     closing = step(7, SHA_A, event=pr_event(7, SHA_A, state="closed"), mode="cleanup").run()
     assert closing.returncode == 0, closing.stdout
     done = follower.wait()
@@ -206,14 +227,17 @@ def test_a_follower_stops_when_its_pr_is_closed_meanwhile(emu: Emulator, step: S
 def test_cancelled_workflow_cancels_its_run_and_deletes_its_clone(
     emu: Emulator, step: StepFactory, signum: int
 ) -> None:
-    emu.set_timing(run_seconds=30.0)
+    emu.hold()  # every run: the other PR's keeps the job busy, this one's stays in flight until cancelled
     trigger(emu, 8, SHA_B)
-    action = step(7, SHA_A).start()
+    # A step that only noticed the signal at its next poll would take ten minutes; the runner allows 7.5 s
+    # between SIGINT and SIGTERM (and 2.5 s more before it kills), so that is the bound, with margin to spare.
+    action = step(7, SHA_A, **{"poll-interval": "600"}).start()
     run = wait_for_active(emu, 7, SHA_A)
     started = time.monotonic()
     action.signal(signum)
-    done = action.wait(timeout=10)
-    assert time.monotonic() - started < 5
+    done = action.wait(timeout=60)
+    took = time.monotonic() - started
+    assert took < 7.5, f"the step took {took:.1f} s after the signal: the runner would have sent SIGTERM"
     assert done.returncode == 128 + signum
     assert run_of(emu, int(str(run["id"])))["status"] == 30
     clone = next(job for job in emu.jobs() if job["id"] == run["job_definition_id"])
@@ -221,7 +245,7 @@ def test_cancelled_workflow_cancels_its_run_and_deletes_its_clone(
 
 
 def test_a_late_workflow_for_an_older_commit_leaves_the_newer_run_alone(emu: Emulator, step: StepFactory) -> None:
-    emu.set_timing(run_seconds=3.0)
+    emu.hold(git_sha=SHA_B)
     pushed = datetime.now(UTC)
     newer = step(7, SHA_B, event=pr_event(7, SHA_B, updated_at=pushed + timedelta(minutes=1))).start()
     run = wait_for_active(emu, 7, SHA_B)
@@ -231,20 +255,21 @@ def test_a_late_workflow_for_an_older_commit_leaves_the_newer_run_alone(emu: Emu
     assert writes_of(emu, late) == []
     assert done.outputs["decision"] == "skip"
     assert any("pushed to PR #7 after this one" in line for line in done.lines("::notice"))
+    emu.release(git_sha=SHA_B)
     assert newer.wait().returncode == 0
     assert run_of(emu, int(str(run["id"])))["status"] == 10
 
 
 def test_post_step_cleans_up_after_a_killed_main_step_and_is_idempotent(emu: Emulator, step: StepFactory) -> None:
-    emu.set_timing(run_seconds=30.0)
+    emu.hold()
     trigger(emu, 8, SHA_B)
     action = step(7, SHA_A).start()
     run = wait_for_active(emu, 7, SHA_A)
     clone_id = int(str(run["job_definition_id"]))
-    deadline = time.monotonic() + 10
-    while "clone_job_id" not in (action.workdir / "state").read_text(encoding="utf-8"):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_for(
+        lambda: "clone_job_id" in (action.workdir / "state").read_text(encoding="utf-8"),
+        what="the step saving its clone's id to GITHUB_STATE",
+    )
     action.signal(signal.SIGKILL)  # no handler runs: the runner's last resort
     action.wait(timeout=10)
     assert run_of(emu, int(str(run["id"])))["status"] in (1, 2, 3)
@@ -273,7 +298,7 @@ def test_cleanup_mode_deletes_idle_clones_only(emu: Emulator, step: StepFactory)
     idle = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #3]")
     busy = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #4]")
     other = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id + 1000 if emu.ci_job_id else 0} PR #3]")
-    emu.set_timing(run_seconds=30.0)
+    emu.hold(job_id=busy)
     trigger(emu, 4, SHA_B, job_id=busy)
     for job_id in (idle, busy, other):
         with emu.state.lock:
@@ -290,13 +315,13 @@ def test_cleanup_mode_deletes_idle_clones_only(emu: Emulator, step: StepFactory)
 
 
 def test_a_closed_pr_leaves_nothing_behind(emu: Emulator, step: StepFactory) -> None:
-    emu.set_timing(run_seconds=30.0)
     clone = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #7 abc123]")
     other_clone = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #8]")
     on_job = trigger(emu, 7, SHA_A)
     on_clone = trigger(emu, 7, SHA_B, job_id=clone)
     other_pr = trigger(emu, 8, SHA_C, job_id=other_clone)
-    emu.set_timing(run_seconds=0.3)
+    for run in (on_job, on_clone, other_pr):
+        emu.hold(run_id=run["id"])  # in flight until the step cancels them; the schema drop runs to its end
     action = step(7, SHA_B, event=pr_event(7, SHA_B, state="closed"), mode="cleanup")
     done = action.run()
     assert done.returncode == 0, done.stdout
@@ -308,7 +333,7 @@ def test_a_closed_pr_leaves_nothing_behind(emu: Emulator, step: StepFactory) -> 
     ]
     assert writes[3:] == [f"POST /jobs/{emu.ci_job_id}/run/"]  # the schema drop, nothing else
     assert run_of(emu, on_job["id"])["status"] == 30
-    assert run_of(emu, other_pr["id"])["status"] != 30
+    assert run_of(emu, other_pr["id"])["status"] in (1, 2, 3)
     states = {job["id"]: job["state"] for job in emu.jobs()}
     assert (states[clone], states[other_clone]) == (2, 1)
     drop = run_of(emu, int(done.outputs["run-id"]))
@@ -348,6 +373,7 @@ def test_a_drop_that_fails_validation_changes_nothing(
     emu: Emulator, step: StepFactory, inputs: dict[str, str], name: str
 ) -> None:
     clone = emu.seed_job(name=f"CI [autoscale {emu.ci_job_id} PR #7]")
+    emu.hold(git_sha=SHA_A)
     running = trigger(emu, 7, SHA_A)
     action = step(7, SHA_A, event=pr_event(7, SHA_A, state="closed"), mode="cleanup", **inputs)
     done = action.run()
@@ -356,7 +382,7 @@ def test_a_drop_that_fails_validation_changes_nothing(
     errors = done.lines("::error")
     assert len(errors) == 1
     assert f"title=Invalid input%3A {name}" in errors[0]
-    assert run_of(emu, running["id"])["status"] != 30
+    assert run_of(emu, running["id"])["status"] in (1, 2, 3)
     assert {job["id"]: job["state"] for job in emu.jobs()}[clone] == 1
 
 
@@ -389,13 +415,10 @@ def test_cleanup_as_a_command(emu: Emulator, tmp_path: Path) -> None:
 
 
 def test_a_followed_run_cancelled_by_its_owner_is_replaced(emu: Emulator, step: StepFactory) -> None:
-    emu.set_timing(run_seconds=2.0)
     owners = trigger(emu, 7, SHA_A)  # started by another workflow for the same commit
+    emu.hold(run_id=owners["id"])
     follower = step(7, SHA_A).start()
-    deadline = time.monotonic() + 10
-    while not any(e["method"] == "GET" and e["path"].endswith(f"/runs/{owners['id']}/") for e in emu.requests()):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_for_poll(emu, owners["id"])
     httpx.post(
         f"{emu.url}/api/v2/accounts/{emu.account_id}/runs/{owners['id']}/cancel/",
         headers={"Authorization": f"Token {emu.token}"},
@@ -433,13 +456,17 @@ def test_the_command_in_a_gitlab_merge_request_pipeline(emu: Emulator, tmp_path:
 
 
 def test_timeout_cancels_the_run_and_says_how_long_it_waited(emu: Emulator, step: StepFactory) -> None:
-    emu.set_timing(run_seconds=60.0)
+    emu.hold()
     done = step(7, SHA_A, **{"timeout-minutes": "0.02"}).run()
     assert done.returncode == 1
     assert done.outputs["run-status"] == "timeout"
     errors = done.lines("::error")
     assert len(errors) == 1
-    assert "did not finish within timeout-minutes (0m01s waited); the action cancelled it" in errors[0]
+    waited = re.search(
+        r"did not finish within timeout-minutes \((\d+)m(\d\d)s waited\); the action cancelled it", errors[0]
+    )
+    assert waited, errors[0]
+    assert int(waited[1]) * 60 + int(waited[2]) >= 1  # at least the 1.2 s it was given (a busy machine waits longer)
     assert f"/runs/{done.outputs['run-id']}/" in errors[0]  # where to see it
     assert run_of(emu, int(done.outputs["run-id"]))["status"] == 30
 
