@@ -251,9 +251,9 @@ def main() -> int:
         runtime.write_summary(error_summary(message, title="cancelled"))
         return exc.exit_code
     except Exception as exc:
-        token = os.environ.get(TOKEN_INPUT, "").strip()
-        detail = str(exc).replace(token, "***") if token else str(exc)
-        message = f"Unexpected failure ({type(exc).__name__}: {detail[:300]}): re-run the workflow, and report it."
+        # Redacted before it is cut, so that no part of the token survives the cut.
+        detail = runtime.redact(str(exc))[:300]
+        message = f"Unexpected failure ({type(exc).__name__}: {detail}): re-run the workflow, and report it."
         runtime.error(message, title="autoscale-dbt-ci failed")
         runtime.write_summary(error_summary(message))
         return 1

@@ -44,6 +44,7 @@ def action_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Pat
         "INPUT_ACCOUNT-ID": "1",
         "INPUT_JOB-ID": str(JOB),
         "INPUT_POLL-INTERVAL": "0.01",
+        "GITHUB_ACTIONS": "true",
         "GITHUB_EVENT_NAME": "pull_request",
         "GITHUB_EVENT_PATH": str(files["event.json"]),
         "GITHUB_OUTPUT": str(files["output"]),

@@ -143,6 +143,7 @@ def run_schedule(index: int, seed: int, workdir: Path, tally: Tally) -> None:
         env = {f"INPUT_{name.upper()}": value for name, value in inputs.items()}
         env.update(
             {
+                "GITHUB_ACTIONS": "true",
                 "GITHUB_EVENT_NAME": "pull_request",
                 "GITHUB_EVENT_PATH": str(files["event"]),
                 "GITHUB_OUTPUT": str(files["output"]),

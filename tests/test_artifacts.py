@@ -13,6 +13,8 @@ from autoscale_ci.github import Runtime
 from autoscale_ci.models import Run, RunStep
 from tests.builders import ACCOUNT, HOST, TOKEN, envelope, failure, run
 
+ON_GITHUB = {"GITHUB_ACTIONS": "true"}
+
 RESULTS = {"results": [{"unique_id": "model.p.a", "status": "error", "message": "boom"}]}
 DOCS_RESULTS = {"results": [{"unique_id": "model.p.a", "status": "success", "message": None}]}
 FINISHED = Run.model_validate(run(5, status=20))
@@ -33,7 +35,9 @@ def test_wanted_artifacts_are_saved_and_results_read(api: respx.MockRouter, tmp_
     api.get("/runs/5/artifacts/run_results.json").respond(json=RESULTS)
     api.get("/runs/5/artifacts/manifest.json").respond(json={"nodes": {}})
     out = io.StringIO()
-    found = collect(client(), Runtime({}, out), FINISHED, ("manifest.json", "run_results.json"), tmp_path / "target")
+    found = collect(
+        client(), Runtime(ON_GITHUB, out), FINISHED, ("manifest.json", "run_results.json"), tmp_path / "target"
+    )
     assert found is not None
     assert found.problems[0].unique_id == "model.p.a"
     assert json.loads((tmp_path / "target" / "manifest.json").read_text(encoding="utf-8")) == {"nodes": {}}
@@ -43,15 +47,15 @@ def test_wanted_artifacts_are_saved_and_results_read(api: respx.MockRouter, tmp_
 def test_a_missing_artifact_is_a_warning_only_when_it_was_asked_for(api: respx.MockRouter, tmp_path: Path) -> None:
     api.get(url__regex=r".*/artifacts/.*").respond(404, json=failure(404, "Not found"))
     out = io.StringIO()
-    assert collect(client(), Runtime({}, out), FINISHED, (), tmp_path) is None
+    assert collect(client(), Runtime(ON_GITHUB, out), FINISHED, (), tmp_path) is None
     assert out.getvalue() == ""
-    assert collect(client(), Runtime({}, out), FINISHED, ("catalog.json",), tmp_path) is None
+    assert collect(client(), Runtime(ON_GITHUB, out), FINISHED, ("catalog.json",), tmp_path) is None
     assert "::warning title=Artifact missing::Could not download artifact catalog.json of run 5" in out.getvalue()
 
 
 def test_results_that_are_not_json_are_ignored(api: respx.MockRouter, tmp_path: Path) -> None:
     api.get("/runs/5/artifacts/run_results.json").respond(text="<html>")
-    assert collect(client(), Runtime({}, io.StringIO()), FINISHED, (), tmp_path) is None
+    assert collect(client(), Runtime(ON_GITHUB, io.StringIO()), FINISHED, (), tmp_path) is None
 
 
 @pytest.mark.parametrize(
@@ -83,7 +87,7 @@ def test_with_docs_generated_the_results_come_from_the_build_step(api: respx.Moc
     api.get("/runs/5/artifacts/run_results.json").respond(json=DOCS_RESULTS)
     catalog = api.get("/runs/5/artifacts/catalog.json").respond(json={"nodes": {}})
     out = io.StringIO()
-    found = collect(client(), Runtime({}, out), WITH_DOCS, ("catalog.json",), tmp_path)
+    found = collect(client(), Runtime(ON_GITHUB, out), WITH_DOCS, ("catalog.json",), tmp_path)
     assert found is not None and found.problems[0].unique_id == "model.p.a"
     assert read.call_count == build.call_count == 1
     assert "step" not in catalog.calls.last.request.url.params  # the catalog is only in the docs step
@@ -93,7 +97,7 @@ def test_with_docs_generated_the_results_come_from_the_build_step(api: respx.Moc
 def test_without_docs_no_steps_are_read(api: respx.MockRouter, tmp_path: Path) -> None:
     read = api.get("/runs/5/").respond(json=envelope(run(5, status=20)))
     last = api.get("/runs/5/artifacts/run_results.json").respond(json=RESULTS)
-    assert collect(client(), Runtime({}, io.StringIO()), FINISHED, (), tmp_path) is not None
+    assert collect(client(), Runtime(ON_GITHUB, io.StringIO()), FINISHED, (), tmp_path) is not None
     assert read.call_count == 0
     assert "step" not in last.calls.last.request.url.params
 
@@ -102,6 +106,6 @@ def test_unreadable_steps_fall_back_to_the_last_step(api: respx.MockRouter, tmp_
     api.get("/runs/5/").respond(403, json=failure(403, "Forbidden"))
     last = api.get("/runs/5/artifacts/run_results.json").respond(json=DOCS_RESULTS)
     out = io.StringIO()
-    assert collect(client(), Runtime({}, out), WITH_DOCS, (), tmp_path) is not None
+    assert collect(client(), Runtime(ON_GITHUB, out), WITH_DOCS, (), tmp_path) is not None
     assert "step" not in last.calls.last.request.url.params
     assert "Could not read the steps of run 5" in out.getvalue()

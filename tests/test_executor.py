@@ -22,6 +22,8 @@ from autoscale_ci.models import Job
 from autoscale_ci.payload import push_marker
 from tests.builders import ACCOUNT, HOST, JOB, SHA_A, SHA_B, TOKEN, envelope, failure, job, run
 
+ON_GITHUB = {"GITHUB_ACTIONS": "true"}
+
 PUSHED = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 PR = PullRequest(number=7, head_sha=SHA_A, updated_at=PUSHED)
 PAYLOAD = {"cause": "c", "git_sha": SHA_A, "github_pull_request_id": 7}
@@ -62,7 +64,7 @@ def out() -> io.StringIO:
 def make(clock: Clock, out: io.StringIO, **options: object) -> Executor:
     client = DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=lambda _s: None)
     opts = Options(job_id=JOB, poll_interval=5.0, **options)  # type: ignore[arg-type]
-    return Executor(client, Runtime({}, out), opts, clock=clock, sleep=clock.sleep)
+    return Executor(client, Runtime(ON_GITHUB, out), opts, clock=clock, sleep=clock.sleep)
 
 
 def statuses(api: respx.MockRouter, run_id: int, *codes: int, job_id: int = JOB, **kw: object) -> respx.Route:

@@ -305,3 +305,15 @@ def test_job_with_its_own_pr_trigger_is_warned_about(
     api.get("/runs/500/").respond(json=envelope(polled))
     assert main() == 0
     assert ("Duplicate CI runs" in capsys.readouterr().out) is warned
+
+
+def test_an_unexpected_failure_never_shows_a_part_of_the_token(
+    api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.get("/runs/").mock(side_effect=RuntimeError("x" * 285 + f"Token {TOKEN} rejected"))
+    api.get("/").respond(json=envelope(account()))
+    assert main() == 1
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1
+    assert "Unexpected failure (RuntimeError" in errors[0]
+    assert TOKEN[:8] not in errors[0]

@@ -158,6 +158,7 @@ def run_case(case: Case, emu: Emulator, workdir: Path, monkeypatch: pytest.Monke
     }
     for name, value in inputs.items():
         monkeypatch.setenv(f"INPUT_{name.upper()}", value)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_EVENT_NAME", case.event_name)
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event_path))
     for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_STATE"):

@@ -155,6 +155,7 @@ def run_action(
     }
     for name, value in given.items():
         monkeypatch.setenv(f"INPUT_{name.upper()}", value)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
     for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_STATE"):

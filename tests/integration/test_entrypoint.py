@@ -411,7 +411,7 @@ def test_cleanup_as_a_command(emu: Emulator, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Deleted clone job {idle}." in result.stdout
     assert "output deleted-clone-ids=" + str(idle) in result.stdout
-    assert emu.token not in result.stdout.replace(f"::add-mask::{emu.token}", "")
+    assert emu.token not in result.stdout + result.stderr
 
 
 def test_a_followed_run_cancelled_by_its_owner_is_replaced(emu: Emulator, step: StepFactory) -> None:
@@ -429,30 +429,6 @@ def test_a_followed_run_cancelled_by_its_owner_is_replaced(emu: Emulator, step: 
     runs = [r for r in emu.runs() if r["trigger"]["github_pull_request_id"] == 7]
     assert [r["status"] for r in sorted(runs, key=lambda r: r["id"])] == [30, 10]
     assert done.outputs["run-id"] == str(max(r["id"] for r in runs))
-
-
-def test_the_command_in_a_gitlab_merge_request_pipeline(emu: Emulator, tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("INPUT_", "GITHUB_"))}
-    env.update(
-        {
-            "DBT_CLOUD_TOKEN": emu.token,
-            "PYTHONPATH": str(ROOT),
-            "GITLAB_CI": "true",
-            "CI_MERGE_REQUEST_IID": "21",
-            "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": SHA_C,
-        }
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "autoscale_ci", "run", "--account-id", str(emu.account_id), "--job-id",
-         str(emu.ci_job_id), "--dbt-cloud-host", emu.url, "--poll-interval", "0.1"],
-        env=env, capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "output decision=plain-trigger" in result.stdout
-    run = emu.runs()[-1]
-    assert run["trigger"]["gitlab_merge_request_id"] == 21
-    assert run["trigger"]["github_pull_request_id"] is None
-    assert run["git_sha"] == SHA_C
 
 
 def test_timeout_cancels_the_run_and_says_how_long_it_waited(emu: Emulator, step: StepFactory) -> None:

@@ -1,0 +1,116 @@
+"""The real command under the variables of each CI, against the emulator: the token is printed and written nowhere
+except into GitHub's own masking command, and no GitHub workflow command appears outside GitHub Actions."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autoscale_ci.emulator import Emulator
+from tests.harness import ROOT, parse_file_commands, pr_event
+
+SHA = "d" * 40
+PR = 21
+WRONG_TOKEN = "dbtc_wrong_SUPERSECRET123"
+
+# What each CI sets for a pull request pipeline; the plain shell passes the PR on the command line instead.
+PROVIDERS: dict[str, dict[str, str]] = {
+    "github": {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request"},
+    "gitlab": {
+        "GITLAB_CI": "true",
+        "CI_MERGE_REQUEST_IID": str(PR),
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA": SHA,
+    },
+    "azure": {
+        "TF_BUILD": "True",
+        "SYSTEM_PULLREQUEST_PULLREQUESTID": str(PR),
+        "SYSTEM_PULLREQUEST_SOURCECOMMITID": SHA,
+    },
+    "bitbucket": {"BITBUCKET_BUILD_NUMBER": "7", "BITBUCKET_PR_ID": str(PR), "BITBUCKET_COMMIT": SHA},
+    "shell": {},
+}
+# The trigger field dbt Cloud reads the pull request from; a plain shell is taken for GitHub unless told.
+PR_FIELD = {
+    "github": "github_pull_request_id",
+    "gitlab": "gitlab_merge_request_id",
+    "azure": "azure_pull_request_id",
+    "bitbucket": "non_native_pull_request_id",
+    "shell": "github_pull_request_id",
+}
+
+
+def run_cli(emu: Emulator, workdir: Path, provider: str, token: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    """`autoscale-dbt-ci run` as that CI would run it; also returns every file the run left, concatenated."""
+    workdir.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("INPUT_", "GITHUB_", "STATE_"))}
+    for variables in PROVIDERS.values():
+        for key in variables:
+            env.pop(key, None)
+    env.update({"DBT_CLOUD_TOKEN": token, "PYTHONPATH": str(ROOT), **PROVIDERS[provider]})
+    args = ["--account-id", str(emu.account_id), "--job-id", str(emu.ci_job_id), "--dbt-cloud-host", emu.url]
+    args += ["--poll-interval", "0.1", "--artifacts", "run_results.json", "--artifacts-path", "dbt"]
+    if provider == "github":
+        (workdir / "event.json").write_text(json.dumps(pr_event(PR, SHA)), encoding="utf-8")
+        env["GITHUB_EVENT_PATH"] = str(workdir / "event.json")
+        for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_STATE"):
+            (workdir / name).write_text("", encoding="utf-8")
+            env[name] = str(workdir / name)
+    if provider == "shell":
+        args += ["--pr-number", str(PR), "--git-sha", SHA]
+    result = subprocess.run(
+        [sys.executable, "-m", "autoscale_ci", "run", *args],
+        env=env, capture_output=True, text=True, timeout=120, check=False, cwd=workdir,
+    )  # fmt: skip
+    written = "".join(path.read_text(encoding="utf-8") for path in sorted(workdir.rglob("*")) if path.is_file())
+    return result, written
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_a_run_prints_the_token_nowhere_and_speaks_the_ci_s_language(
+    emu: Emulator, tmp_path: Path, provider: str
+) -> None:
+    result, written = run_cli(emu, tmp_path / "ok", provider, emu.token)
+    printed = result.stdout + result.stderr
+    assert result.returncode == 0, printed
+    run = emu.runs()[-1]
+    assert run["git_sha"] == SHA
+    assert {field: run["trigger"][field] for field in set(PR_FIELD.values())} == {
+        field: PR if field == PR_FIELD[provider] else None for field in set(PR_FIELD.values())
+    }
+    assert emu.token not in written
+    if provider == "github":
+        assert [line for line in printed.splitlines() if emu.token in line] == [f"::add-mask::{emu.token}"]
+        outputs = parse_file_commands((tmp_path / "ok" / "GITHUB_OUTPUT").read_text(encoding="utf-8"))
+        assert outputs["decision"] == "plain-trigger"
+        assert "### ✅ dbt Cloud CI: success" in (tmp_path / "ok" / "GITHUB_STEP_SUMMARY").read_text(encoding="utf-8")
+    else:
+        assert emu.token not in printed
+        assert [line for line in printed.splitlines() if line.startswith("::")] == []
+        assert "output decision=plain-trigger" in printed.splitlines()
+        assert "== Decide ==" in printed.splitlines()
+        assert any(line.startswith("notice: dbt Cloud run ") for line in printed.splitlines())
+    assert (tmp_path / "ok" / "dbt" / "run_results.json").exists()  # artifacts are the user's files, everywhere
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_a_refused_token_is_one_error_that_never_shows_the_token(emu: Emulator, tmp_path: Path, provider: str) -> None:
+    result, written = run_cli(emu, tmp_path / "refused", provider, WRONG_TOKEN)
+    printed = result.stdout + result.stderr
+    assert result.returncode == 1, printed
+    assert WRONG_TOKEN not in written
+    lines = printed.splitlines()
+    if provider == "github":
+        assert [line for line in lines if WRONG_TOKEN in line] == [f"::add-mask::{WRONG_TOKEN}"]
+        errors = [line for line in lines if line.startswith("::error")]
+    else:
+        assert WRONG_TOKEN not in printed
+        assert [line for line in lines if line.startswith("::")] == []
+        errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1, printed
+    assert "401" in errors[0]
+    assert emu.runs() == []  # nothing changed in dbt Cloud
