@@ -55,6 +55,7 @@ class Request:
     draft: bool = False
     closed: bool = False
     run_on_draft: bool = False
+    clone: bool = True
     delete_clone: bool = True
     max_run_slots: int | None = None
     pushed_at: datetime | None = None
@@ -81,6 +82,16 @@ class Plan:
             Move.TRIGGER: "plain-trigger",
             Move.CLONE: "clone-and-trigger",
         }[self.move]
+
+
+def without_clone(plan: Plan, refusal: str) -> Plan:
+    """The plan once dbt Cloud refused to create (or update) the clone: the job itself, where dbt Cloud queues the
+    run. Stale runs are still cancelled: the clone is asked for first, so nothing was cancelled yet."""
+    return Plan(
+        Move.TRIGGER,
+        f"{plan.reason}, but dbt Cloud refused the clone ({refusal}), so dbt Cloud queues the run",
+        plan.cancel,
+    )
 
 
 def belongs_to(job_id: int, run_job_id: int, run_job_name: str | None, clone_ids: frozenset[int] = frozenset()) -> bool:
@@ -185,6 +196,10 @@ def decide(snapshot: Snapshot, request: Request) -> Plan:
     blocked_by = f"job {snapshot.job_id} is busy with run {blocker.id}" + (
         f" (PR #{blocker.pr_number})" if blocker.pr_number else ""
     )
+    if not request.clone:
+        return Plan(
+            Move.TRIGGER, f"{cancelled}{blocked_by} and cloning is off (clone: false); dbt Cloud queues the run", stale
+        )
     in_use = slots_in_use(remaining)
     family_in_use = sum(1 for run in remaining if in_family(run, snapshot))
     if in_use >= snapshot.run_slots:

@@ -17,7 +17,7 @@ from autoscale_ci.artifacts import collect
 from autoscale_ci.clone import clone_definition, clone_source
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
-from autoscale_ci.engine import ActiveRun, Move, Plan, belongs_to
+from autoscale_ci.engine import ActiveRun, Move, Plan, belongs_to, without_clone
 from autoscale_ci.errors import Aborted
 from autoscale_ci.github import Runtime
 from autoscale_ci.models import CANCELLED, ERROR, RUNNING, SUCCESS, Job, Run, status_name
@@ -29,6 +29,9 @@ from autoscale_ci.results import RunResults
 # killed step left: a run still to cancel, a clone still to delete.
 STATE_RUN, STATE_CLONE = "run_id", "clone_job_id"
 
+# How dbt Cloud refuses a token that may not create jobs: 403, and often 404 ("... check that you have the proper
+# permissions"). Anything else (a server error, a bad body) is no reason to queue instead.
+PERMISSION_REFUSALS = (403, 404)
 # How long a cancelled run waits for the run of the newer commit that cancelled it to show up.
 SUPERSEDE_GRACE_SECONDS = 3.0
 _T = TypeVar("_T")
@@ -120,10 +123,23 @@ class Executor:
         run: Run | None = None
         cancels: list[tuple[ActiveRun, Future[Run]]] = []
         try:
-            # The clone comes first, so that a token that may not create jobs leaves the stale runs alone.
+            # The clone comes first, so that nothing is cancelled before dbt Cloud has said whether it may be made.
             if plan.move is Move.CLONE and job is not None:
-                target = self._prepare_clone(plan, job, pr)
-                outcome.cloned_job_id = target
+                try:
+                    target = self._prepare_clone(plan, job, pr)
+                    outcome.cloned_job_id = target
+                except DbtCloudError as refused:
+                    if refused.status_code not in PERMISSION_REFUSALS:
+                        raise
+                    plan = outcome.plan = without_clone(plan, f"answered {refused.status_code}")
+                    self.runtime.warning(
+                        f"dbt Cloud answered {refused.status_code} when asked to {refused.operation}: this token may "
+                        f"not create or change jobs. Job {target} is triggered instead, and dbt Cloud queues the run "
+                        "behind the one in flight. To let the action clone a busy job, give the service token the "
+                        "Job Admin permission set (or Job Creator, on Enterprise) for the job's project; to stop it "
+                        "trying, set clone: false.",
+                        title="Clone not allowed",
+                    )
             # Stale runs are cancelled while the trigger is sent: dbt Cloud queues a run behind its job's run in
             # flight, so the new run starts the moment the cancel lands, a round trip sooner.
             cancels = [(stale, _in_background(self.client.cancel_run, stale.id)) for stale in plan.cancel]

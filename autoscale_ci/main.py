@@ -156,6 +156,7 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
         draft=pr.draft,
         closed=pr.closed,
         run_on_draft=settings.run_on_draft,
+        clone=settings.clone,
         delete_clone=settings.delete_clone,
         max_run_slots=settings.max_run_slots,
         pushed_at=pr.updated_at,

@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     account_id: int = _input("account-id", gt=0, lt=2**63)
     job_id: int = _input("job-id", gt=0, lt=2**63)
     dbt_cloud_host: str = _input("dbt-cloud-host", DEFAULT_HOST)
+    clone: bool = _input("clone", True)
     delete_clone: bool = _input("delete-clone", True)
     max_run_slots: int | None = _input("max-run-slots", None, gt=0, le=10_000)
     wait: bool = _input("wait", True)
@@ -214,6 +215,7 @@ FIXES: dict[str, str] = {
     "dbt-version-override": "give a dbt version such as latest or 1.9.0-latest",
     "target-name-override": "give one target name, without line breaks",
     "delete-clone": "set true or false",
+    "clone": "set true or false",
     "artifacts": "list artifact names such as run_results.json manifest.json, separated by spaces",
     "artifacts-path": "give a folder inside the workspace, such as target",
     "git-provider": "set auto, github, gitlab, azure or other",

@@ -17,6 +17,7 @@ from autoscale_ci.engine import (
     in_family,
     precheck,
     slots_in_use,
+    without_clone,
 )
 from autoscale_ci.errors import ActionError
 
@@ -238,3 +239,24 @@ def test_decide_early_agrees_with_decide() -> None:
         early = decide_early(snapshot, REQ)
         if early is not None:
             assert early == decide(snapshot, REQ)
+
+
+def test_with_cloning_off_a_busy_job_is_triggered_and_queues() -> None:
+    busy = snap(run(1, pr=2), run(2, pr=1, sha=SHA_OLD))
+    assert decide(busy, REQ).move is Move.CLONE
+    plan = decide(busy, Request(pr_number=1, sha=SHA_NEW, clone=False))
+    assert (plan.move, plan.decision) == (Move.TRIGGER, "cancel-and-retrigger")
+    assert [stale.id for stale in plan.cancel] == [2]
+    assert "cloning is off (clone: false)" in plan.reason
+    idle = decide(snap(), Request(pr_number=1, sha=SHA_NEW, clone=False))
+    assert (idle.move, idle.reason) == (Move.TRIGGER, f"job {JOB} is idle")
+
+
+def test_a_refused_clone_becomes_a_trigger_of_the_job_that_keeps_its_cancels() -> None:
+    plan = decide(snap(run(1, pr=2), run(2, pr=1, sha=SHA_OLD)), REQ)
+    instead = without_clone(plan, "answered 403")
+    assert (instead.move, instead.decision, instead.cancel) == (Move.TRIGGER, "cancel-and-retrigger", plan.cancel)
+    assert instead.reason.startswith(plan.reason)
+    assert "refused the clone (answered 403)" in instead.reason
+    plain = without_clone(decide(snap(run(1, pr=2)), REQ), "answered 404")
+    assert plain.decision == "plain-trigger"

@@ -219,11 +219,30 @@ def test_a_cancel_that_breaks_unexpectedly_is_a_warning_too(
 
 
 def test_cancels_wait_until_the_clone_exists(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
-    api.post("/jobs/").respond(403, json=failure(403, "Forbidden"))
+    # A refusal that is not about permissions (a permission refusal falls back to the job, see the next test).
+    api.post("/jobs/").respond(400, json=failure(400, "Invalid job definition"))
     cancel = api.post(url__regex=r".*/runs/\d+/cancel/$").mock(return_value=cancelled(3))
-    with pytest.raises(DbtCloudError):
+    with pytest.raises(DbtCloudError, match="Invalid job definition"):
         make(clock, out).execute(Plan(Move.CLONE, "busy", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
     assert cancel.call_count == 0
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_a_clone_refused_for_permissions_triggers_the_job_and_still_cancels(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO, status: int
+) -> None:
+    api.post("/jobs/").respond(status, json=failure(status, "You do not have permission to perform this action."))
+    cancel = api.post(url__regex=r".*/runs/[34]/cancel/$").mock(
+        side_effect=lambda r: cancelled(int(r.url.path.split("/")[-3]))
+    )
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    outcome = make(clock, out, wait=False).execute(Plan(Move.CLONE, "busy", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.plan.move, outcome.plan.decision) == (Move.TRIGGER, "cancel-and-retrigger")
+    assert (outcome.job_id, outcome.cloned_job_id, outcome.cancelled_run_ids) == (JOB, None, [3, 4])
+    assert cancel.call_count == 2
+    assert f"::warning title=Clone not allowed::dbt Cloud answered {status} when asked to create a clone job" in (
+        out.getvalue()
+    )
 
 
 def test_cancels_are_reported_when_the_trigger_fails(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:

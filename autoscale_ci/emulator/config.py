@@ -28,7 +28,7 @@ class EmulatorConfig:
     port: int = 0
     token: str = "dbtc_emulator_admin_token"
     readonly_token: str | None = "dbtc_emulator_readonly_token"
-    # Further tokens and their role, "admin" or "readonly".
+    # Further tokens and their role: "admin" (Job Admin), "runner" (Job Runner: trigger and cancel) or "readonly".
     tokens: dict[str, str] = field(default_factory=dict)
 
     account_id: int = 1234

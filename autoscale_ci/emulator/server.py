@@ -39,7 +39,9 @@ ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ("GET", r"runs/(\d+)/artifacts/(.+)", "get_artifact"),
     )
 )
-ROLES = ("admin", "readonly")
+ROLES = ("admin", "runner", "readonly")
+# What each role may do besides reading, as dbt Cloud's permission sets: Job Runner triggers and cancels runs only.
+WRITES = {"admin": None, "runner": frozenset({"trigger_run", "cancel_run"}), "readonly": frozenset()}
 FAULT_MESSAGES = {429: "Too many requests. Please slow down and try again later."}
 GATEWAY_PAGE = "<html><head><title>{code}</title></head><body><h1>{code} {reason}</h1></body></html>"
 GATEWAY_CODES = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -138,7 +140,8 @@ class Service:
             raise ApiError(404, f"Account {account} not found.")
         for method, match, name in routes:
             if method == req.method:
-                if method != "GET" and req.role != "admin":
+                allowed = WRITES[req.role]
+                if method != "GET" and allowed is not None and name not in allowed:
                     raise ApiError(403, "You do not have permission to perform this action.")
                 req.params = match.groups()
                 reply: Reply = getattr(self.api, name)(req)

@@ -59,6 +59,17 @@ def test_extra_tokens_with_roles() -> None:
         assert reader.post(f"/jobs/{emu.ci_job_id}/run/", json={"cause": "x"}).status_code == 403
 
 
+def test_a_job_runner_token_triggers_and_cancels_but_cannot_change_jobs() -> None:
+    with Emulator(EmulatorConfig(tokens={"runner": "runner"})) as emu, client(emu, "runner") as runner:
+        run_id = trigger(runner, emu.ci_job_id or 0)["id"]
+        assert runner.post(f"/runs/{run_id}/cancel/").status_code == 200
+        job = runner.get(f"/jobs/{emu.ci_job_id}/").json()["data"]
+        envelope(runner.post("/jobs/", json=job), 403)
+        envelope(runner.post(f"/jobs/{emu.ci_job_id}/", json=job), 403)
+        envelope(runner.delete(f"/jobs/{emu.ci_job_id}/"), 403)
+        assert [j["state"] for j in emu.jobs()] == [1]
+
+
 def test_unknown_token_role_is_rejected() -> None:
     with pytest.raises(ValueError, match="roles"):
         Emulator(EmulatorConfig(tokens={"t": "owner"}))

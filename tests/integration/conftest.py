@@ -12,11 +12,18 @@ from autoscale_ci.emulator import Emulator, EmulatorConfig, caller_id
 from tests.harness import Step, make_step, pr_event
 
 TOKENS = [f"dbtc_step_token_{index}" for index in range(40)]
+# Job Runner tokens: they may trigger and cancel runs, but not create, change or delete jobs.
+RUNNER_TOKENS = [f"dbtc_runner_token_{index}" for index in range(40)]
 
 
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
-    config = EmulatorConfig(run_slots=2, start_seconds=0.05, run_seconds=0.6, tokens=dict.fromkeys(TOKENS, "admin"))
+    config = EmulatorConfig(
+        run_slots=2,
+        start_seconds=0.05,
+        run_seconds=0.6,
+        tokens={**dict.fromkeys(TOKENS, "admin"), **dict.fromkeys(RUNNER_TOKENS, "runner")},
+    )
     with Emulator(config) as emulator:
         yield emulator
 
@@ -26,17 +33,20 @@ StepFactory = Callable[..., Step]
 
 @pytest.fixture
 def step(emu: Emulator, tmp_path: Path) -> StepFactory:
-    """Build an action step for PR `pr` at `sha`, with its own token so its requests can be told apart."""
+    """Build an action step for PR `pr` at `sha`, with its own token so its requests can be told apart
+    (a Job Runner token with `job_runner=True`)."""
     counter = itertools.count()
 
-    def build(pr: int, sha: str, *, event: dict[str, Any] | None = None, **inputs: str) -> Step:
+    def build(
+        pr: int, sha: str, *, event: dict[str, Any] | None = None, job_runner: bool = False, **inputs: str
+    ) -> Step:
         index = next(counter)
         inputs.setdefault("poll-interval", "0.1")
         return make_step(
             tmp_path / f"step{index}",
             label=f"PR #{pr} @ {sha[:7]}",
             host=emu.url,
-            token=TOKENS[index],
+            token=(RUNNER_TOKENS if job_runner else TOKENS)[index],
             account_id=emu.account_id,
             job_id=emu.ci_job_id or 0,
             event=event if event is not None else pr_event(pr, sha),

@@ -96,6 +96,62 @@ def test_busy_job_with_a_free_slot_is_cloned_and_the_clone_deleted_after_its_run
     assert run_of(emu, other["id"])["status"] in (1, 2, 3)  # the other PR's run was left alone
 
 
+@pytest.mark.parametrize("stale", [False, True])
+def test_a_job_runner_token_on_a_busy_job_queues_on_the_job_with_one_warning(
+    emu: Emulator, step: StepFactory, stale: bool
+) -> None:
+    emu.hold(git_sha=SHA_B)
+    emu.hold(git_sha=SHA_C)
+    trigger(emu, 8, SHA_B)  # another PR keeps the job busy; a slot is free, so the action tries to clone
+    old = trigger(emu, 7, SHA_C) if stale else None
+    action = step(7, SHA_A, wait="false", job_runner=True)
+    done = action.run()
+    assert done.returncode == 0, done.stdout
+    warnings = [line for line in done.lines("::warning") if "title=Clone not allowed" in line]
+    assert len(warnings) == 1, done.stdout
+    assert "answered 403" in warnings[0]
+    assert "Job Admin" in warnings[0]
+    assert "clone: false" in warnings[0]
+    expected = [f"POST /jobs/{emu.ci_job_id}/run/"] + ([f"POST /runs/{old['id']}/cancel/"] if old else [])
+    writes = writes_of(emu, action)
+    assert writes[0] == "POST /jobs/"  # refused, and asked before anything was cancelled
+    assert sorted(writes[1:]) == sorted(expected)
+    assert done.outputs["decision"] == ("cancel-and-retrigger" if stale else "plain-trigger")
+    assert (done.outputs["job-id"], done.outputs["cloned-job-id"]) == (str(emu.ci_job_id), "")
+    assert done.outputs["run-status"] == "queued"
+    assert "refused the clone" in done.summary
+    assert [job["id"] for job in emu.jobs()] == [emu.ci_job_id]  # no clone was made
+    if old:
+        assert run_of(emu, old["id"])["status"] == 30
+
+
+def test_clone_false_never_clones_a_busy_job(emu: Emulator, step: StepFactory) -> None:
+    emu.hold(git_sha=SHA_B)
+    trigger(emu, 8, SHA_B)
+    action = step(7, SHA_A, wait="false", clone="false")
+    done = action.run()
+    assert done.returncode == 0, done.stdout
+    assert writes_of(emu, action) == [f"POST /jobs/{emu.ci_job_id}/run/"]
+    assert done.outputs["decision"] == "plain-trigger"
+    assert "cloning is off (clone: false)" in done.summary
+    assert done.lines("::warning") == []
+
+
+def test_a_clone_the_token_may_not_delete_is_a_warning_naming_it(emu: Emulator, step: StepFactory) -> None:
+    emu.hold(git_sha=SHA_B)
+    trigger(emu, 8, SHA_B)
+    emu.inject(403, count=5, method="DELETE", path=r"/jobs/\d+/$")
+    action = step(7, SHA_A)
+    done = action.run()
+    assert done.returncode == 0, done.stdout
+    assert done.outputs["run-status"] == "success"
+    clone_id = done.outputs["cloned-job-id"]
+    warnings = [line for line in done.lines("::warning") if f"Could not delete clone job {clone_id}" in line]
+    assert len(warnings) == 1, done.stdout
+    assert done.lines("::error") == []
+    assert done.state.get("clone_job_id") == clone_id  # still recorded, so the post step tries again
+
+
 def test_new_commit_cancels_the_stale_run_and_retriggers(emu: Emulator, step: StepFactory) -> None:
     emu.hold(git_sha=SHA_B)
     stale = trigger(emu, 7, SHA_B)
