@@ -55,8 +55,12 @@ def run_cleanup(
     for clone_id in found.deleted:
         if client.delete_job(clone_id):
             runtime.log(f"Deleted clone job {clone_id}.")
-    runtime.log(
-        f"Cleanup of job {job_id}'s clones: {len(found.deleted)} deleted, {len(found.kept_busy)} kept (a run is "
-        f"using them), {len(found.kept_young)} kept (younger than {max_age})."
-    )
     return found
+
+
+def report_line(job_id: int, deleted: int, found: Cleanup, max_age: timedelta) -> str:
+    """One line for the log; `deleted` counts every clone deleted, the closed PR's included."""
+    return (
+        f"Cleanup of job {job_id}'s clones: {deleted} deleted, {len(found.kept_busy)} kept (a run is using them), "
+        f"{len(found.kept_young)} kept (younger than {max_age})."
+    )

@@ -10,7 +10,7 @@ from autoscale_ci import main as action
 from autoscale_ci import post
 from autoscale_ci.settings import input_names
 
-SECRET_INPUTS = ("dbt-cloud-token",)
+SECRET_INPUTS = ("dbt-cloud-token", "github-token")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -19,7 +19,8 @@ def parser() -> argparse.ArgumentParser:
         prog="autoscale-dbt-ci",
         allow_abbrev=False,
         description="Trigger a dbt Cloud CI job for a pull request without queueing behind other pull requests.",
-        epilog="The dbt Cloud token is read from DBT_CLOUD_TOKEN (or INPUT_DBT-CLOUD-TOKEN).",
+        epilog="The dbt Cloud token is read from DBT_CLOUD_TOKEN (or INPUT_DBT-CLOUD-TOKEN), a GitHub token from "
+        "GITHUB_TOKEN.",
     )
     parse.add_argument("command", nargs="?", choices=("run", "cleanup", "post"), default="run")
     for name in input_names():

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from autoscale_ci.clone import clone_pr, clone_source, marker_prefix
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.engine import belongs_to
-from autoscale_ci.errors import InputError
+from autoscale_ci.errors import ActionError, InputError
 from autoscale_ci.github import Runtime
+from autoscale_ci.github_api import GitHubApiError, pull_request_state
 
 PREFIX = "dbt_cloud_pr_"
 DEFAULT_COMMAND = "dbt run-operation {macro} --args '{{schema: {schema}, pr: {pr}}}'"
@@ -60,6 +61,50 @@ def drop_command(template: str, macro: str, schema: str, pr: int, job_id: int) -
             "{schema} (placeholders: {macro}, {schema}, {pr}, {job}): leave it empty for the default.",
         )
     return command
+
+
+@dataclass(frozen=True)
+class GitHubAccess:
+    """How to ask GitHub about the repository's pull requests; None fields where this CI cannot."""
+
+    api_url: str
+    repository: str | None
+    token: str | None
+
+
+def confirm_closed(runtime: Runtime, pr: int, github: GitHubAccess, *, confirmed: bool) -> None:
+    """Before cleanup touches a pull request named by hand: GitHub must say it is closed, or, where GitHub cannot be
+    asked, the user must have said so (confirm-closed). An open pull request is always an ActionError."""
+    if github.repository and github.token:
+        try:
+            state = pull_request_state(github.api_url, github.token, github.repository, pr)
+        except GitHubApiError as exc:
+            if exc.status_code == 404:
+                raise ActionError(
+                    f"{exc.message}, so cleanup mode changed nothing: check pr-number.", title="No such pull request"
+                ) from None
+            unchecked = f"could not check that PR #{pr} is closed: {exc.message}"
+        else:
+            if state == "open":
+                raise ActionError(
+                    f"PR #{pr} of {github.repository} is open, so cleanup mode changed nothing: it would cancel the "
+                    "PR's runs, delete its clones and drop its schema. Check pr-number; cleanup runs only for closed "
+                    "pull requests.",
+                    title="Pull request is open",
+                )
+            runtime.log(f"GitHub says PR #{pr} of {github.repository} is closed.")
+            return
+    else:
+        unchecked = f"PR #{pr} was named by hand and this step cannot ask GitHub whether it is closed"
+    if confirmed:
+        runtime.warning(f"{unchecked[0].upper()}{unchecked[1:]}; going on, since confirm-closed is true.")
+        return
+    raise ActionError(
+        f"Cleanup mode changed nothing: {unchecked}. Check that it is closed, then set confirm-closed: true "
+        "(--confirm-closed true on the command line); on GitHub Actions, give the step a github-token that may read "
+        "pull requests (permissions: pull-requests: read).",
+        title="Pull request state unknown",
+    )
 
 
 def close(client: DbtCloudClient, runtime: Runtime, *, job_id: int, pr: int) -> Closed:

@@ -39,6 +39,11 @@ class PullRequest:
         """The first seven characters of the head SHA ("unknown" when there is none)."""
         return self.head_sha[:7] or "unknown"
 
+    @property
+    def label(self) -> str:
+        """`PR #7 @ abc1234`, or `PR #7` where the commit is not known (cleanup of a closed PR)."""
+        return f"PR #{self.number} @ {self.head_sha[:7]}" if self.head_sha else f"PR #{self.number}"
+
 
 def read_event(path: str) -> dict[str, Any]:
     """Load the event file the runner wrote."""

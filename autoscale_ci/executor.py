@@ -148,7 +148,7 @@ class Executor:
                 run = self.client.trigger_run(target, payload, since=self._started_at - timedelta(minutes=1))
                 self.runtime.save_state({STATE_RUN: str(run.id)})
             outcome.cancelled_run_ids = self._cancelled(cancels, target)
-            self.runtime.notice(f"dbt Cloud run {run.id} for PR #{pr.number} @ {pr.short_sha}: {run.href or run.id}")
+            self.runtime.notice(f"dbt Cloud run {run.id} for {pr.label}: {run.href or run.id}")
         except BaseException as exc:
             with signals.shielded(), self.client.unbounded():
                 if run is not None and isinstance(exc, Aborted) and self.options.cancel_on_abort:

@@ -9,14 +9,23 @@ from datetime import timedelta
 from pathlib import Path
 
 from autoscale_ci import signals
-from autoscale_ci.cleanup import run_cleanup
-from autoscale_ci.closing import Closed, close, drop_cause, drop_command, schema_to_drop
+from autoscale_ci.cleanup import report_line, run_cleanup
+from autoscale_ci.closing import (
+    Closed,
+    GitHubAccess,
+    close,
+    confirm_closed,
+    drop_cause,
+    drop_command,
+    schema_to_drop,
+)
 from autoscale_ci.context import PR_EVENTS, PullRequest, pr_number, pull_request_from_event, read_event
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import Move, Plan, Request, decide, decide_early, precheck
 from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import Executor, Options, Outcome
 from autoscale_ci.github import Runtime
+from autoscale_ci.github_api import api_url
 from autoscale_ci.payload import build_payload, schema_name
 from autoscale_ci.providers import detect, pull_request_from_ci
 from autoscale_ci.report import cleanup_summary, error_summary, outputs, summary
@@ -27,8 +36,14 @@ NODE_ANNOTATIONS = 10  # GitHub shows only so many annotations a step; the summa
 TOKEN_INPUT = "INPUT_DBT-CLOUD-TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 
-def _closed_pull_request(settings: Settings) -> PullRequest | None:
-    """The pull request cleanup mode closes: a closed PR's event, or a workflow_dispatch naming one."""
+def _github_access(settings: Settings) -> GitHubAccess:
+    token = settings.github_token.get_secret_value() if settings.github_token else os.environ.get("GITHUB_TOKEN")
+    return GitHubAccess(api_url(os.environ), os.environ.get("GITHUB_REPOSITORY") or None, token or None)
+
+
+def _closed_pull_request(settings: Settings, runtime: Runtime) -> PullRequest | None:
+    """The pull request cleanup mode closes: a closed PR's event, or a PR named by hand that GitHub (or, where it
+    cannot be asked, the user) says is closed."""
     event_name = os.environ.get("GITHUB_EVENT_NAME", "")
     event_path = os.environ.get("GITHUB_EVENT_PATH", "")
     if event_name in PR_EVENTS:
@@ -38,11 +53,14 @@ def _closed_pull_request(settings: Settings) -> PullRequest | None:
     given = settings.pr_number if settings.pr_number is not None else (inputs or {}).get("pr-number")
     if given in (None, ""):
         return None
-    return PullRequest(number=pr_number(given, "pr-number"), head_sha="", closed=True)
+    number = pr_number(given, "pr-number")
+    # A number typed by hand may be a colleague's open PR: nothing is touched until it is known to be closed.
+    confirm_closed(runtime, number, _github_access(settings), confirmed=settings.confirm_closed)
+    return PullRequest(number=number, head_sha="", closed=True)
 
 
 def _cleanup(settings: Settings, runtime: Runtime, started: float) -> int:
-    closed = _closed_pull_request(settings)
+    closed = _closed_pull_request(settings, runtime)
     payload: dict[str, object] | None = None
     if closed is not None and settings.drop_schema:
         # Checked before any request: a schema or command the action may not run changes nothing.
@@ -59,9 +77,9 @@ def _cleanup(settings: Settings, runtime: Runtime, started: float) -> int:
         }
     with _client(settings, started) as client:
         closing = close(client, runtime, job_id=settings.job_id, pr=closed.number) if closed else Closed((), ())
-        found = run_cleanup(
-            client, runtime, job_id=settings.job_id, max_age=timedelta(minutes=settings.clone_max_age_minutes)
-        )
+        max_age = timedelta(minutes=settings.clone_max_age_minutes)
+        found = run_cleanup(client, runtime, job_id=settings.job_id, max_age=max_age)
+        runtime.log(report_line(settings.job_id, len(closing.deleted) + len(found.deleted), found, max_age))
         outcome = None
         if closed is not None and payload is not None:
             # The drop is waited for whatever `wait` says, and its artifacts are nobody's business.
@@ -81,11 +99,11 @@ def _cleanup(settings: Settings, runtime: Runtime, started: float) -> int:
     runtime.set_outputs(values)
     runtime.write_summary(cleanup_summary(settings.job_id, found, closing, outcome))
     if outcome is not None and outcome.exit_code:
+        clones = f"Its clones were deleted ({values['deleted-clone-ids']})." if deleted else "It had no clones left."
         runtime.error(
             f"The run that drops the schema of closed PR #{closed.number if closed else '?'} did not succeed: "
             f"{outcome.message} If dbt says the macro is not found, copy dbt/macros/drop_pr_schema.sql from "
-            "autoscale-dbt-ci into your dbt project's macros/ folder (or set drop-schema-macro). The clones were "
-            "deleted.",
+            f"autoscale-dbt-ci into your dbt project's macros/ folder (or set drop-schema-macro). {clones}",
             title="Schema not dropped",
         )
         return 1
@@ -233,6 +251,8 @@ def main() -> int:
     signals.install()
     try:
         settings = load_settings()
+        if settings.github_token is not None:
+            runtime.mask(settings.github_token.get_secret_value())
         if settings.mode == "cleanup":
             return _cleanup(settings, runtime, started)
         return _report(_run(settings, runtime, started), runtime)

@@ -131,12 +131,14 @@ class Settings(BaseSettings):
     drop_schema_command: str | None = _input("drop-schema-command", None, max_length=1000)
     git_provider: Literal["auto", "github", "gitlab", "azure", "other"] = _input("git-provider", "auto")
     pr_number: int | None = _input("pr-number", None, gt=0, lt=2**31)
+    github_token: SecretStr | None = _input("github-token", None)
+    confirm_closed: bool = _input("confirm-closed", False)
     git_sha: str | None = _input("git-sha", None)
 
-    @field_validator("dbt_cloud_token")
+    @field_validator("dbt_cloud_token", "github_token")
     @classmethod
-    def _token_printable(cls, value: SecretStr) -> SecretStr:
-        if _CONTROL.search(value.get_secret_value()) or " " in value.get_secret_value():
+    def _token_printable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and (_CONTROL.search(value.get_secret_value()) or " " in value.get_secret_value()):
             raise ValueError("contains spaces or control characters")
         return value
 
@@ -223,6 +225,8 @@ FIXES: dict[str, str] = {
     "drop-schema-macro": "give the name of the macro copied from dbt/macros/drop_pr_schema.sql",
     "drop-schema-command": "give one dbt run-operation command, or leave it empty for the default",
     "git-sha": "set the full commit SHA of the pull request head",
+    "github-token": "leave it at its default, ${{ github.token }}, or give a token that may read pull requests",
+    "confirm-closed": "set true or false",
 }
 _BOOL_FIX = "set true or false"
 

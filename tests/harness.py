@@ -32,11 +32,18 @@ def wait_for(predicate: Callable[[], object], *, what: str, timeout: float = 60.
         time.sleep(every)
 
 
+# What the runner makes of the expressions among the defaults.
+EXPRESSIONS = {"${{ github.token }}": "ghs_workflow_token_of_the_test_run"}
+# No test may reach the real GitHub: a port nothing listens on, unless a test starts the fake GitHub API.
+NO_GITHUB = "http://127.0.0.1:9"
+
+
 @cache
 def input_defaults() -> dict[str, str]:
     """Every input action.yml declares, with its default ("" when it has none), as the runner sets them."""
     spec = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
-    return {name: str(body.get("default", "")) for name, body in spec["inputs"].items()}
+    defaults = {name: str(body.get("default", "")) for name, body in spec["inputs"].items()}
+    return {name: EXPRESSIONS.get(value, value) for name, value in defaults.items()}
 
 
 def parse_file_commands(text: str) -> dict[str, str]:
@@ -181,6 +188,8 @@ def make_step(
     env.update(
         {
             "GITHUB_ACTIONS": "true",
+            "GITHUB_API_URL": NO_GITHUB,
+            "GITHUB_REPOSITORY": "acme/analytics",
             "GITHUB_EVENT_NAME": event_name,
             "GITHUB_EVENT_PATH": str(event_path),
             "GITHUB_OUTPUT": str(workdir / "output"),
