@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from autoscale_ci.emulator import Emulator, caller_id
+from dbt_cloud_emulator import Emulator, caller_id
 from tests.harness import make_step, pr_event
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,11 +13,11 @@ from typing import Any
 
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient
-from autoscale_ci.emulator import Emulator, EmulatorConfig
 from autoscale_ci.engine import Move, Plan
 from autoscale_ci.executor import Executor, Options
 from autoscale_ci.github import Runtime
 from autoscale_ci.models import parse_timestamp
+from dbt_cloud_emulator import Emulator, EmulatorConfig
 
 RUN_SECONDS = 600.0
 # How far the run's actual length strays from its history: exact, then earlier and later ends.

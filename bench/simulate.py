@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from autoscale_ci.clone import marker
-from autoscale_ci.emulator import Emulator, EmulatorConfig
 from autoscale_ci.engine import Move, Request, Snapshot, decide
 from autoscale_ci.models import Run
 from autoscale_ci.payload import push_marker
 from autoscale_ci.snapshot import _active as snapshot_of
 from bench.common import ACTIVE, median, percentile
+from dbt_cloud_emulator import Emulator, EmulatorConfig
 
 SEED = 20260105
 DAYS = 5

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 
 from autoscale_ci.clone import WRITABLE_FIELDS, marker
-from autoscale_ci.emulator import Emulator, EmulatorConfig
 from autoscale_ci.payload import push_marker
 from bench.common import (
     Invocation,
@@ -29,6 +28,7 @@ from bench.common import (
     trigger,
     wait_running,
 )
+from dbt_cloud_emulator import Emulator, EmulatorConfig
 
 LATENCY = 0.05
 LONG = 3600.0

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig
 from bench.common import (
     Invocation,
     api,
@@ -30,6 +29,7 @@ from bench.common import (
     start_ours,
     trigger,
 )
+from dbt_cloud_emulator import Emulator, EmulatorConfig
 
 LATENCY = 0.05
 PER_TOOL = 6

@@ -49,7 +49,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig  # noqa: E402
+from dbt_cloud_emulator import Emulator, EmulatorConfig  # noqa: E402
 from tests.harness import input_defaults, parse_file_commands, pr_event  # noqa: E402
 
 SKIPPED = 77
@@ -499,10 +499,10 @@ def job_state(emu: Emulator, job_id: int) -> int:
 
 
 def check_image(podman: Podman, report: Report) -> None:
-    """The image holds the action and its dependencies; .dockerignore keeps the emulator and tests out."""
+    """The image holds the action and its dependencies; .dockerignore keeps the emulator, tests and bench out."""
     probe = (
         "import json, os, sys, importlib.metadata as m; print(json.dumps({'python': sys.version.split()[0], "
-        "'app': sorted(os.listdir('/app')), 'emulator': os.path.exists('/app/autoscale_ci/emulator'), "
+        "'app': sorted(os.listdir('/app')), 'emulator': os.path.exists('/app/dbt_cloud_emulator'), "
         "'deps': {d: m.version(d) for d in ('httpx', 'pydantic-settings', 'tenacity')}, "
         "'post_mode': oct(os.stat('/app/post.py').st_mode & 0o777)}))"
     )

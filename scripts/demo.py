@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig, caller_id  # noqa: E402
+from dbt_cloud_emulator import Emulator, EmulatorConfig, caller_id  # noqa: E402
 from tests.harness import Finished, Step, make_step, pr_event, wait_for  # noqa: E402
 
 STORY = [

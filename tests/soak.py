@@ -26,7 +26,7 @@ import httpx
 from autoscale_ci import main as action
 from autoscale_ci import post
 from autoscale_ci.dbt_cloud import DbtCloudClient
-from autoscale_ci.emulator import FAULT_KINDS, Emulator, EmulatorConfig
+from dbt_cloud_emulator import FAULT_KINDS, Emulator, EmulatorConfig
 from tests.harness import input_defaults, parse_file_commands, pr_event
 
 PR, OTHER_PR = 7, 8

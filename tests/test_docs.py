@@ -45,3 +45,12 @@ def test_readme_outputs_match_action_yml() -> None:
 
 def test_every_declared_input_is_read_and_every_read_input_declared() -> None:
     assert sorted(input_names()) == sorted(ACTION["inputs"])
+
+
+def test_the_readme_module_table_lists_every_module() -> None:
+    listed = set(
+        re.findall(r"`((?:autoscale_ci/)?[\w/]+\.py)`", README.split("| path | owns |", 1)[1].split("\n\n", 1)[0])
+    )
+    modules = {f"autoscale_ci/{path.name}" for path in (ROOT / "autoscale_ci").glob("*.py")}
+    assert modules - listed == set(), "add a row for each to the README's module table"
+    assert {path for path in listed if path.startswith("autoscale_ci/")} - modules == set(), "rows for no module"

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig
+from dbt_cloud_emulator import Emulator, EmulatorConfig
 
 from .helpers import client
 

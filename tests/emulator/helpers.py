@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from autoscale_ci.emulator import Emulator
+from dbt_cloud_emulator import Emulator
 
 
 def client(emu: Emulator, token: str | None = None, *, scheme: str = "Token") -> httpx.Client:

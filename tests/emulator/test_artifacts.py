@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from autoscale_ci.emulator import Emulator
+from dbt_cloud_emulator import Emulator
 
 from .helpers import run, trigger
 

@@ -1,4 +1,4 @@
-"""`python -m autoscale_ci.emulator`: one JSON line on stdout, then serve until a signal."""
+"""`python -m dbt_cloud_emulator`: one JSON line on stdout, then serve until a signal."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from autoscale_ci.emulator.__main__ import main, parse_args
+from dbt_cloud_emulator.__main__ import main, parse_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def start(*args: str) -> tuple[subprocess.Popen[str], dict[str, object]]:
     """Start the CLI and read its startup line."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "autoscale_ci.emulator", "--port", "0", *args],
+        [sys.executable, "-m", "dbt_cloud_emulator", "--port", "0", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig
-from autoscale_ci.emulator.endpoints import Api
+from dbt_cloud_emulator import Emulator, EmulatorConfig
+from dbt_cloud_emulator.endpoints import Api
 
 from .helpers import client, trigger
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig
+from dbt_cloud_emulator import Emulator, EmulatorConfig
 
 from .helpers import client
 

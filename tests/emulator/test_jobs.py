@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from autoscale_ci.emulator import Emulator
+from dbt_cloud_emulator import Emulator
 
 from .helpers import statuses, trigger
 

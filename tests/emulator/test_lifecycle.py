@@ -8,7 +8,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig
+from dbt_cloud_emulator import Emulator, EmulatorConfig
 from tests.harness import wait_for
 
 from .helpers import client, run, statuses, trigger

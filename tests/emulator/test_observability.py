@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig, caller_id
+from dbt_cloud_emulator import Emulator, EmulatorConfig, caller_id
 
 from .helpers import client, trigger
 
@@ -123,7 +123,7 @@ def test_start_and_stop_guards() -> None:
 
 
 def test_clock_and_durations_helpers() -> None:
-    from autoscale_ci.emulator.clock import Clock, hms, humanize, iso
+    from dbt_cloud_emulator.clock import Clock, hms, humanize, iso
 
     clock = Clock(speed=0, origin=0)
     clock.advance(3723.5)

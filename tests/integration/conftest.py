@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig, caller_id
+from dbt_cloud_emulator import Emulator, EmulatorConfig, caller_id
 from tests.harness import Step, make_step, pr_event
 
 TOKENS = [f"dbtc_step_token_{index}" for index in range(40)]

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig
 from autoscale_ci.main import main
+from dbt_cloud_emulator import Emulator, EmulatorConfig
 from tests.harness import input_defaults, pr_event
 
 SHA = "a" * 40

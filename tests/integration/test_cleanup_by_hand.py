@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autoscale_ci.emulator import Emulator
+from dbt_cloud_emulator import Emulator
 from tests.fake_github import FakeGitHub
 from tests.harness import EXPRESSIONS, ROOT, Step
 from tests.integration.conftest import StepFactory, requests_of, run_of, trigger

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from autoscale_ci.emulator import Emulator, EmulatorConfig, caller_id
+from dbt_cloud_emulator import Emulator, EmulatorConfig, caller_id
 from tests.harness import Finished, Step, make_step, pr_event, wait_for
 
 PRS, COMMITS, SLOTS = 4, 3, 3

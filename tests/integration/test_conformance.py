@@ -29,8 +29,8 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from autoscale_ci.clone import clone_definition
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
-from autoscale_ci.emulator import Emulator, EmulatorConfig
 from autoscale_ci.main import main
+from dbt_cloud_emulator import Emulator, EmulatorConfig
 from tests.harness import ROOT, input_defaults, parse_file_commands, pr_event, wait_for
 
 SPEC = ROOT / "spec" / "dbt-cloud-api" / "openapi-v2.yaml"

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from autoscale_ci.clone import WRITABLE_FIELDS
-from autoscale_ci.emulator import Emulator
+from dbt_cloud_emulator import Emulator
 from tests.harness import ROOT, pr_event, wait_for
 from tests.integration.conftest import StepFactory, requests_of, run_of, trigger, writes_of
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autoscale_ci.emulator import Emulator
+from dbt_cloud_emulator import Emulator
 from tests.harness import ROOT, parse_file_commands, pr_event
 
 SHA = "d" * 40

@@ -1,4 +1,4 @@
-"""`python -m autoscale_ci.emulator`: serve until SIGINT or SIGTERM, after printing one JSON line."""
+"""`python -m dbt_cloud_emulator`: serve until SIGINT or SIGTERM, after printing one JSON line."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .emulator import Emulator
 
 def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
     """Build the configuration from command-line flags."""
-    parser = argparse.ArgumentParser(prog="python -m autoscale_ci.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m dbt_cloud_emulator", description=__doc__)
     defaults = EmulatorConfig()
     parser.add_argument("--host", default=defaults.host)
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
