@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from autoscale_ci.clone import clone_pr, clone_source, marker_prefix
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.github import Runtime
+from autoscale_ci.markers import clone_marker_prefix, clone_pr, clone_source
 from autoscale_ci.models import Job, parse_timestamp
 
 
@@ -49,7 +49,7 @@ def run_cleanup(
     client: DbtCloudClient, runtime: Runtime, *, job_id: int, max_age: timedelta, closed_pr: int | None = None
 ) -> Cleanup:
     """Delete the clones of `job_id` that have no active run and are older than `max_age`."""
-    clones = client.list_jobs(marker_prefix(job_id))
+    clones = client.list_jobs(clone_marker_prefix(job_id))
     busy = {run.job_definition_id for run in client.active_runs()}
     found = select(clones, busy, job_id=job_id, now=datetime.now(UTC), max_age=max_age, closed_pr=closed_pr)
     for clone_id in found.deleted:

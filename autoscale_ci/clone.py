@@ -1,10 +1,11 @@
-"""How a clone of the CI job is named, recognised and defined; pure functions."""
+"""How a clone of the CI job is defined from the job; pure functions (its name's marker is in markers.py)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
+
+from autoscale_ci.markers import base_name, clone_marker
 
 # The fields dbt Cloud accepts when creating a job (HumanReadableJobDefinitionRequest); anything else in a
 # fetched job is read-only or derived and must not be sent back.
@@ -47,35 +48,6 @@ REQUIRED_DEFAULTS: Mapping[str, Any] = {
     "state": 1,
 }
 TRIGGERS_OFF = {"github_webhook": False, "schedule": False, "git_provider_webhook": False, "on_merge": False}
-_MARKER = re.compile(r" \[autoscale (\d+) PR #(\d+)(?: [0-9a-f]{1,16})?\]$")
-
-
-def marker(job_id: int, pr_number: int, nonce: str = "") -> str:
-    """The suffix that names a job as a clone of `job_id` made for a pull request; the nonce makes each clone's
-    name its own, so a clone found by name after a lost answer is surely the one this step created."""
-    return f" [autoscale {job_id} PR #{pr_number}{' ' + nonce if nonce else ''}]"
-
-
-def marker_prefix(job_id: int) -> str:
-    """The text every clone of `job_id` has in its name, for searching."""
-    return f"[autoscale {job_id} PR #"
-
-
-def clone_source(name: str | None) -> int | None:
-    """The id of the job this one is a clone of, or None for a job that is not a clone."""
-    found = _MARKER.search(name or "")
-    return int(found.group(1)) if found else None
-
-
-def clone_pr(name: str | None) -> int | None:
-    """The pull request a clone was last made or updated for."""
-    found = _MARKER.search(name or "")
-    return int(found.group(2)) if found else None
-
-
-def base_name(name: str) -> str:
-    """A job's name without a clone marker."""
-    return _MARKER.sub("", name)
 
 
 def clone_definition(job: Mapping[str, Any], job_id: int, pr_number: int, nonce: str = "") -> dict[str, Any]:
@@ -84,7 +56,7 @@ def clone_definition(job: Mapping[str, Any], job_id: int, pr_number: int, nonce:
     body = {key: value for key, value in body.items() if value is not None and value != ""}
     for key, default in REQUIRED_DEFAULTS.items():
         body.setdefault(key, default)
-    body["name"] = base_name(str(job.get("name", "job")))[:200] + marker(job_id, pr_number, nonce)
+    body["name"] = base_name(str(job.get("name", "job")))[:200] + clone_marker(job_id, pr_number, nonce)
     body["triggers"] = dict(TRIGGERS_OFF)
     body["triggers_on_draft_pr"] = False
     return body

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from autoscale_ci.clone import clone_pr, clone_source, marker_prefix
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.engine import belongs_to
 from autoscale_ci.errors import ActionError, InputError
 from autoscale_ci.github import Runtime
 from autoscale_ci.github_api import GitHubApiError, pull_request_state
+from autoscale_ci.markers import SCHEMA_PREFIX, clone_marker_prefix, clone_pr, clone_source, pr_schema
 
-PREFIX = "dbt_cloud_pr_"
 DEFAULT_COMMAND = "dbt run-operation {macro} --args '{{schema: {schema}, pr: {pr}}}'"
 _MACRO = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
@@ -25,18 +24,13 @@ class Closed:
     deleted: tuple[int, ...]
 
 
-def drop_cause(pr: int) -> str:
-    """The cause of the run that drops a closed PR's schema; other steps recognise the closing by it."""
-    return f"Autoscaling Slim CI: drop the schema of closed PR #{pr}"
-
-
 def schema_to_drop(schema: str, job_id: int, pr: int) -> str:
     """The PR's schema, if it is exactly the one this action names for it; an InputError otherwise."""
-    if schema != f"{PREFIX}{job_id}_{pr}":
+    if schema != pr_schema(job_id, pr):
         raise InputError(
             "schema-override",
             f"The schema '{schema[:80]}' is not a pull request schema the action may drop (it must be "
-            f"{PREFIX}{job_id}_{pr}): leave schema-override empty, or set drop-schema: false.",
+            f"{pr_schema(job_id, pr)}): leave schema-override empty, or set drop-schema: false.",
         )
     return schema
 
@@ -53,7 +47,7 @@ def drop_command(template: str, macro: str, schema: str, pr: int, job_id: int) -
         command = (template or DEFAULT_COMMAND).format(macro=macro, schema=schema, pr=pr, job=job_id)
     except (KeyError, IndexError, ValueError):
         command = ""
-    others = set(re.findall(rf"{PREFIX}\w+", command)) - {schema}
+    others = set(re.findall(rf"{SCHEMA_PREFIX}\w+", command)) - {schema}
     if not command.startswith("dbt run-operation ") or schema not in command or others or "\n" in command:
         raise InputError(
             "drop-schema-command",
@@ -116,7 +110,7 @@ def close(client: DbtCloudClient, runtime: Runtime, *, job_id: int, pr: int) -> 
             cancelled.append(run.id)
             runtime.log(f"Cancelled run {run.id} of closed PR #{pr}.")
     deleted: list[int] = []
-    for clone in client.list_jobs(marker_prefix(job_id)):
+    for clone in client.list_jobs(clone_marker_prefix(job_id)):
         if clone_source(clone.name) == job_id and clone_pr(clone.name) == pr and client.delete_job(clone.id):
             deleted.append(clone.id)
             runtime.log(f"Deleted clone job {clone.id} of closed PR #{pr}.")

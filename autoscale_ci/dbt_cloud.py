@@ -22,18 +22,13 @@ from tenacity.stop import stop_base
 
 from autoscale_ci import __version__
 from autoscale_ci.errors import Aborted, ActionError
+from autoscale_ci.markers import PR_FIELDS
 from autoscale_ci.models import ACTIVE_STATUSES, ERROR, SUCCESS, Account, Job, Run, parse_timestamp
 
 PAGE_SIZE = 100
 MAX_ITEMS = 20_000  # a runaway pagination loop stops here
 RELATED = '["trigger","job"]'
 WRITE_ATTEMPTS = 3
-PR_ID_FIELDS = (
-    "github_pull_request_id",
-    "gitlab_merge_request_id",
-    "azure_pull_request_id",
-    "non_native_pull_request_id",
-)
 _T = TypeVar("_T")
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -464,7 +459,7 @@ class DbtCloudClient:
                 recent
                 and trigger is not None
                 and run.sha == body.get("git_sha")
-                and run.pr_number in {body.get(field) for field in PR_ID_FIELDS}
+                and run.pr_number in {body.get(field) for field in PR_FIELDS.values()}
                 and trigger.cause == body.get("cause")
             ):
                 return run

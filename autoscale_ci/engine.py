@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from autoscale_ci.clone import clone_source
 from autoscale_ci.errors import ActionError
+from autoscale_ci.markers import clone_source
 from autoscale_ci.models import QUEUED, RUNNING, STARTING
 
 

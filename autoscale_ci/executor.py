@@ -14,14 +14,14 @@ from typing import Any, TypeVar
 
 from autoscale_ci import signals
 from autoscale_ci.artifacts import collect
-from autoscale_ci.clone import clone_definition, clone_source
+from autoscale_ci.clone import clone_definition
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import ActiveRun, Move, Plan, belongs_to, without_clone
 from autoscale_ci.errors import Aborted
 from autoscale_ci.github import Runtime
+from autoscale_ci.markers import clone_source, pushed_at
 from autoscale_ci.models import CANCELLED, ERROR, RUNNING, SUCCESS, Job, Run, status_name
-from autoscale_ci.payload import pushed_at
 from autoscale_ci.polling import expected_duration, next_check, parse_duration
 from autoscale_ci.results import RunResults
 

@@ -15,7 +15,6 @@ from autoscale_ci.closing import (
     GitHubAccess,
     close,
     confirm_closed,
-    drop_cause,
     drop_command,
     schema_to_drop,
 )
@@ -26,7 +25,8 @@ from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import Executor, Options, Outcome
 from autoscale_ci.github import Runtime
 from autoscale_ci.github_api import api_url
-from autoscale_ci.payload import build_payload, schema_name
+from autoscale_ci.markers import drop_cause, pr_schema
+from autoscale_ci.payload import build_payload
 from autoscale_ci.providers import detect, pull_request_from_ci
 from autoscale_ci.report import cleanup_summary, error_summary, outputs, summary
 from autoscale_ci.settings import InvalidInputs, Settings, load_settings
@@ -65,7 +65,7 @@ def _cleanup(settings: Settings, runtime: Runtime, started: float) -> int:
     if closed is not None and settings.drop_schema:
         # Checked before any request: a schema or command the action may not run changes nothing.
         schema = schema_to_drop(
-            settings.schema_override or schema_name(settings.job_id, closed.number), settings.job_id, closed.number
+            settings.schema_override or pr_schema(settings.job_id, closed.number), settings.job_id, closed.number
         )
         command = drop_command(
             settings.drop_schema_command or "", settings.drop_schema_macro, schema, closed.number, settings.job_id

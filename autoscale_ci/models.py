@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from autoscale_ci.markers import PR_FIELDS
+
 QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
 ACTIVE_STATUSES = (QUEUED, STARTING, RUNNING)
 STATUS_NAMES = {
@@ -155,11 +157,5 @@ class Run(_Lenient):
         """The pull or merge request the run was triggered for, whichever git provider's field holds it."""
         if self.trigger is None:
             return None
-        trigger = self.trigger
-        ids = (
-            trigger.github_pull_request_id,
-            trigger.gitlab_merge_request_id,
-            trigger.azure_pull_request_id,
-            trigger.non_native_pull_request_id,
-        )
+        ids: list[int | None] = [getattr(self.trigger, field) for field in PR_FIELDS.values()]
         return next((number for number in ids if number is not None), None)

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
 from typing import Any
 
 from autoscale_ci.context import PullRequest
-from autoscale_ci.providers import PR_FIELDS
+from autoscale_ci.markers import PR_FIELDS, pr_schema, push_marker
 from autoscale_ci.settings import Settings
 
 CAUSE_LIMIT = 255
-_PUSHED = re.compile(r" \[pushed (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\]$")
-
-
-def push_marker(pushed_at: datetime) -> str:
-    """The suffix of a run's cause that records when its commit was pushed."""
-    return f" [pushed {pushed_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}]"
-
-
-def pushed_at(cause: str | None) -> datetime | None:
-    """When the commit of a run was pushed, from its cause; None for runs this action did not start."""
-    found = _PUSHED.search(cause or "")
-    return datetime.strptime(found.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if found else None
-
-
-def schema_name(job_id: int, pr_number: int) -> str:
-    """The schema dbt Cloud's own CI would use for this job and pull request."""
-    return f"dbt_cloud_pr_{job_id}_{pr_number}"
 
 
 def default_cause(pr: PullRequest) -> str:
@@ -48,7 +29,7 @@ def build_payload(settings: Settings, pr: PullRequest) -> dict[str, Any]:
         "cause": _cause(settings.cause or default_cause(pr), pr),
         "git_sha": pr.head_sha,
         PR_FIELDS[pr.provider]: pr.number,
-        "schema_override": settings.schema_override or schema_name(settings.job_id, pr.number),
+        "schema_override": settings.schema_override or pr_schema(settings.job_id, pr.number),
     }
     overrides: dict[str, Any] = {
         "git_branch": settings.git_branch,

@@ -8,14 +8,6 @@ from autoscale_ci.context import PullRequest, full_sha, pr_number
 from autoscale_ci.errors import EventError
 from autoscale_ci.models import parse_timestamp
 
-# The trigger field dbt Cloud reads the pull request id from, by provider.
-PR_FIELDS = {
-    "github": "github_pull_request_id",
-    "gitlab": "gitlab_merge_request_id",
-    "azure": "azure_pull_request_id",
-    "other": "non_native_pull_request_id",
-}
-
 
 def detect(env: Mapping[str, str]) -> str:
     """Which CI runs us, from the variables each provider always sets."""

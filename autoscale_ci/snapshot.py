@@ -6,12 +6,11 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
-from autoscale_ci.clone import clone_source, marker_prefix
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.engine import ActiveRun, Snapshot
 from autoscale_ci.errors import ActionError
+from autoscale_ci.markers import clone_marker_prefix, clone_source, pushed_at
 from autoscale_ci.models import Account, Job, Run
-from autoscale_ci.payload import pushed_at
 
 
 def _active(run: Run) -> ActiveRun:
@@ -36,7 +35,7 @@ class Observer:
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._account: Future[Account] = self._pool.submit(client.get_account)
         self._clones: Future[list[Job]] | None = (
-            self._pool.submit(client.list_jobs, marker_prefix(job_id)) if list_clones else None
+            self._pool.submit(client.list_jobs, clone_marker_prefix(job_id)) if list_clones else None
         )
         self._runs: list[Run] | None = None
 

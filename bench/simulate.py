@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from autoscale_ci.clone import marker
 from autoscale_ci.engine import Move, Request, Snapshot, decide
+from autoscale_ci.markers import clone_marker, push_marker
 from autoscale_ci.models import Run
-from autoscale_ci.payload import push_marker
 from autoscale_ci.snapshot import _active as snapshot_of
 from bench.common import ACTIVE, median, percentile
 from dbt_cloud_emulator import Emulator, EmulatorConfig
@@ -149,7 +148,7 @@ def ours(world: World, push: Push) -> None:
     plan = decide(snapshot, Request(pr_number=push.pr, sha=push.sha, pushed_at=world.at(push.at)))
     if plan.move in (Move.SKIP, Move.FOLLOW):
         return
-    target = world.clone(f"CI{marker(world.ci, push.pr)}", push) if plan.move is Move.CLONE else world.ci
+    target = world.clone(f"CI{clone_marker(world.ci, push.pr)}", push) if plan.move is Move.CLONE else world.ci
     for stale in plan.cancel:
         world.emu.state.cancel(stale.id)
     world.trigger(target, push)

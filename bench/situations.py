@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from autoscale_ci.clone import WRITABLE_FIELDS, marker
-from autoscale_ci.payload import push_marker
+from autoscale_ci.clone import WRITABLE_FIELDS
+from autoscale_ci.markers import clone_marker, push_marker
 from bench.common import (
     Invocation,
     api,
@@ -115,7 +115,7 @@ def _first_page(emu: Emulator, client: httpx.Client, ci: int) -> dict[str, int]:
 
 
 def _cancelled_counted(emu: Emulator, client: httpx.Client, ci: int) -> dict[str, int]:
-    clone = emu.seed_job(f"CI{marker(ci, 1)}", run_seconds=LONG)
+    clone = emu.seed_job(f"CI{clone_marker(ci, 1)}", run_seconds=LONG)
     deploy = emu.seed_job("Deploy", job_type="scheduled", run_seconds=LONG)
     return {
         "PR #2": trigger(client, ci, 2, SHA_C),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from autoscale_ci.cleanup import select
-from autoscale_ci.clone import marker
+from autoscale_ci.markers import clone_marker
 from autoscale_ci.models import Job
 from tests.builders import JOB, job
 
@@ -15,7 +15,7 @@ def clone(job_id: int, pr: int, age_minutes: float, source: int = JOB, updated_m
     updated = (NOW - timedelta(minutes=updated_minutes if updated_minutes is not None else age_minutes)).isoformat(
         sep=" "
     )
-    return Job.model_validate(job(job_id, name=f"CI{marker(source, pr)}", created_at=created, updated_at=updated))
+    return Job.model_validate(job(job_id, name=f"CI{clone_marker(source, pr)}", created_at=created, updated_at=updated))
 
 
 def test_idle_clones_older_than_the_limit_are_deleted() -> None:
@@ -43,7 +43,7 @@ def test_other_jobs_clones_and_plain_jobs_are_never_touched() -> None:
 
 def test_a_clone_without_a_readable_creation_time_is_kept() -> None:
     # It may be one a running step has just made and not yet triggered.
-    unknown = Job.model_validate(job(1, name=f"CI{marker(JOB, 1)}", created_at="yesterday", updated_at="today"))
+    unknown = Job.model_validate(job(1, name=f"CI{clone_marker(JOB, 1)}", created_at="yesterday", updated_at="today"))
     found = select([unknown], set(), job_id=JOB, now=NOW, max_age=timedelta(minutes=60), closed_pr=None)
     assert found.deleted == ()
     assert found.kept_young == (1,)

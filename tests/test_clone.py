@@ -1,29 +1,7 @@
 from __future__ import annotations
 
-from autoscale_ci.clone import (
-    WRITABLE_FIELDS,
-    base_name,
-    clone_definition,
-    clone_source,
-    marker,
-    marker_prefix,
-)
+from autoscale_ci.clone import WRITABLE_FIELDS, clone_definition
 from tests.builders import job
-
-
-def test_marker_round_trip() -> None:
-    name = "Slim CI" + marker(73797, 12)
-    assert name == "Slim CI [autoscale 73797 PR #12]"
-    assert clone_source(name) == 73797
-    assert marker_prefix(73797) in name
-    assert base_name(name) == "Slim CI"
-
-
-def test_plain_job_names_are_not_clones() -> None:
-    assert clone_source("CI") is None
-    assert clone_source(None) is None
-    assert clone_source("CI [autoscale x PR #1]") is None
-    assert clone_source("CI [autoscale 5 PR #1] copy") is None
 
 
 def test_clone_copies_the_job_with_every_trigger_off() -> None:

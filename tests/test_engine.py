@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from autoscale_ci.clone import marker
 from autoscale_ci.engine import (
     ActiveRun,
     Move,
@@ -20,6 +19,7 @@ from autoscale_ci.engine import (
     without_clone,
 )
 from autoscale_ci.errors import ActionError
+from autoscale_ci.markers import clone_marker
 
 JOB = 5
 OTHER_JOB = 6
@@ -32,7 +32,7 @@ def run(run_id: int, job_id: int = JOB, pr: int | None = 1, sha: str | None = SH
 
 
 def clone_run(run_id: int, pr: int, sha: str, clone_id: int = CLONE, source: int = JOB) -> ActiveRun:
-    return run(run_id, job_id=clone_id, pr=pr, sha=sha, name=f"CI{marker(source, pr)}")
+    return run(run_id, job_id=clone_id, pr=pr, sha=sha, name=f"CI{clone_marker(source, pr)}")
 
 
 def snap(*runs: ActiveRun, slots: int = 3, clones: frozenset[int] = frozenset()) -> Snapshot:
@@ -164,7 +164,7 @@ def test_family_is_recognised_by_marker_or_listed_clone_id() -> None:
     assert in_family(run(1), s)
     assert in_family(run(2, job_id=77, name="renamed"), s)
     assert in_family(clone_run(3, pr=1, sha=SHA_OLD, clone_id=88), s)
-    assert not in_family(run(4, job_id=OTHER_JOB, name=f"CI{marker(OTHER_JOB, 1)}"), s)
+    assert not in_family(run(4, job_id=OTHER_JOB, name=f"CI{clone_marker(OTHER_JOB, 1)}"), s)
 
 
 def test_a_late_workflow_for_an_older_commit_never_cancels_the_newer_run() -> None:
@@ -212,7 +212,7 @@ def test_decide_early_settles_only_what_the_runs_alone_settle() -> None:
     assert decide_early(snap(), REQ) == Plan(Move.TRIGGER, f"job {JOB} is idle")
     assert decide_early(snap(run(10, job_id=OTHER_JOB, pr=None)), REQ) is not None
     assert decide_early(snap(run(10, pr=2)), REQ) is None  # busy job: slots decide
-    assert decide_early(snap(run(10, pr=1, sha=SHA_OLD, job_id=CLONE, name=f"CI{marker(JOB, 1)}")), REQ) is None
+    assert decide_early(snap(run(10, pr=1, sha=SHA_OLD, job_id=CLONE, name=f"CI{clone_marker(JOB, 1)}")), REQ) is None
     followed = decide_early(snap(run(10, sha=SHA_NEW)), REQ)
     assert followed is not None
     assert followed.move is Move.FOLLOW
@@ -228,7 +228,7 @@ def test_decide_early_agrees_with_decide() -> None:
             ActiveRun(
                 i,
                 rng.choice((JOB, OTHER_JOB, CLONE)),
-                rng.choice(("CI", f"CI{marker(JOB, 1)}")),
+                rng.choice(("CI", f"CI{clone_marker(JOB, 1)}")),
                 rng.choice((1, 2, None)),
                 rng.choice((SHA_NEW, SHA_OLD)),
                 status=rng.choice((1, 2, 3)),

@@ -11,15 +11,14 @@ import httpx
 import pytest
 import respx
 
-from autoscale_ci.clone import marker
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import ActiveRun, Move, Plan
 from autoscale_ci.errors import Aborted
 from autoscale_ci.executor import Executor, Options
 from autoscale_ci.github import Runtime
+from autoscale_ci.markers import clone_marker, push_marker
 from autoscale_ci.models import Job
-from autoscale_ci.payload import push_marker
 from tests.builders import ACCOUNT, HOST, JOB, SHA_A, SHA_B, TOKEN, envelope, failure, job, run
 
 ON_GITHUB = {"GITHUB_ACTIONS": "true"}
@@ -28,7 +27,7 @@ PUSHED = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 PR = PullRequest(number=7, head_sha=SHA_A, updated_at=PUSHED)
 PAYLOAD = {"cause": "c", "git_sha": SHA_A, "github_pull_request_id": 7}
 CLONE_ID = 900
-CLONE_NAME = f"CI{marker(JOB, 7)}"
+CLONE_NAME = f"CI{clone_marker(JOB, 7)}"
 
 
 class Clock:

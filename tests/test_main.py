@@ -7,13 +7,13 @@ import httpx
 import pytest
 import respx
 
-from autoscale_ci.clone import marker
 from autoscale_ci.main import main
+from autoscale_ci.markers import clone_marker
 from tests.builders import JOB, SHA_A, SHA_B, TOKEN, account, envelope, failure, job, run
 from tests.conftest import pr_event, read_outputs
 
 CLONE_ID = 900
-CLONE_NAME = f"CI{marker(JOB, 7)}"
+CLONE_NAME = f"CI{clone_marker(JOB, 7)}"
 
 
 def dbt_cloud(

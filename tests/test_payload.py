@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from autoscale_ci.context import PullRequest
-from autoscale_ci.payload import build_payload, default_cause, pushed_at, schema_name
+from autoscale_ci.markers import pushed_at
+from autoscale_ci.payload import build_payload, default_cause
 from autoscale_ci.settings import Settings
 from tests.builders import SHA_A, TOKEN
 
@@ -56,11 +57,6 @@ def test_overrides_pass_through_and_empty_ones_are_left_out() -> None:
     assert body["dbt_version_override"] == "latest"
 
 
-@pytest.mark.parametrize(("job", "pr", "name"), [(1, 2, "dbt_cloud_pr_1_2"), (73797, 1234, "dbt_cloud_pr_73797_1234")])
-def test_schema_name(job: int, pr: int, name: str) -> None:
-    assert schema_name(job, pr) == name
-
-
 def test_default_cause_names_pr_and_short_sha() -> None:
     assert default_cause(PR) == "Autoscaling Slim CI: PR #42 @ aaaaaaa"
 
@@ -74,12 +70,6 @@ def test_cause_records_when_the_commit_was_pushed() -> None:
     long = build_payload(settings(**{"INPUT_CAUSE": "x" * 255}), pr)["cause"]
     assert len(long) == 255
     assert pushed_at(long) == pushed
-
-
-def test_causes_without_a_push_time() -> None:
-    assert pushed_at("Triggered via API") is None
-    assert pushed_at(None) is None
-    assert pushed_at("x [pushed yesterday]") is None
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from autoscale_ci.errors import EventError
-from autoscale_ci.providers import PR_FIELDS, detect, pull_request_from_ci
+from autoscale_ci.markers import PR_FIELDS
+from autoscale_ci.providers import detect, pull_request_from_ci
 
 SHA = "c" * 40
 
