@@ -10,7 +10,7 @@ from autoscale_ci.engine import belongs_to
 from autoscale_ci.errors import ActionError, InputError
 from autoscale_ci.github import Runtime
 from autoscale_ci.github_api import GitHubApiError, pull_request_state
-from autoscale_ci.markers import SCHEMA_PREFIX, clone_marker_prefix, clone_pr, clone_source, pr_schema
+from autoscale_ci.markers import SCHEMA_PREFIX, clone_marker_prefix, clone_pr, clone_source, drop_cause, pr_schema
 
 DEFAULT_COMMAND = "dbt run-operation {macro} --args '{{schema: {schema}, pr: {pr}}}'"
 _MACRO = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -99,6 +99,12 @@ def confirm_closed(runtime: Runtime, pr: int, github: GitHubAccess, *, confirmed
         "pull requests (permissions: pull-requests: read).",
         title="Pull request state unknown",
     )
+
+
+def closed_since(client: DbtCloudClient, run_id: int, pr: int) -> bool:
+    """Whether cleanup mode has closed the PR since run `run_id` started (it starts a schema drop run)."""
+    cause = drop_cause(pr)
+    return any(run.trigger is not None and run.trigger.cause == cause for run in client.list_runs(id_gt=run_id))
 
 
 def close(client: DbtCloudClient, runtime: Runtime, *, job_id: int, pr: int) -> Closed:

@@ -1,28 +1,23 @@
-"""The decision: what to do for a pull request, given what dbt Cloud is doing now. Pure, no I/O."""
+"""Every rule of the action, as pure functions: what to do for a pull request given what dbt Cloud is doing now
+(`decide`), when the account's lock stops it (`lock_error`), what a finished run means for the step (`verdict`), and
+when a followed run must be decided again (`decide_again`). No I/O: the executor and main carry these out.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
 from autoscale_ci.errors import ActionError
 from autoscale_ci.markers import clone_source
-from autoscale_ci.models import QUEUED, RUNNING, STARTING
-
-
-class Move(StrEnum):
-    """What the executor does after any cancellations."""
-
-    SKIP = "skip"
-    FOLLOW = "follow"
-    TRIGGER = "trigger"
-    CLONE = "clone"
+from autoscale_ci.models import CANCELLED, ERROR, QUEUED, RUNNING, STARTING, SUCCESS, status_name
 
 
 @dataclass(frozen=True)
 class ActiveRun:
-    """A queued, starting or running run anywhere in the account."""
+    """A queued, starting or running run anywhere in the account (or, read after ours, any later run)."""
 
     id: int
     job_id: int
@@ -35,15 +30,22 @@ class ActiveRun:
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    """What dbt Cloud looked like when the action started."""
+class AccountFacts:
+    """What the decision needs of the account."""
 
-    job_id: int
     run_slots: int
-    active_runs: tuple[ActiveRun, ...] = ()
-    clone_job_ids: frozenset[int] = frozenset()
     locked: bool = False
     lock_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What dbt Cloud looked like when the action started; `account` is None until the account is read."""
+
+    job_id: int
+    active_runs: tuple[ActiveRun, ...] = ()
+    clone_job_ids: frozenset[int] = frozenset()
+    account: AccountFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -61,37 +63,88 @@ class Request:
     pushed_at: datetime | None = None
 
 
+# The plan: one frozen variant per move, each with only the fields that move uses.
 @dataclass(frozen=True)
-class Plan:
-    """The decision and its reason, for the executor and the summary."""
+class Skip:
+    """Run nothing: the pull request needs no run."""
 
-    move: Move
+    reason: str
+
+
+@dataclass(frozen=True)
+class Follow:
+    """Wait on a run another step started for this commit; never cancel it."""
+
+    reason: str
+    run: ActiveRun
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Cancel `cancel`, then trigger the job itself (where dbt Cloud queues the run if the job is busy)."""
+
     reason: str
     cancel: tuple[ActiveRun, ...] = ()
-    follow: ActiveRun | None = None
+
+
+@dataclass(frozen=True)
+class Clone:
+    """Clone the job (or update the idle clone `reuse_clone_id`), cancel `cancel`, trigger the clone."""
+
+    reason: str
+    cancel: tuple[ActiveRun, ...] = ()
     reuse_clone_id: int | None = None
 
-    @property
-    def decision(self) -> str:
-        """The name reported in the `decision` output."""
-        if self.cancel and self.move in (Move.TRIGGER, Move.CLONE):
-            return "cancel-and-retrigger"
-        return {
-            Move.SKIP: "skip",
-            Move.FOLLOW: "follow",
-            Move.TRIGGER: "plain-trigger",
-            Move.CLONE: "clone-and-trigger",
-        }[self.move]
+
+Plan = Skip | Follow | Trigger | Clone
 
 
-def without_clone(plan: Plan, refusal: str) -> Plan:
-    """The plan once dbt Cloud refused to create (or update) the clone: the job itself, where dbt Cloud queues the
-    run. Stale runs are still cancelled: the clone is asked for first, so nothing was cancelled yet."""
-    return Plan(
-        Move.TRIGGER,
-        f"{plan.reason}, but dbt Cloud refused the clone ({refusal}), so dbt Cloud queues the run",
-        plan.cancel,
-    )
+class RunStatus(StrEnum):
+    """What became of the step's run, as the `run-status` output says it."""
+
+    SKIPPED = "skipped"
+    QUEUED = "queued"
+    STARTING = "starting"
+    RUNNING = "running"
+    SUCCESS = "success"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"
+    TIMEOUT = "timeout"
+
+    @classmethod
+    def of(cls, status: int) -> RunStatus:
+        """The status of a run dbt Cloud reports as `status`; an unknown code counts as an error."""
+        try:
+            return cls(status_name(status))
+        except ValueError:
+            return cls.ERROR
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """A run that has ended, as the verdict needs it."""
+
+    id: int
+    status: int
+    sha: str | None
+    link: str
+    status_message: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a run's end means for the step: its status, exit code and the message that explains it."""
+
+    status: RunStatus
+    exit_code: int = 0
+    message: str = ""
+    superseded_by: str | None = None
+
+
+# The newer commit's step cancels our run while it triggers its own, so that run may land a moment after the cancel:
+# a cancelled run with no superseding run in sight is looked at once more, this long after.
+SUPERSEDE_GRACE_SECONDS = 3.0
 
 
 def belongs_to(job_id: int, run_job_id: int, run_job_name: str | None, clone_ids: frozenset[int] = frozenset()) -> bool:
@@ -125,9 +178,9 @@ def _idle_clone(snapshot: Snapshot, busy_job_ids: set[int]) -> int | None:
 def precheck(request: Request) -> Plan | None:
     """The skip plan for a pull request that needs no run, decided before dbt Cloud is asked anything."""
     if request.closed:
-        return Plan(Move.SKIP, f"PR #{request.pr_number} is closed; nothing to run")
+        return Skip(f"PR #{request.pr_number} is closed; nothing to run")
     if request.draft and not request.run_on_draft:
-        return Plan(Move.SKIP, f"PR #{request.pr_number} is a draft and run-on-draft is false")
+        return Skip(f"PR #{request.pr_number} is a draft and run-on-draft is false")
     return None
 
 
@@ -141,44 +194,42 @@ def _in_flight(mine: list[ActiveRun], request: Request) -> Plan | None:
     same_sha = [run for run in mine if run.sha == request.sha]
     if same_sha:
         run = max(same_sha, key=lambda r: r.id)
-        return Plan(
-            Move.FOLLOW, f"run {run.id} is already in flight for PR #{request.pr_number} at this commit", follow=run
-        )
+        return Follow(f"run {run.id} is already in flight for PR #{request.pr_number} at this commit", run)
     newer = [run for run in mine if run.sha != request.sha and _pushed_later(run, request)]
     if newer:
         # A workflow for an older commit that starts late must not cancel the newer commit's run.
         run = max(newer, key=lambda r: r.id)
-        return Plan(
-            Move.SKIP,
+        return Skip(
             f"commit {(run.sha or '?')[:7]}, pushed to PR #{request.pr_number} after this one, is already in run "
-            f"{run.id}; this older commit needs no run",
+            f"{run.id}; this older commit needs no run"
         )
     return None
 
 
-def decide_early(snapshot: Snapshot, request: Request) -> Plan | None:
-    """The plan when the active runs alone settle it (follow, step aside, or an idle job with nothing to
-    cancel), so the trigger need not wait for the account; None when the account's slots and lock matter."""
-    plan = precheck(request) or _in_flight(_mine(snapshot, request), request)
-    if plan is not None:
-        return plan
-    if any(run.job_id == snapshot.job_id for run in snapshot.active_runs) or _mine(snapshot, request):
+def lock_error(account: AccountFacts) -> ActionError | None:
+    """The error to stop on when the account is locked; None when runs can start."""
+    if not account.locked:
         return None
-    return Plan(Move.TRIGGER, f"job {snapshot.job_id} is idle")
+    return ActionError(
+        f"The dbt Cloud account is locked ({account.lock_reason or 'no reason given'}), so no run can start: resolve "
+        "the lock in dbt Cloud (Account settings > Billing), then re-run the workflow.",
+        title="dbt Cloud account locked",
+    )
 
 
-def decide(snapshot: Snapshot, request: Request) -> Plan:
-    """Pick the move for this pull request; see the decision table in the README."""
+def decide(snapshot: Snapshot, request: Request) -> Plan | None:
+    """Pick the move for this pull request; see the decision table in the README.
+
+    Without the account's facts (`snapshot.account` None) only what the active runs alone settle is decided: skip,
+    follow, or trigger an idle job with nothing to cancel, so that trigger need not wait for the account; anything
+    else is None, to be decided again once the account is read. Raises the lock error on a locked account.
+    """
     skip = precheck(request)
     if skip is not None:
         return skip
-    if snapshot.locked:
-        reason = snapshot.lock_reason or "no reason given"
-        raise ActionError(
-            f"The dbt Cloud account is locked ({reason}), so no run can start: resolve the lock in dbt Cloud "
-            "(Account settings > Billing), then re-run the workflow.",
-            title="dbt Cloud account locked",
-        )
+    account = snapshot.account
+    if account is not None and (locked := lock_error(account)) is not None:
+        raise locked
     mine = _mine(snapshot, request)
     in_flight = _in_flight(mine, request)
     if in_flight is not None:
@@ -189,35 +240,101 @@ def decide(snapshot: Snapshot, request: Request) -> Plan:
     cancelled = f"cancelling {len(stale)} run(s) of PR #{request.pr_number} at an older commit; " if stale else ""
 
     base_busy = [run for run in remaining if run.job_id == snapshot.job_id]
-    if not base_busy:
-        return Plan(Move.TRIGGER, f"{cancelled}job {snapshot.job_id} is idle", cancel=stale)
+    # Cancels wait for the account's facts: on a locked account nothing may be cancelled.
+    if not base_busy and (account is not None or not stale):
+        return Trigger(f"{cancelled}job {snapshot.job_id} is idle", stale)
+    if account is None:
+        return None
 
     blocker = min(base_busy, key=lambda r: r.id)
     blocked_by = f"job {snapshot.job_id} is busy with run {blocker.id}" + (
         f" (PR #{blocker.pr_number})" if blocker.pr_number else ""
     )
     if not request.clone:
-        return Plan(
-            Move.TRIGGER, f"{cancelled}{blocked_by} and cloning is off (clone: false); dbt Cloud queues the run", stale
-        )
+        return Trigger(f"{cancelled}{blocked_by} and cloning is off (clone: false); dbt Cloud queues the run", stale)
     in_use = slots_in_use(remaining)
     family_in_use = sum(1 for run in remaining if in_family(run, snapshot))
-    if in_use >= snapshot.run_slots:
-        return Plan(
-            Move.TRIGGER,
-            f"{cancelled}{blocked_by} and all {snapshot.run_slots} run slots are in use; dbt Cloud queues the run",
-            cancel=stale,
+    if in_use >= account.run_slots:
+        return Trigger(
+            f"{cancelled}{blocked_by} and all {account.run_slots} run slots are in use; dbt Cloud queues the run", stale
         )
     if request.max_run_slots is not None and family_in_use >= request.max_run_slots:
-        return Plan(
-            Move.TRIGGER,
+        return Trigger(
             f"{cancelled}{blocked_by} and this job already uses {family_in_use} of max-run-slots "
             f"{request.max_run_slots}; dbt Cloud queues the run",
-            cancel=stale,
+            stale,
         )
-    free = f"{in_use} of {snapshot.run_slots} run slots are in use"
+    free = f"{in_use} of {account.run_slots} run slots are in use"
     reuse = None
     if not request.delete_clone:
         reuse = _idle_clone(snapshot, {run.job_id for run in snapshot.active_runs})
     how = f"reusing idle clone job {reuse}" if reuse is not None else "cloning it"
-    return Plan(Move.CLONE, f"{cancelled}{blocked_by}; {free}, so {how}", cancel=stale, reuse_clone_id=reuse)
+    return Clone(f"{cancelled}{blocked_by}; {free}, so {how}", stale, reuse)
+
+
+def without_clone(plan: Clone, refusal: str) -> Trigger:
+    """The plan once dbt Cloud refused to create (or update) the clone: the job itself, where dbt Cloud queues the
+    run. Stale runs are still cancelled: the clone is asked for first, so nothing was cancelled yet."""
+    return Trigger(
+        f"{plan.reason}, but dbt Cloud refused the clone ({refusal}), so dbt Cloud queues the run", plan.cancel
+    )
+
+
+def superseded_by(
+    run: FinishedRun, job_id: int, pr_number: int, pushed_at: datetime | None, later: Sequence[ActiveRun]
+) -> str | None:
+    """The commit whose run cancelled ours, when it was pushed after ours; None when that is not known.
+
+    A run for another commit may be for an older one (a re-run, or a manual dispatch): only a later push time makes
+    ours superseded rather than cancelled."""
+    for newer in later:
+        if (
+            newer.id > run.id
+            and belongs_to(job_id, newer.job_id, newer.job_name)
+            and newer.pr_number == pr_number
+            and newer.sha
+            and newer.sha != run.sha
+            and newer.pushed_at is not None
+            and pushed_at is not None
+            and newer.pushed_at > pushed_at
+        ):
+            return newer.sha
+    return None
+
+
+def verdict(
+    run: FinishedRun, pr_number: int, short_sha: str, superseding: str | None, *, last_look: bool
+) -> Verdict | None:
+    """What the end of `run` means for the step; None for a cancelled run that no newer commit's run superseded yet
+    while this is not the last look (look again after SUPERSEDE_GRACE_SECONDS)."""
+    if run.status == SUCCESS:
+        return Verdict(RunStatus.SUCCESS)
+    why = f": {run.status_message}" if run.status_message else ""
+    if run.status == CANCELLED:
+        if superseding is not None:
+            return Verdict(
+                RunStatus.SUPERSEDED,
+                message=f"dbt Cloud run {run.id} was cancelled because commit {superseding[:7]} of PR #{pr_number} "
+                f"superseded {short_sha}; its own run reports the result. Run: {run.link}",
+                superseded_by=superseding,
+            )
+        if not last_look:
+            return None
+        return Verdict(
+            RunStatus.CANCELLED, 1, f"dbt Cloud run {run.id} was cancelled before it finished. Run: {run.link}"
+        )
+    status = RunStatus.ERROR if run.status == ERROR else RunStatus.of(run.status)
+    return Verdict(status, 1, f"dbt Cloud run {run.id} failed{why}. See the run's logs: {run.link}")
+
+
+def not_waited_for(judged: Verdict) -> Verdict:
+    """With wait: false the step waited only so that its clone could be deleted: it never fails on the result."""
+    if not judged.exit_code:
+        return judged
+    return replace(judged, exit_code=0, message=f"{judged.message} (wait is false, so the step does not fail)")
+
+
+def decide_again(plan: Plan, status: RunStatus, attempt: int) -> bool:
+    """Whether to decide once more: the followed run was cancelled (its owner's workflow was cancelled with it) and
+    no newer commit superseded it, so this commit still needs a run, unless its PR was closed meanwhile; once."""
+    return isinstance(plan, Follow) and status is RunStatus.CANCELLED and attempt == 1

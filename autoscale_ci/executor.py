@@ -1,4 +1,5 @@
-"""Carries out a Plan against dbt Cloud: clone, cancel, trigger, wait, delete. Makes no decisions."""
+"""Carries out a plan against dbt Cloud, one method a phase: start (clone, cancels, trigger), finish (wait, verdict,
+artifacts), and one teardown that cancels and deletes what the step owns. Every rule it follows is the engine's."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,23 +18,35 @@ from autoscale_ci.artifacts import collect
 from autoscale_ci.clone import clone_definition
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
-from autoscale_ci.engine import ActiveRun, Move, Plan, belongs_to, without_clone
+from autoscale_ci.engine import (
+    SUPERSEDE_GRACE_SECONDS,
+    ActiveRun,
+    Clone,
+    FinishedRun,
+    Follow,
+    Plan,
+    RunStatus,
+    Skip,
+    Trigger,
+    Verdict,
+    not_waited_for,
+    superseded_by,
+    verdict,
+    without_clone,
+)
 from autoscale_ci.errors import Aborted
 from autoscale_ci.github import Runtime
-from autoscale_ci.markers import clone_source, pushed_at
-from autoscale_ci.models import CANCELLED, ERROR, RUNNING, SUCCESS, Job, Run, status_name
+from autoscale_ci.markers import clone_source
+from autoscale_ci.models import CANCELLED, RUNNING, Job, Run, status_name
+from autoscale_ci.outcome import Outcome
 from autoscale_ci.polling import expected_duration, next_check, parse_duration
+from autoscale_ci.post import Leftovers
 from autoscale_ci.results import RunResults
-
-# Saved to GITHUB_STATE as soon as they exist and cleared once settled, so the post step cleans up only what a
-# killed step left: a run still to cancel, a clone still to delete.
-STATE_RUN, STATE_CLONE = "run_id", "clone_job_id"
+from autoscale_ci.snapshot import as_active
 
 # How dbt Cloud refuses a token that may not create jobs: 403, and often 404 ("... check that you have the proper
 # permissions"). Anything else (a server error, a bad body) is no reason to queue instead.
 PERMISSION_REFUSALS = (403, 404)
-# How long a cancelled run waits for the run of the newer commit that cancelled it to show up.
-SUPERSEDE_GRACE_SECONDS = 3.0
 _T = TypeVar("_T")
 
 
@@ -51,24 +64,6 @@ def _in_background(call: Callable[..., _T], *args: Any) -> Future[_T]:
     return answer
 
 
-@dataclass
-class Outcome:
-    """What happened, for outputs, the summary and the exit code."""
-
-    plan: Plan
-    pr: PullRequest
-    run: Run | None = None
-    run_status: str = ""
-    job_id: int | None = None
-    cloned_job_id: int | None = None
-    cancelled_run_ids: list[int] = field(default_factory=list)
-    seconds: float = 0.0
-    exit_code: int = 0
-    message: str = ""
-    superseded_by: str | None = None
-    results: RunResults | None = None
-
-
 @dataclass(frozen=True)
 class Options:
     """The inputs that shape how a plan is carried out."""
@@ -84,8 +79,19 @@ class Options:
     artifacts_path: Path = Path("target")
 
 
+@dataclass(frozen=True)
+class Started:
+    """What the start phase made: the run, and the clone this step must delete once the run has ended."""
+
+    plan: Trigger | Clone
+    run: Run
+    clone_to_delete: int | None
+    cloned_job_id: int | None
+    cancelled_run_ids: tuple[int, ...]
+
+
 class Executor:
-    """Runs one plan; all dbt Cloud writes of the action happen here."""
+    """Runs one plan; all dbt Cloud writes of the action's main step happen here. Build one for each plan."""
 
     def __init__(
         self,
@@ -99,71 +105,79 @@ class Executor:
         self.client = client
         self.runtime = runtime
         self.options = options
+        self.leftovers = Leftovers(runtime)
         self._clock = clock
         self._sleep = sleep
         self._started = clock()
         self._started_at = datetime.now(UTC)
-        self._created_clone: int | None = None
         self._job_checked = False
+        self._created_clone: int | None = None
 
     def _elapsed(self) -> str:
         seconds = int(self._clock() - self._started)
         return f"{seconds // 60}m{seconds % 60:02d}s"
 
     def execute(self, plan: Plan, pr: PullRequest, job: Job | None, payload: Mapping[str, Any]) -> Outcome:
-        """Carry out the plan and report what happened."""
-        outcome = Outcome(plan=plan, pr=pr)
-        if plan.move is Move.SKIP:
-            outcome.run_status = "skipped"
-            return outcome
-        if plan.move is Move.FOLLOW and plan.follow is not None:
-            return self._follow(outcome, self.client.get_run(plan.follow.id))
+        """Carry out the plan and report what happened; `job` is the job's definition, needed for a Clone only."""
+        match plan:
+            case Skip():
+                return Outcome(plan, pr, RunStatus.SKIPPED)
+            case Follow(run=followed):
+                run = self.client.get_run(followed.id)
+                self.runtime.log(
+                    f"Following run {run.id} ({status_name(run.status)}), already in flight for this commit."
+                )
+                of_clone = clone_source(run.job.name if run.job else None) == self.options.job_id
+                cloned = run.job_definition_id if of_clone else None
+                return self._finish(plan, pr, run, None, cloned_job_id=cloned)
+            case Trigger() | Clone():
+                started = self._start(plan, pr, job, payload)
+                return self._finish(started.plan, pr, started.run, started, cloned_job_id=started.cloned_job_id)
 
-        target = self.options.job_id
-        run: Run | None = None
+    # -- start: clone, cancels, trigger -----------------------------------------------------------------------------
+
+    def _start(self, plan: Trigger | Clone, pr: PullRequest, job: Job | None, payload: Mapping[str, Any]) -> Started:
+        target, reused = self.options.job_id, None
         cancels: list[tuple[ActiveRun, Future[Run]]] = []
+        run: Run | None = None
+        cancelled: tuple[int, ...] | None = None
         try:
             # The clone comes first, so that nothing is cancelled before dbt Cloud has said whether it may be made.
-            if plan.move is Move.CLONE and job is not None:
+            if isinstance(plan, Clone):
+                if job is None:
+                    raise ValueError("a Clone plan needs the job's definition")
                 try:
-                    target = self._prepare_clone(plan, job, pr)
-                    outcome.cloned_job_id = target
+                    reused = self._prepare_clone(plan, job, pr)
+                    target = reused or self._created_clone or target
                 except DbtCloudError as refused:
                     if refused.status_code not in PERMISSION_REFUSALS:
                         raise
-                    plan = outcome.plan = without_clone(plan, f"answered {refused.status_code}")
-                    self.runtime.warning(
-                        f"dbt Cloud answered {refused.status_code} when asked to {refused.operation}: this token may "
-                        f"not create or change jobs. Job {target} is triggered instead, and dbt Cloud queues the run "
-                        "behind the one in flight. To let the action clone a busy job, give the service token the "
-                        "Job Admin permission set (or Job Creator, on Enterprise) for the job's project; to stop it "
-                        "trying, set clone: false.",
-                        title="Clone not allowed",
-                    )
+                    plan = without_clone(plan, f"answered {refused.status_code}")
+                    self._warn_clone_refused(refused)
             # Stale runs are cancelled while the trigger is sent: dbt Cloud queues a run behind its job's run in
             # flight, so the new run starts the moment the cancel lands, a round trip sooner.
             cancels = [(stale, _in_background(self.client.cancel_run, stale.id)) for stale in plan.cancel]
             # A signal during the trigger is held until the run's id is known, so it can be cancelled.
             with signals.shielded():
                 run = self.client.trigger_run(target, payload, since=self._started_at - timedelta(minutes=1))
-                self.runtime.save_state({STATE_RUN: str(run.id)})
-            outcome.cancelled_run_ids = self._cancelled(cancels, target)
+                self.leftovers.run_started(run.id)
+            cancelled = self._await_cancels(cancels, target)
             self.runtime.notice(f"dbt Cloud run {run.id} for {pr.label}: {run.href or run.id}")
         except BaseException as exc:
-            with signals.shielded(), self.client.unbounded():
-                if run is not None and isinstance(exc, Aborted) and self.options.cancel_on_abort:
-                    self._cancel_quietly(run.id)
-                if self._created_clone is not None and self.options.delete_clone:
-                    self._delete_clone(self._created_clone)
-                # A cancelled step does not wait for the stale cancels: they finish, or die with the process.
-                if not isinstance(exc, Aborted):
-                    self._cancelled(cancels, target)
+            aborted = isinstance(exc, Aborted)
+            cancel_run = run.id if run is not None and aborted and self.options.cancel_on_abort else None
+            self._teardown(cancel_run, self._created_clone if self.options.delete_clone else None)
+            # A cancelled step does not wait for the stale cancels: they finish, or die with the process.
+            if not aborted and cancelled is None:
+                self._await_cancels(cancels, target)
             raise
         # Only a clone this step created is ever deleted by it; a reused one is kept (delete-clone is false).
-        created = self._created_clone if self.options.delete_clone else None
-        return self._own(outcome, run, created)
+        to_delete = self._created_clone if self.options.delete_clone else None
+        return Started(plan, run, to_delete, reused or self._created_clone, cancelled)
 
-    def _prepare_clone(self, plan: Plan, job: Job, pr: PullRequest) -> int:
+    def _prepare_clone(self, plan: Clone, job: Job, pr: PullRequest) -> int | None:
+        """The idle clone updated for reuse, or None with the clone created in `_created_clone` (set the moment it
+        exists, so that a signal right after cannot leave it behind)."""
         body = clone_definition(job.definition(), self.options.job_id, pr.number, secrets.token_hex(3))
         if plan.reuse_clone_id is not None:
             self.client.update_job(plan.reuse_clone_id, body)
@@ -173,17 +187,25 @@ class Executor:
             clone = self.client.create_job(body)
             self._created_clone = clone.id
             if self.options.delete_clone:
-                self.runtime.save_state({STATE_CLONE: str(clone.id)})
+                self.leftovers.clone_created(clone.id)
         self.runtime.log(f"Created clone job {clone.id} '{clone.name}' (every trigger and the schedule off).")
-        return clone.id
+        return None
 
-    def _cancelled(self, cancels: list[tuple[ActiveRun, Future[Run]]], target: int) -> list[int]:
-        """Wait for the cancels and report each once: the list is emptied as they are reported."""
+    def _warn_clone_refused(self, refused: DbtCloudError) -> None:
+        job_id = self.options.job_id
+        self.runtime.warning(
+            f"dbt Cloud answered {refused.status_code} when asked to {refused.operation}: this token may not create "
+            f"or change jobs. Job {job_id} is triggered instead, and dbt Cloud queues the run behind the one in "
+            "flight. To let the action clone a busy job, give the service token the Job Admin permission set (or Job "
+            "Creator, on Enterprise) for the job's project; to stop it trying, set clone: false.",
+            title="Clone not allowed",
+        )
+
+    def _await_cancels(self, cancels: list[tuple[ActiveRun, Future[Run]]], target: int) -> tuple[int, ...]:
+        """Wait for the stale cancels and report each; a cancel that failed in any way is a warning."""
         done: list[int] = []
-        while cancels:
-            stale, answer = cancels[0]
-            failure = answer.exception()  # waits for the answer; a cancel that failed in any way is not fatal
-            cancels.pop(0)
+        for stale, answer in cancels:
+            failure = answer.exception()
             at = f"at older commit {(stale.sha or '?')[:7]}"
             if failure is None:
                 done.append(stale.id)
@@ -196,80 +218,77 @@ class Executor:
                 f"end{after}; cancel it in dbt Cloud to free its run slot.",
                 title="Stale run not cancelled",
             )
-        return done
+        return tuple(done)
 
-    def _follow(self, outcome: Outcome, run: Run) -> Outcome:
-        """Wait on a run another step started; never cancel it or delete its clone."""
-        self.runtime.log(f"Following run {run.id} ({status_name(run.status)}), already in flight for this commit.")
-        outcome.run, outcome.job_id = run, run.job_definition_id
-        if clone_source(run.job.name if run.job else None) == self.options.job_id:
-            outcome.cloned_job_id = run.job_definition_id
-        if not self.options.wait:
-            outcome.run_status = status_name(run.status)
-            return outcome
-        run = outcome.run = self._wait(run)
-        if run.is_active:
-            outcome.run_status, outcome.exit_code = "timeout", 1
-            outcome.message = (
-                f"dbt Cloud run {run.id} did not finish within timeout-minutes ({self._elapsed()} waited); this step "
-                f"did not start it and left it running. Raise timeout-minutes if runs take longer. Run: {run.href}"
-            )
-        else:
-            self._judge(outcome)
-            self._collect(outcome)
-        outcome.seconds = self._clock() - self._started
-        return outcome
+    # -- finish: wait, verdict, artifacts ---------------------------------------------------------------------------
 
-    def _own(self, outcome: Outcome, run: Run, clone_id: int | None) -> Outcome:
-        """Wait on the run this step started (always when its clone must be deleted), then clean up."""
-        outcome.run, outcome.job_id = run, run.job_definition_id
+    def _finish(
+        self, plan: Plan, pr: PullRequest, run: Run, started: Started | None, *, cloned_job_id: int | None
+    ) -> Outcome:
+        """Wait on the run (always when this step must delete its clone), judge it, collect its artifacts."""
+        owned = started is not None
+        clone_id = started.clone_to_delete if started else None
+        result = Outcome(
+            plan,
+            pr,
+            RunStatus.of(run.status),
+            run=run,
+            job_id=run.job_definition_id,
+            cloned_job_id=cloned_job_id,
+            cancelled_run_ids=started.cancelled_run_ids if started else (),
+        )
         if not (self.options.wait or clone_id is not None):
-            outcome.run_status = status_name(run.status)
-            self.runtime.save_state({STATE_RUN: ""})  # left running on purpose; the post step must not cancel it
-            self.runtime.log(f"Run {run.id} accepted ({outcome.run_status}); not waiting (wait is false).")
-            return outcome
+            if owned:
+                self.leftovers.run_settled()  # left running on purpose; the post step must not cancel it
+                self.runtime.log(f"Run {run.id} accepted ({result.run_status}); not waiting (wait is false).")
+            return result
         try:
-            run = outcome.run = self._wait(run)
+            run = self._wait(run)
         except BaseException as exc:
-            with signals.shielded(), self.client.unbounded():
-                if isinstance(exc, Aborted) and self.options.cancel_on_abort:
-                    self._cancel_quietly(run.id)
-                if clone_id is not None:
-                    # Deleting a clone cancels its run; a run no one waits for must not keep the clone alive.
-                    self._delete_clone(clone_id)
+            if owned:
+                aborted = isinstance(exc, Aborted) and self.options.cancel_on_abort
+                # Deleting a clone cancels its run; a run no one waits for must not keep the clone alive.
+                self._teardown(run.id if aborted else None, clone_id)
             raise
+        result = replace(result, run=run, seconds=self._clock() - self._started)
         if run.is_active:
-            outcome.run_status, outcome.exit_code = "timeout", 1
-            waited = f"dbt Cloud run {run.id} did not finish within timeout-minutes ({self._elapsed()} waited)"
-            if self.options.cancel_on_timeout:
-                with signals.shielded(), self.client.unbounded():
-                    cancelled = self._cancel_quietly(run.id)
-                    if clone_id is not None:
-                        self._delete_clone(clone_id)
-                what = (
-                    "the action cancelled it" if cancelled else "the action could not cancel it (see the warning above)"
-                )
-            else:
-                # Left running on purpose: neither the post step nor this one may cancel it or delete its clone.
-                self.runtime.save_state({STATE_RUN: "", STATE_CLONE: ""})
-                kept = f"; its clone job {clone_id} stays until cleanup mode removes it" if clone_id is not None else ""
-                what = f"it is still running (cancel-on-timeout is false){kept}"
-            outcome.message = f"{waited}; {what}. Raise timeout-minutes if runs take longer. Run: {run.href or run.id}"
+            return replace(result, run_status=RunStatus.TIMEOUT, exit_code=1, message=self._timed_out(run, started))
+        if owned:
+            self.leftovers.run_settled()
+        try:
+            judged = self._verdict(run, pr)
+            results = self._collect(run, judged.status)
+        finally:
+            if clone_id is not None:
+                self._teardown(None, clone_id)
+        if owned and not self.options.wait:
+            judged = not_waited_for(judged)
+        return replace(
+            result,
+            run_status=judged.status,
+            exit_code=judged.exit_code,
+            message=judged.message,
+            superseded_by=judged.superseded_by,
+            results=results,
+            seconds=self._clock() - self._started,
+        )
+
+    def _timed_out(self, run: Run, started: Started | None) -> str:
+        waited = f"dbt Cloud run {run.id} did not finish within timeout-minutes ({self._elapsed()} waited)"
+        raise_it = "Raise timeout-minutes if runs take longer."
+        if started is None:
+            return f"{waited}; this step did not start it and left it running. {raise_it} Run: {run.href}"
+        clone_id = started.clone_to_delete
+        if self.options.cancel_on_timeout:
+            cancelled = self._teardown(run.id, clone_id)
+            what = "the action cancelled it" if cancelled else "the action could not cancel it (see the warning above)"
         else:
-            self.runtime.save_state({STATE_RUN: ""})
-            try:
-                self._judge(outcome)
-                self._collect(outcome)
-            finally:
-                if clone_id is not None:
-                    with signals.shielded(), self.client.unbounded():
-                        self._delete_clone(clone_id)
-            if not self.options.wait and outcome.exit_code:
-                # The step waited only so that the clone could be deleted; wait: false never fails on the result.
-                outcome.exit_code = 0
-                outcome.message += " (wait is false, so the step does not fail)"
-        outcome.seconds = self._clock() - self._started
-        return outcome
+            # Left running on purpose: neither the post step nor this one may cancel it or delete its clone.
+            self.leftovers.run_settled()
+            self.leftovers.clone_settled()
+            kept = f"; its clone job {clone_id} stays until cleanup mode removes it" if clone_id is not None else ""
+            what = f"it is still running (cancel-on-timeout is false){kept}"
+        return f"{waited}; {what}. {raise_it} Run: {run.href or run.id}"
 
     def _wait(self, run: Run) -> Run:
         last = run.status
@@ -282,22 +301,38 @@ class Executor:
             running_for = parse_duration(run.run_duration) if run.status == RUNNING else None
             self._sleep(min(next_check(running_for, expected, self.options.poll_interval), remaining))
             run = self.client.get_run(run.id)
-            self._check_job(run)
+            self._warn_if_job_runs_on_prs(run)
             if run.status != last:
                 last = run.status
                 self.runtime.log(f"[{self._elapsed()}] run {run.id}: {status_name(last)}")
         return run
 
-    def _collect(self, outcome: Outcome) -> None:
-        """Artifacts of a finished run, after failed runs too: that is when they help most."""
-        if outcome.run is None or outcome.run_status in ("cancelled", "superseded"):
-            return
-        with self.runtime.group("Artifacts"):
-            outcome.results = collect(
-                self.client, self.runtime, outcome.run, self.options.artifacts, self.options.artifacts_path
-            )
+    def _verdict(self, run: Run, pr: PullRequest) -> Verdict:
+        """The engine's verdict; for a cancelled run, with the later runs that may show a newer commit took over."""
+        finished = FinishedRun(
+            run.id, run.status, run.sha or pr.head_sha, run.href or f"run {run.id}", run.status_message
+        )
+        for last_look in (False, True):
+            if last_look:
+                self._sleep(SUPERSEDE_GRACE_SECONDS)
+            newer = self._superseding(finished, pr) if run.status == CANCELLED else None
+            judged = verdict(finished, pr.number, pr.short_sha, newer, last_look=last_look)
+            if judged is not None:
+                return judged
+        raise AssertionError("the last look always gives a verdict")  # pragma: no cover
 
-    def _check_job(self, run: Run) -> None:
+    def _superseding(self, run: FinishedRun, pr: PullRequest) -> str | None:
+        later = [as_active(newer) for newer in self.client.list_runs(id_gt=run.id, order_by="id")]
+        return superseded_by(run, self.options.job_id, pr.number, pr.updated_at, later)
+
+    def _collect(self, run: Run, status: RunStatus) -> RunResults | None:
+        """Artifacts of a finished run, after failed runs too: that is when they help most."""
+        if status in (RunStatus.CANCELLED, RunStatus.SUPERSEDED):
+            return None
+        with self.runtime.group("Artifacts"):
+            return collect(self.client, self.runtime, run, self.options.artifacts, self.options.artifacts_path)
+
+    def _warn_if_job_runs_on_prs(self, run: Run) -> None:
         """Warn, once, when the job also runs on its own for pull requests."""
         triggers = run.job.triggers if run.job else None
         if self._job_checked or triggers is None or run.job_definition_id != self.options.job_id:
@@ -317,47 +352,18 @@ class Executor:
         except DbtCloudError:
             return None
 
-    def _judge(self, outcome: Outcome) -> None:
-        run = outcome.run
-        assert run is not None
-        link = run.href or f"run {run.id}"
-        if run.status == SUCCESS:
-            outcome.run_status = "success"
-            return
-        if run.status == CANCELLED:
-            newer = self._superseding_sha(run, outcome.pr)
-            if newer is None:
-                # The newer commit's step cancels ours while it triggers its own: that run may land a moment later.
-                self._sleep(SUPERSEDE_GRACE_SECONDS)
-                newer = self._superseding_sha(run, outcome.pr)
-            if newer is not None:
-                outcome.run_status = "superseded"
-                outcome.superseded_by = newer
-                outcome.message = (
-                    f"dbt Cloud run {run.id} was cancelled because commit {newer[:7]} of PR #{outcome.pr.number} "
-                    f"superseded {outcome.pr.short_sha}; its own run reports the result. Run: {link}"
-                )
-                return
-            outcome.run_status = "cancelled"
-            outcome.exit_code = 1
-            outcome.message = f"dbt Cloud run {run.id} was cancelled before it finished. Run: {link}"
-            return
-        outcome.run_status = "error" if run.status == ERROR else status_name(run.status)
-        outcome.exit_code = 1
-        why = f": {run.status_message}" if run.status_message else ""
-        outcome.message = f"dbt Cloud run {run.id} failed{why}. See the run's logs: {link}"
+    # -- teardown: the one place that cancels the step's run and deletes its clone -------------------------------
 
-    def _superseding_sha(self, run: Run, pr: PullRequest) -> str | None:
-        """The commit whose run cancelled ours, when it was pushed after ours; None when that is not known."""
-        for newer in self.client.list_runs(id_gt=run.id, order_by="id"):
-            family = belongs_to(self.options.job_id, newer.job_definition_id, newer.job.name if newer.job else None)
-            if family and newer.pr_number == pr.number and newer.sha and newer.sha != (run.sha or pr.head_sha):
-                # A run for another commit may be for an older one (a re-run, or a manual dispatch): only a later
-                # push time makes ours superseded rather than cancelled.
-                theirs = pushed_at(newer.trigger.cause if newer.trigger else None)
-                if theirs is not None and pr.updated_at is not None and theirs > pr.updated_at:
-                    return newer.sha
-        return None
+    def _teardown(self, run_id: int | None, clone_id: int | None) -> bool:
+        """Cancel `run_id` and delete `clone_id` (either may be None), past any signal or deadline; whether the
+        run was cancelled. A failure is a warning: the post step and cleanup mode try again."""
+        cancelled = False
+        with signals.shielded(), self.client.unbounded():
+            if run_id is not None:
+                cancelled = self._cancel_quietly(run_id)
+            if clone_id is not None:
+                self._delete_clone(clone_id)
+        return cancelled
 
     def _cancel_quietly(self, run_id: int) -> bool:
         try:
@@ -367,7 +373,7 @@ class Executor:
                 f"Could not cancel run {run_id}: {exc.message} Cancel it in dbt Cloud; the post step will try again."
             )
             return False
-        self.runtime.save_state({STATE_RUN: ""})
+        self.leftovers.run_settled()
         self.runtime.log(f"Cancelled run {run_id}.")
         return True
 
@@ -375,7 +381,7 @@ class Executor:
         try:
             if self.client.delete_job(clone_id):
                 self.runtime.log(f"Deleted clone job {clone_id}.")
-            self.runtime.save_state({STATE_CLONE: ""})
+            self.leftovers.clone_settled()
         except DbtCloudError as exc:
             self.runtime.warning(
                 f"Could not delete clone job {clone_id}: {exc.message} Delete it in dbt Cloud, or let the "

@@ -14,26 +14,37 @@ from autoscale_ci.closing import (
     Closed,
     GitHubAccess,
     close,
+    closed_since,
     confirm_closed,
     drop_command,
     schema_to_drop,
 )
 from autoscale_ci.context import PR_EVENTS, PullRequest, pr_number, pull_request_from_event, read_event
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
-from autoscale_ci.engine import Move, Plan, Request, decide, decide_early, precheck
+from autoscale_ci.engine import (
+    AccountFacts,
+    Clone,
+    Request,
+    Skip,
+    Trigger,
+    decide,
+    decide_again,
+    lock_error,
+    precheck,
+)
 from autoscale_ci.errors import Aborted, ActionError
-from autoscale_ci.executor import Executor, Options, Outcome
+from autoscale_ci.executor import Executor, Options
 from autoscale_ci.github import Runtime
 from autoscale_ci.github_api import api_url
 from autoscale_ci.markers import drop_cause, pr_schema
+from autoscale_ci.outcome import Outcome
 from autoscale_ci.payload import build_payload
 from autoscale_ci.providers import detect, pull_request_from_ci
-from autoscale_ci.report import cleanup_summary, error_summary, outputs, summary
-from autoscale_ci.settings import InvalidInputs, Settings, load_settings
-from autoscale_ci.snapshot import Observer
+from autoscale_ci.report import cleanup_summary, decision, error_summary, outputs, summary
+from autoscale_ci.settings import TOKEN_INPUT, InvalidInputs, Settings, load_settings
+from autoscale_ci.snapshot import SnapshotReader
 
 NODE_ANNOTATIONS = 10  # GitHub shows only so many annotations a step; the summary lists every node
-TOKEN_INPUT = "INPUT_DBT-CLOUD-TOKEN"  # noqa: S105 - the variable's name, not a secret
 
 
 def _github_access(settings: Settings) -> GitHubAccess:
@@ -84,9 +95,7 @@ def _cleanup(settings: Settings, runtime: Runtime, started: float) -> int:
         if closed is not None and payload is not None:
             # The drop is waited for whatever `wait` says, and its artifacts are nobody's business.
             options = replace(_options(settings, started), wait=True, artifacts=())
-            plan = Plan(
-                Move.TRIGGER, f"PR #{closed.number} is closed: dropping its schema {payload['schema_override']}"
-            )
+            plan = Trigger(f"PR #{closed.number} is closed: dropping its schema {payload['schema_override']}")
             with runtime.group("Drop the schema"):
                 outcome = Executor(client, runtime, options).execute(plan, closed, None, payload)
     deleted = (*closing.deleted, *found.deleted)
@@ -149,23 +158,6 @@ def _client(settings: Settings, started: float) -> DbtCloudClient:
     )
 
 
-def _locked_instead(seen: Observer, request: Request, refused: DbtCloudError) -> None:
-    """Raise the locked-account error when that is why dbt Cloud refused; otherwise leave `refused` to be raised."""
-    try:
-        snapshot = seen.full()
-    except DbtCloudError:
-        return
-    if snapshot.locked:
-        decide(snapshot, request)
-
-
-def _closed_since(client: DbtCloudClient, outcome: Outcome, pr: PullRequest) -> bool:
-    """Whether cleanup mode has closed the PR since the followed run started (it starts a schema drop run)."""
-    after = outcome.run.id if outcome.run else 0
-    cause = drop_cause(pr.number)
-    return any(run.trigger is not None and run.trigger.cause == cause for run in client.list_runs(id_gt=after))
-
-
 def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
     pr = _pull_request(settings)
     request = Request(
@@ -181,41 +173,65 @@ def _run(settings: Settings, runtime: Runtime, started: float) -> Outcome:
     )
     options = _options(settings, started)
     payload = build_payload(settings, pr)
-    client = _client(settings, started)
-    with client:
-        executor = Executor(client, runtime, options)
+    with _client(settings, started) as client:
         skip = precheck(request)
         if skip is not None:
             runtime.notice(f"Nothing to run: {skip.reason}.")
-            return executor.execute(skip, pr, None, payload)
+            return Executor(client, runtime, options).execute(skip, pr, None, payload)
         for attempt in (1, 2):
-            # The observer stays open while the plan runs: on an idle job the trigger goes out without waiting for
-            # the account, whose read finishes meanwhile.
-            with Observer(client, settings.job_id, list_clones=not settings.delete_clone) as seen:
-                with runtime.group("Decide"):
-                    early = decide_early(seen.runs_only(), request)
-                    plan = early or decide(seen.full(), request)
-                    job = seen.job() if plan.move is Move.CLONE else None
-                    runtime.log(f"Decision: {plan.decision}: {plan.reason}.")
-                    if plan.move is Move.SKIP:
-                        runtime.notice(f"Nothing to run: {plan.reason}.")
-                with runtime.group("Run"):
-                    try:
-                        outcome = executor.execute(plan, pr, job, payload)
-                    except DbtCloudError as refused:
-                        if early is not None:
-                            _locked_instead(seen, request, refused)
-                        raise
-            if not (plan.move is Move.FOLLOW and outcome.run_status == "cancelled" and attempt == 1):
+            outcome = _attempt(
+                client, runtime, options=options, settings=settings, request=request, pr=pr, payload=payload
+            )
+            if not decide_again(outcome.plan, outcome.run_status, attempt):
                 return outcome
-            if _closed_since(client, outcome, pr):
-                outcome.exit_code = 0
-                outcome.message = f"PR #{pr.number} was closed and its runs cancelled; nothing is left to test."
-                return outcome
-            # The step that owned the followed run cancelled it (its workflow was cancelled) and no newer commit
-            # took over: this commit still needs a run.
+            if closed_since(client, outcome.run.id if outcome.run else 0, pr.number):
+                return replace(
+                    outcome,
+                    exit_code=0,
+                    message=f"PR #{pr.number} was closed and its runs cancelled; nothing is left to test.",
+                )
             runtime.log("The followed run was cancelled and no newer commit superseded it; deciding again.")
         return outcome
+
+
+def _attempt(
+    client: DbtCloudClient,
+    runtime: Runtime,
+    *,
+    options: Options,
+    settings: Settings,
+    request: Request,
+    pr: PullRequest,
+    payload: dict[str, object],
+) -> Outcome:
+    """Read, decide, carry the plan out. The reader stays open while the plan runs: on an idle job the trigger goes
+    out without waiting for the account, whose read finishes meanwhile."""
+    with SnapshotReader(client, settings.job_id, list_clones=not settings.delete_clone) as reads:
+        with runtime.group("Decide"):
+            early = decide(reads.without_account(), request)
+            plan = early or decide(reads.complete(), request)
+            assert plan is not None  # with the account known, decide always decides
+            job = reads.job() if isinstance(plan, Clone) else None
+            runtime.log(f"Decision: {decision(plan)}: {plan.reason}.")
+            if isinstance(plan, Skip):
+                runtime.notice(f"Nothing to run: {plan.reason}.")
+        with runtime.group("Run"):
+            try:
+                return Executor(client, runtime, options).execute(plan, pr, job, payload)
+            except DbtCloudError as refused:
+                # An idle job is triggered before the account is read: a refusal may be the account's lock.
+                account = _account_if_readable(reads) if early is not None else None
+                locked = lock_error(account) if account is not None else None
+                if locked is not None:
+                    raise locked from refused
+                raise
+
+
+def _account_if_readable(reads: SnapshotReader) -> AccountFacts | None:
+    try:
+        return reads.complete().account
+    except DbtCloudError:
+        return None
 
 
 FORK_PR_NO_SECRETS = (

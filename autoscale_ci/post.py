@@ -1,4 +1,5 @@
-"""The post step: after a main step that was killed, cancel its run and delete its clone. Idempotent."""
+"""The post step, and the record the main step keeps for it: after a main step that was killed, cancel its run and
+delete its clone. Idempotent."""
 
 from __future__ import annotations
 
@@ -7,22 +8,51 @@ from collections.abc import Mapping
 
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.errors import ActionError
-from autoscale_ci.executor import STATE_CLONE, STATE_RUN
 from autoscale_ci.github import Runtime
-from autoscale_ci.main import TOKEN_INPUT
-from autoscale_ci.settings import InvalidInputs, load_settings
+from autoscale_ci.settings import TOKEN_INPUT, InvalidInputs, load_settings
+
+RUN, CLONE = "run_id", "clone_job_id"
 
 
-def _state(env: Mapping[str, str], name: str) -> str:
-    return env.get(f"STATE_{name}", "").strip()
+class Leftovers:
+    """What a killed main step would leave, kept in GITHUB_STATE for the post step (which reads it as `STATE_*`).
+
+    A value is saved as soon as it exists and cleared once it is settled: a run once it has ended, been cancelled or
+    was left running on purpose; a clone once deleted, or kept on purpose. So the post step touches only what a main
+    step could not settle itself."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def run_started(self, run_id: int) -> None:
+        """The step's run exists: cancel it if the step dies."""
+        self._runtime.save_state({RUN: str(run_id)})
+
+    def run_settled(self) -> None:
+        """The run needs nothing more from the post step."""
+        self._runtime.save_state({RUN: ""})
+
+    def clone_created(self, clone_id: int) -> None:
+        """The step's clone exists: delete it if the step dies."""
+        self._runtime.save_state({CLONE: str(clone_id)})
+
+    def clone_settled(self) -> None:
+        """The clone needs nothing more from the post step."""
+        self._runtime.save_state({CLONE: ""})
+
+    @staticmethod
+    def read(env: Mapping[str, str]) -> tuple[int | None, int | None]:
+        """The run to cancel and the clone to delete, as the runner hands them to the post step."""
+        run_id, clone_id = (env.get(f"STATE_{name}", "").strip() for name in (RUN, CLONE))
+        return (int(run_id) if run_id.isdigit() else None, int(clone_id) if clone_id.isdigit() else None)
 
 
 def main() -> int:
     """Clean up what the main step left; never fails the job (the main step already reported)."""
     env = os.environ
     runtime = Runtime()
-    run_id, clone_id = _state(env, STATE_RUN), _state(env, STATE_CLONE)
-    if not run_id.isdigit() and not clone_id.isdigit():
+    run_id, clone_id = Leftovers.read(env)
+    if run_id is None and clone_id is None:
         runtime.log("Nothing to clean up.")
         return 0
     runtime.mask(env.get(TOKEN_INPUT, "").strip())
@@ -32,13 +62,13 @@ def main() -> int:
         return 0
     try:
         with DbtCloudClient(settings.dbt_cloud_host, settings.token, settings.account_id, max_attempts=3) as client:
-            if run_id.isdigit() and settings.cancel_on_abort:
-                run = client.get_run(int(run_id))
+            if run_id is not None and settings.cancel_on_abort:
+                run = client.get_run(run_id)
                 if run.is_active:
                     client.cancel_run(run.id)
                     runtime.log(f"Cancelled run {run.id}, left running by a main step that was stopped.")
-            if clone_id.isdigit():
-                deleted = client.delete_job(int(clone_id))
+            if clone_id is not None:
+                deleted = client.delete_job(clone_id)
                 runtime.log(f"Deleted clone job {clone_id}." if deleted else f"Clone job {clone_id} was already gone.")
     except ActionError as exc:
         runtime.warning(f"Cleanup after the main step failed: {exc.message}", title="Cleanup incomplete")

@@ -4,18 +4,41 @@ from __future__ import annotations
 
 from autoscale_ci.cleanup import Cleanup
 from autoscale_ci.closing import Closed
-from autoscale_ci.executor import Outcome
+from autoscale_ci.engine import Clone, Follow, Plan, RunStatus, Skip, Trigger
+from autoscale_ci.outcome import Outcome
 from autoscale_ci.polling import parse_duration
 from autoscale_ci.results import RunResults
 
-ICONS = {"success": "✅", "superseded": "⏭️", "skipped": "⏭️", "error": "❌", "cancelled": "🚫", "timeout": "⏱️"}
+ICONS = {
+    RunStatus.SUCCESS: "✅",
+    RunStatus.SUPERSEDED: "⏭️",
+    RunStatus.SKIPPED: "⏭️",
+    RunStatus.ERROR: "❌",
+    RunStatus.CANCELLED: "🚫",
+    RunStatus.TIMEOUT: "⏱️",
+}
+
+
+def decision(plan: Plan) -> str:
+    """The name the `decision` output gives the plan."""
+    match plan:
+        case Skip():
+            return "skip"
+        case Follow():
+            return "follow"
+        case Trigger(cancel=cancel) | Clone(cancel=cancel) if cancel:
+            return "cancel-and-retrigger"
+        case Trigger():
+            return "plain-trigger"
+        case Clone():
+            return "clone-and-trigger"
 
 
 def outputs(outcome: Outcome) -> dict[str, str]:
     """The values of the action's outputs."""
     run = outcome.run
     return {
-        "decision": outcome.plan.decision,
+        "decision": decision(outcome.plan),
         "run-id": str(run.id) if run else "",
         "run-url": (run.href or "") if run else "",
         "run-status": outcome.run_status,
@@ -37,9 +60,9 @@ def _cell(text: str) -> str:
 def summary(outcome: Outcome) -> str:
     """A short Markdown report: decision and why, PR, commit, run, status, duration."""
     run = outcome.run
-    status = outcome.run_status or "unknown"
+    status = outcome.run_status
     rows = [
-        ("Decision", f"`{outcome.plan.decision}`: {outcome.plan.reason}"),
+        ("Decision", f"`{decision(outcome.plan)}`: {outcome.plan.reason}"),
         ("Pull request", f"#{outcome.pr.number}"),
         ("Commit", f"`{outcome.pr.short_sha}`"),
     ]

@@ -15,6 +15,7 @@ from autoscale_ci.context import FULL_SHA
 from autoscale_ci.errors import InputError
 
 DEFAULT_HOST = "https://cloud.getdbt.com"
+TOKEN_INPUT = "INPUT_DBT-CLOUD-TOKEN"  # noqa: S105 - the variable's name, not a secret
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 _SCHEMA = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,126}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

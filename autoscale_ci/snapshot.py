@@ -7,13 +7,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
 from autoscale_ci.dbt_cloud import DbtCloudClient
-from autoscale_ci.engine import ActiveRun, Snapshot
+from autoscale_ci.engine import AccountFacts, ActiveRun, Snapshot
 from autoscale_ci.errors import ActionError
 from autoscale_ci.markers import clone_marker_prefix, clone_source, pushed_at
 from autoscale_ci.models import Account, Job, Run
 
 
-def _active(run: Run) -> ActiveRun:
+def as_active(run: Run) -> ActiveRun:
+    """The engine's view of a run."""
     return ActiveRun(
         id=run.id,
         job_id=run.job_definition_id,
@@ -26,7 +27,7 @@ def _active(run: Run) -> ActiveRun:
     )
 
 
-class Observer:
+class SnapshotReader:
     """Active runs, the account (and, when clones may be reused, this job's clones), read in parallel."""
 
     def __init__(self, client: DbtCloudClient, job_id: int, *, list_clones: bool) -> None:
@@ -39,7 +40,7 @@ class Observer:
         )
         self._runs: list[Run] | None = None
 
-    def __enter__(self) -> Observer:
+    def __enter__(self) -> SnapshotReader:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -52,21 +53,19 @@ class Observer:
             self._runs = [run for run in self.client.active_runs() if run.is_active]
         return self._runs
 
-    def runs_only(self) -> Snapshot:
-        """The snapshot without the account's facts (slots, lock), for decide_early."""
-        return Snapshot(job_id=self.job_id, run_slots=0, active_runs=tuple(map(_active, self.runs())))
+    def without_account(self) -> Snapshot:
+        """The snapshot before the account (slots, lock) is known: enough for what the active runs alone settle."""
+        return Snapshot(job_id=self.job_id, active_runs=tuple(map(as_active, self.runs())))
 
-    def full(self) -> Snapshot:
+    def complete(self) -> Snapshot:
         """The whole snapshot; waits for the account (and the clone list)."""
         account = self._account.result()
         clones = self._clones.result() if self._clones is not None else []
         return Snapshot(
             job_id=self.job_id,
-            run_slots=account.run_slots,
-            active_runs=tuple(map(_active, self.runs())),
+            active_runs=tuple(map(as_active, self.runs())),
             clone_job_ids=frozenset(clone.id for clone in clones if clone_source(clone.name) == self.job_id),
-            locked=account.locked,
-            lock_reason=account.lock_reason,
+            account=AccountFacts(account.run_slots, account.locked, account.lock_reason),
         )
 
     def job(self) -> Job:

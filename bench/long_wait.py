@@ -13,7 +13,7 @@ from typing import Any
 
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient
-from autoscale_ci.engine import Move, Plan
+from autoscale_ci.engine import Trigger
 from autoscale_ci.executor import Executor, Options
 from autoscale_ci.github import Runtime
 from autoscale_ci.models import parse_timestamp
@@ -42,7 +42,7 @@ def one_run(deviation: float) -> dict[str, Any]:
             sleep=emu.advance,
         )
         pr = PullRequest(number=1, head_sha="a" * 40)
-        outcome = executor.execute(Plan(Move.TRIGGER, "bench"), pr, None, {"cause": "bench", "git_sha": pr.head_sha})
+        outcome = executor.execute(Trigger("bench"), pr, None, {"cause": "bench", "git_sha": pr.head_sha})
         client.close()
         run_id = outcome.run.id if outcome.run else 0
         run = next(r for r in emu.runs() if r["id"] == run_id)

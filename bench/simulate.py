@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from autoscale_ci.engine import Move, Request, Snapshot, decide
+from autoscale_ci.engine import AccountFacts, Clone, Follow, Request, Skip, Snapshot, decide
 from autoscale_ci.markers import clone_marker, push_marker
 from autoscale_ci.models import Run
-from autoscale_ci.snapshot import _active as snapshot_of
+from autoscale_ci.snapshot import as_active as snapshot_of
 from bench.common import ACTIVE, median, percentile
 from dbt_cloud_emulator import Emulator, EmulatorConfig
 
@@ -144,11 +144,12 @@ def ours(world: World, push: Push) -> None:
     """`autoscale_ci.engine.decide` on a snapshot of the account, carried out as the executor does."""
     # The same conversion from the API's run objects that the action's snapshot makes.
     active = [snapshot_of(Run.model_validate(run)) for run in world.active()]
-    snapshot = Snapshot(job_id=world.ci, run_slots=int(world.emu.account()["run_slots"]), active_runs=tuple(active))
+    account = AccountFacts(run_slots=int(world.emu.account()["run_slots"]))
+    snapshot = Snapshot(job_id=world.ci, active_runs=tuple(active), account=account)
     plan = decide(snapshot, Request(pr_number=push.pr, sha=push.sha, pushed_at=world.at(push.at)))
-    if plan.move in (Move.SKIP, Move.FOLLOW):
+    if plan is None or isinstance(plan, Skip | Follow):
         return
-    target = world.clone(f"CI{clone_marker(world.ci, push.pr)}", push) if plan.move is Move.CLONE else world.ci
+    target = world.clone(f"CI{clone_marker(world.ci, push.pr)}", push) if isinstance(plan, Clone) else world.ci
     for stale in plan.cancel:
         world.emu.state.cancel(stale.id)
     world.trigger(target, push)

@@ -6,20 +6,32 @@ from datetime import UTC, datetime
 import pytest
 
 from autoscale_ci.engine import (
+    AccountFacts,
     ActiveRun,
-    Move,
+    Clone,
+    FinishedRun,
+    Follow,
     Plan,
     Request,
+    RunStatus,
+    Skip,
     Snapshot,
+    Trigger,
+    Verdict,
     decide,
-    decide_early,
+    decide_again,
     in_family,
+    lock_error,
+    not_waited_for,
     precheck,
     slots_in_use,
+    superseded_by,
+    verdict,
     without_clone,
 )
 from autoscale_ci.errors import ActionError
 from autoscale_ci.markers import clone_marker
+from autoscale_ci.report import decision
 
 JOB = 5
 OTHER_JOB = 6
@@ -36,22 +48,40 @@ def clone_run(run_id: int, pr: int, sha: str, clone_id: int = CLONE, source: int
 
 
 def snap(*runs: ActiveRun, slots: int = 3, clones: frozenset[int] = frozenset()) -> Snapshot:
-    return Snapshot(job_id=JOB, run_slots=slots, active_runs=runs, clone_job_ids=clones)
+    return Snapshot(job_id=JOB, active_runs=runs, clone_job_ids=clones, account=AccountFacts(slots))
+
+
+def without_account(snapshot: Snapshot) -> Snapshot:
+    """The same snapshot before the account is read."""
+    return Snapshot(snapshot.job_id, snapshot.active_runs, snapshot.clone_job_ids)
+
+
+def decided(snapshot: Snapshot, request: Request) -> Plan:
+    """decide() with the account known, which always decides."""
+    plan = decide(snapshot, request)
+    assert plan is not None
+    return plan
+
+
+def moving(plan: Plan | None) -> Trigger | Clone:
+    """A plan that triggers a run."""
+    assert isinstance(plan, Trigger | Clone), plan
+    return plan
 
 
 REQ = Request(pr_number=1, sha=SHA_NEW)
 
 
 def test_closed_pr_is_skipped_before_anything_else() -> None:
-    plan = decide(snap(run(1)), Request(pr_number=1, sha=SHA_NEW, closed=True))
-    assert plan.move is Move.SKIP
-    assert plan.decision == "skip"
+    plan = decided(snap(run(1)), Request(pr_number=1, sha=SHA_NEW, closed=True))
+    assert isinstance(plan, Skip)
+    assert decision(plan) == "skip"
     assert "closed" in plan.reason
 
 
 def test_draft_pr_is_skipped_unless_drafts_are_enabled() -> None:
-    assert decide(snap(), Request(pr_number=1, sha=SHA_NEW, draft=True)).move is Move.SKIP
-    assert decide(snap(), Request(pr_number=1, sha=SHA_NEW, draft=True, run_on_draft=True)).move is Move.TRIGGER
+    assert isinstance(decided(snap(), Request(pr_number=1, sha=SHA_NEW, draft=True)), Skip)
+    assert isinstance(decided(snap(), Request(pr_number=1, sha=SHA_NEW, draft=True, run_on_draft=True)), Trigger)
 
 
 def test_precheck_passes_an_open_ready_pr() -> None:
@@ -59,31 +89,30 @@ def test_precheck_passes_an_open_ready_pr() -> None:
 
 
 def test_locked_account_is_a_clear_error() -> None:
-    locked = Snapshot(job_id=JOB, run_slots=3, locked=True, lock_reason="payment overdue")
+    locked = Snapshot(job_id=JOB, account=AccountFacts(3, locked=True, lock_reason="payment overdue"))
     with pytest.raises(ActionError, match="payment overdue"):
         decide(locked, REQ)
 
 
 def test_active_run_at_this_sha_is_followed_not_duplicated() -> None:
-    plan = decide(snap(run(10, sha=SHA_NEW), run(11, sha=SHA_NEW), run(12, sha=SHA_OLD)), REQ)
-    assert plan.move is Move.FOLLOW
-    assert plan.follow is not None and plan.follow.id == 11
-    assert plan.cancel == ()
-    assert plan.decision == "follow"
+    plan = decided(snap(run(10, sha=SHA_NEW), run(11, sha=SHA_NEW), run(12, sha=SHA_OLD)), REQ)
+    assert isinstance(plan, Follow)
+    assert plan.run.id == 11  # a Follow has nothing to cancel, by its type
+    assert decision(plan) == "follow"
 
 
 def test_active_run_on_a_clone_at_this_sha_is_followed() -> None:
-    plan = decide(snap(run(9, pr=2), clone_run(10, pr=1, sha=SHA_NEW)), REQ)
-    assert plan.move is Move.FOLLOW
-    assert plan.follow is not None and plan.follow.id == 10
+    plan = decided(snap(run(9, pr=2), clone_run(10, pr=1, sha=SHA_NEW)), REQ)
+    assert isinstance(plan, Follow)
+    assert plan.run.id == 10
 
 
 def test_every_stale_run_of_the_job_and_its_clones_is_cancelled_then_job_triggered() -> None:
     runs = (run(10, sha=SHA_OLDER), run(11, sha=SHA_OLD), clone_run(12, pr=1, sha=SHA_OLD))
-    plan = decide(snap(*runs), REQ)
+    plan = moving(decide(snap(*runs), REQ))
     assert [r.id for r in plan.cancel] == [10, 11, 12]
-    assert plan.move is Move.TRIGGER
-    assert plan.decision == "cancel-and-retrigger"
+    assert isinstance(plan, Trigger)
+    assert decision(plan) == "cancel-and-retrigger"
 
 
 def test_runs_of_other_jobs_and_other_prs_are_never_cancelled() -> None:
@@ -93,69 +122,71 @@ def test_runs_of_other_jobs_and_other_prs_are_never_cancelled() -> None:
         clone_run(12, pr=1, sha=SHA_OLD, clone_id=60, source=OTHER_JOB),  # another job's clone
         run(13, pr=1, sha=SHA_OLD),  # the only stale run of this job for this PR
     )
-    plan = decide(snap(*runs, slots=10), REQ)
+    plan = moving(decide(snap(*runs, slots=10), REQ))
     assert [r.id for r in plan.cancel] == [13]
-    assert plan.move is Move.CLONE  # run 11 keeps the job busy
+    assert isinstance(plan, Clone)  # run 11 keeps the job busy
 
 
 def test_idle_job_is_triggered() -> None:
-    plan = decide(snap(run(10, job_id=OTHER_JOB, pr=None)), REQ)
-    assert plan.move is Move.TRIGGER
-    assert plan.decision == "plain-trigger"
+    plan = decided(snap(run(10, job_id=OTHER_JOB, pr=None)), REQ)
+    assert isinstance(plan, Trigger)
+    assert decision(plan) == "plain-trigger"
     assert "idle" in plan.reason
 
 
 def test_busy_job_with_a_free_slot_is_cloned() -> None:
-    plan = decide(snap(run(10, pr=2), slots=2), REQ)
-    assert plan.move is Move.CLONE
-    assert plan.decision == "clone-and-trigger"
+    plan = decided(snap(run(10, pr=2), slots=2), REQ)
+    assert isinstance(plan, Clone)
+    assert decision(plan) == "clone-and-trigger"
     assert plan.reuse_clone_id is None
     assert "run 10" in plan.reason and "PR #2" in plan.reason
 
 
 def test_busy_job_without_a_free_slot_is_triggered_and_queues() -> None:
-    plan = decide(snap(run(10, pr=2), run(11, job_id=OTHER_JOB, pr=None), slots=2), REQ)
-    assert plan.move is Move.TRIGGER
+    plan = decided(snap(run(10, pr=2), run(11, job_id=OTHER_JOB, pr=None), slots=2), REQ)
+    assert isinstance(plan, Trigger)
     assert "queues" in plan.reason
 
 
 def test_slot_usage_counts_queued_runs_across_the_account() -> None:
     runs = (run(10, pr=2), run(11, job_id=OTHER_JOB, pr=None), run(12, job_id=7, pr=None))
-    assert decide(snap(*runs, slots=3), REQ).move is Move.TRIGGER
-    assert decide(snap(*runs, slots=4), REQ).move is Move.CLONE
+    assert isinstance(decided(snap(*runs, slots=3), REQ), Trigger)
+    assert isinstance(decided(snap(*runs, slots=4), REQ), Clone)
 
 
 def test_cancelled_runs_free_their_slot_and_the_job() -> None:
     # Run 10 is this PR's stale run and the only reason the job is busy: after cancelling it, plain trigger.
-    assert decide(snap(run(10, sha=SHA_OLD), slots=1), REQ).move is Move.TRIGGER
+    assert isinstance(decided(snap(run(10, sha=SHA_OLD), slots=1), REQ), Trigger)
     # With another PR's run on the job, the cancelled run's slot becomes free for a clone.
-    plan = decide(snap(run(9, pr=2), clone_run(10, pr=1, sha=SHA_OLD), slots=2), REQ)
-    assert plan.move is Move.CLONE
+    plan = decided(snap(run(9, pr=2), clone_run(10, pr=1, sha=SHA_OLD), slots=2), REQ)
+    assert isinstance(plan, Clone)
     assert [r.id for r in plan.cancel] == [10]
-    assert plan.decision == "cancel-and-retrigger"
+    assert decision(plan) == "cancel-and-retrigger"
 
 
 def test_max_run_slots_caps_this_jobs_share() -> None:
     runs = (run(10, pr=2), clone_run(11, pr=3, sha=SHA_OLD, clone_id=51))
-    capped = decide(snap(*runs, slots=10), Request(pr_number=1, sha=SHA_NEW, max_run_slots=2))
-    assert capped.move is Move.TRIGGER
+    capped = decided(snap(*runs, slots=10), Request(pr_number=1, sha=SHA_NEW, max_run_slots=2))
+    assert isinstance(capped, Trigger)
     assert "max-run-slots" in capped.reason
-    assert decide(snap(*runs, slots=10), Request(pr_number=1, sha=SHA_NEW, max_run_slots=3)).move is Move.CLONE
+    assert isinstance(decided(snap(*runs, slots=10), Request(pr_number=1, sha=SHA_NEW, max_run_slots=3)), Clone)
 
 
 def test_idle_clone_is_reused_only_when_clones_are_kept() -> None:
     runs = (run(10, pr=2), clone_run(11, pr=3, sha=SHA_OLD, clone_id=51))
     clones = frozenset({51, 52})
-    kept = decide(snap(*runs, clones=clones), Request(pr_number=1, sha=SHA_NEW, delete_clone=False))
-    assert kept.move is Move.CLONE
+    kept = decided(snap(*runs, clones=clones), Request(pr_number=1, sha=SHA_NEW, delete_clone=False))
+    assert isinstance(kept, Clone)
     assert kept.reuse_clone_id == 52  # 51 is busy
-    assert decide(snap(*runs, clones=clones), REQ).reuse_clone_id is None
+    reused = decided(snap(*runs, clones=clones), REQ)
+    assert isinstance(reused, Clone)
+    assert reused.reuse_clone_id is None
 
 
 def test_clone_of_a_cancelled_run_is_not_reused_while_its_run_winds_down() -> None:
     runs = (run(10, pr=2), clone_run(11, pr=1, sha=SHA_OLD, clone_id=51))
-    plan = decide(snap(*runs, clones=frozenset({51})), Request(pr_number=1, sha=SHA_NEW, delete_clone=False))
-    assert plan.move is Move.CLONE
+    plan = decided(snap(*runs, clones=frozenset({51})), Request(pr_number=1, sha=SHA_NEW, delete_clone=False))
+    assert isinstance(plan, Clone)
     assert plan.reuse_clone_id is None
 
 
@@ -170,31 +201,30 @@ def test_family_is_recognised_by_marker_or_listed_clone_id() -> None:
 def test_a_late_workflow_for_an_older_commit_never_cancels_the_newer_run() -> None:
     older, newer = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
     in_flight = ActiveRun(10, JOB, "CI", 1, SHA_NEW, pushed_at=newer)
-    plan = decide(snap(in_flight), Request(pr_number=1, sha=SHA_OLD, pushed_at=older))
-    assert plan.move is Move.SKIP
-    assert plan.cancel == ()
+    plan = decided(snap(in_flight), Request(pr_number=1, sha=SHA_OLD, pushed_at=older))
+    assert isinstance(plan, Skip)  # so nothing is cancelled
     assert "pushed to PR #1 after this one" in plan.reason
 
 
 def test_runs_pushed_earlier_or_without_a_push_time_are_stale() -> None:
     older, newer = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
     runs = (ActiveRun(10, JOB, "CI", 1, SHA_OLD, pushed_at=older), ActiveRun(11, JOB, "CI", 1, SHA_OLDER))
-    plan = decide(snap(*runs), Request(pr_number=1, sha=SHA_NEW, pushed_at=newer))
+    plan = moving(decide(snap(*runs), Request(pr_number=1, sha=SHA_NEW, pushed_at=newer)))
     assert [r.id for r in plan.cancel] == [10, 11]
     # Without a push time of its own (workflow_dispatch), a request treats every other commit as stale.
     late = (ActiveRun(12, JOB, "CI", 1, SHA_OLD, pushed_at=newer),)
-    assert [r.id for r in decide(snap(*late), REQ).cancel] == [12]
+    assert [r.id for r in moving(decide(snap(*late), REQ)).cancel] == [12]
 
 
 def test_a_run_queued_behind_its_own_job_holds_no_slot() -> None:
     executing = ActiveRun(10, JOB, "CI", 2, SHA_OLD, status=3)
     waiting_for_job = ActiveRun(11, JOB, "CI", 3, SHA_OLD, status=1)
-    plan = decide(snap(executing, waiting_for_job, slots=2), REQ)
-    assert plan.move is Move.CLONE
+    plan = decided(snap(executing, waiting_for_job, slots=2), REQ)
+    assert isinstance(plan, Clone)
     assert "1 of 2 run slots" in plan.reason
     # A queued run of an idle job is waiting for a slot, so it counts.
     waiting_for_slot = ActiveRun(12, OTHER_JOB, "Other", None, None, status=1)
-    assert decide(snap(executing, waiting_for_job, waiting_for_slot, slots=2), REQ).move is Move.TRIGGER
+    assert isinstance(decided(snap(executing, waiting_for_job, waiting_for_slot, slots=2), REQ), Trigger)
 
 
 def test_slots_in_use() -> None:
@@ -208,20 +238,18 @@ def test_slots_in_use() -> None:
     assert slots_in_use([]) == 0
 
 
-def test_decide_early_settles_only_what_the_runs_alone_settle() -> None:
-    assert decide_early(snap(), REQ) == Plan(Move.TRIGGER, f"job {JOB} is idle")
-    assert decide_early(snap(run(10, job_id=OTHER_JOB, pr=None)), REQ) is not None
-    assert decide_early(snap(run(10, pr=2)), REQ) is None  # busy job: slots decide
-    assert decide_early(snap(run(10, pr=1, sha=SHA_OLD, job_id=CLONE, name=f"CI{clone_marker(JOB, 1)}")), REQ) is None
-    followed = decide_early(snap(run(10, sha=SHA_NEW)), REQ)
-    assert followed is not None
-    assert followed.move is Move.FOLLOW
-    closed = decide_early(snap(run(10, pr=2)), Request(pr_number=1, sha=SHA_NEW, closed=True))
-    assert closed is not None
-    assert closed.move is Move.SKIP
+def test_without_the_account_only_what_the_runs_alone_settle_is_decided() -> None:
+    assert decide(without_account(snap()), REQ) == Trigger(f"job {JOB} is idle")
+    assert decide(without_account(snap(run(10, job_id=OTHER_JOB, pr=None))), REQ) is not None
+    assert decide(without_account(snap(run(10, pr=2))), REQ) is None  # busy job: slots decide
+    stale_on_clone = run(10, pr=1, sha=SHA_OLD, job_id=CLONE, name=f"CI{clone_marker(JOB, 1)}")
+    assert decide(without_account(snap(stale_on_clone)), REQ) is None  # cancels wait for the account's lock
+    assert isinstance(decide(without_account(snap(run(10, sha=SHA_NEW))), REQ), Follow)
+    closed = decide(without_account(snap(run(10, pr=2))), Request(pr_number=1, sha=SHA_NEW, closed=True))
+    assert isinstance(closed, Skip)
 
 
-def test_decide_early_agrees_with_decide() -> None:
+def test_a_plan_made_without_the_account_agrees_with_the_one_made_with_it() -> None:
     rng = random.Random(5)
     for _ in range(2000):
         runs = tuple(
@@ -236,27 +264,109 @@ def test_decide_early_agrees_with_decide() -> None:
             for i in range(rng.randint(0, 4))
         )
         snapshot = snap(*runs, slots=rng.randint(1, 4))
-        early = decide_early(snapshot, REQ)
+        early = decide(without_account(snapshot), REQ)
         if early is not None:
             assert early == decide(snapshot, REQ)
 
 
 def test_with_cloning_off_a_busy_job_is_triggered_and_queues() -> None:
     busy = snap(run(1, pr=2), run(2, pr=1, sha=SHA_OLD))
-    assert decide(busy, REQ).move is Move.CLONE
-    plan = decide(busy, Request(pr_number=1, sha=SHA_NEW, clone=False))
-    assert (plan.move, plan.decision) == (Move.TRIGGER, "cancel-and-retrigger")
+    assert isinstance(decided(busy, REQ), Clone)
+    plan = decided(busy, Request(pr_number=1, sha=SHA_NEW, clone=False))
+    assert isinstance(plan, Trigger)
+    assert decision(plan) == "cancel-and-retrigger"
     assert [stale.id for stale in plan.cancel] == [2]
     assert "cloning is off (clone: false)" in plan.reason
-    idle = decide(snap(), Request(pr_number=1, sha=SHA_NEW, clone=False))
-    assert (idle.move, idle.reason) == (Move.TRIGGER, f"job {JOB} is idle")
+    idle = decided(snap(), Request(pr_number=1, sha=SHA_NEW, clone=False))
+    assert idle == Trigger(f"job {JOB} is idle")
 
 
 def test_a_refused_clone_becomes_a_trigger_of_the_job_that_keeps_its_cancels() -> None:
-    plan = decide(snap(run(1, pr=2), run(2, pr=1, sha=SHA_OLD)), REQ)
+    plan = decided(snap(run(1, pr=2), run(2, pr=1, sha=SHA_OLD)), REQ)
+    assert isinstance(plan, Clone)
     instead = without_clone(plan, "answered 403")
-    assert (instead.move, instead.decision, instead.cancel) == (Move.TRIGGER, "cancel-and-retrigger", plan.cancel)
+    assert (decision(instead), instead.cancel) == ("cancel-and-retrigger", plan.cancel)
     assert instead.reason.startswith(plan.reason)
     assert "refused the clone (answered 403)" in instead.reason
-    plain = without_clone(decide(snap(run(1, pr=2)), REQ), "answered 404")
-    assert plain.decision == "plain-trigger"
+    busy = decided(snap(run(1, pr=2)), REQ)
+    assert isinstance(busy, Clone)
+    plain = without_clone(busy, "answered 404")
+    assert decision(plain) == "plain-trigger"
+
+
+PUSHED, LATER = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
+
+
+def finished(status: int, message: str | None = None) -> FinishedRun:
+    return FinishedRun(20, status, SHA_OLD, "https://run/20", message)
+
+
+def test_a_successful_run_passes_and_a_failed_one_fails_with_dbt_clouds_message() -> None:
+    assert verdict(finished(10), 1, "ooooooo", None, last_look=False) == Verdict(RunStatus.SUCCESS)
+    failed = verdict(finished(20, "Database Error in model x"), 1, "ooooooo", None, last_look=False)
+    assert failed is not None
+    assert (failed.status, failed.exit_code) == (RunStatus.ERROR, 1)
+    assert failed.message == "dbt Cloud run 20 failed: Database Error in model x. See the run's logs: https://run/20"
+
+
+def test_a_cancelled_run_is_superseded_only_by_a_newer_push_and_looked_at_twice() -> None:
+    superseded = verdict(finished(30), 1, "ooooooo", SHA_NEW, last_look=False)
+    assert superseded is not None
+    assert (superseded.status, superseded.exit_code, superseded.superseded_by) == (RunStatus.SUPERSEDED, 0, SHA_NEW)
+    assert "commit nnnnnnn of PR #1 superseded ooooooo" in superseded.message
+    assert verdict(finished(30), 1, "ooooooo", None, last_look=False) is None  # the newer run may be a moment late
+    cancelled = verdict(finished(30), 1, "ooooooo", None, last_look=True)
+    assert cancelled is not None
+    assert (cancelled.status, cancelled.exit_code) == (RunStatus.CANCELLED, 1)
+
+
+@pytest.mark.parametrize(
+    ("later", "expected"),
+    [
+        (ActiveRun(21, JOB, "CI", 1, SHA_NEW, pushed_at=LATER), SHA_NEW),
+        (clone_run(21, 1, SHA_NEW), None),  # no push time: not known to be newer
+        (ActiveRun(21, JOB, "CI", 1, SHA_NEW, pushed_at=PUSHED), None),  # pushed at the same time: a re-run
+        (ActiveRun(21, JOB, "CI", 2, SHA_NEW, pushed_at=LATER), None),  # another PR
+        (ActiveRun(21, OTHER_JOB, "Other", 1, SHA_NEW, pushed_at=LATER), None),  # another job
+        (ActiveRun(21, JOB, "CI", 1, SHA_OLD, pushed_at=LATER), None),  # the same commit again
+        (ActiveRun(19, JOB, "CI", 1, SHA_NEW, pushed_at=LATER), None),  # started before ours
+    ],
+)
+def test_what_supersedes_a_cancelled_run(later: ActiveRun, expected: str | None) -> None:
+    assert superseded_by(finished(30), JOB, 1, PUSHED, [later]) == expected
+    assert superseded_by(finished(30), JOB, 1, None, [later]) is None  # our own push time unknown
+
+
+def test_with_wait_false_a_failure_does_not_fail_the_step() -> None:
+    failed = Verdict(RunStatus.ERROR, 1, "dbt Cloud run 20 failed.")
+    assert not_waited_for(failed) == Verdict(
+        RunStatus.ERROR, 0, "dbt Cloud run 20 failed. (wait is false, so the step does not fail)"
+    )
+    assert not_waited_for(Verdict(RunStatus.SUCCESS)) == Verdict(RunStatus.SUCCESS)
+
+
+def test_a_lost_followed_run_is_decided_again_once() -> None:
+    follow = Follow("in flight", run(10, sha=SHA_NEW))
+    assert decide_again(follow, RunStatus.CANCELLED, 1)
+    assert not decide_again(follow, RunStatus.CANCELLED, 2)
+    assert not decide_again(follow, RunStatus.SUPERSEDED, 1)
+    assert not decide_again(Trigger("idle"), RunStatus.CANCELLED, 1)
+
+
+def test_the_lock_error_names_the_reason() -> None:
+    assert lock_error(AccountFacts(3)) is None
+    assert lock_error(AccountFacts(3, lock_reason="renewed trial")) is None  # only `locked` decides
+    error = lock_error(AccountFacts(3, locked=True))
+    assert error is not None and "locked (no reason given)" in error.message
+
+
+def test_run_status_of_dbt_clouds_codes() -> None:
+    assert [RunStatus.of(code) for code in (1, 2, 3, 10, 20, 30)] == [
+        RunStatus.QUEUED,
+        RunStatus.STARTING,
+        RunStatus.RUNNING,
+        RunStatus.SUCCESS,
+        RunStatus.ERROR,
+        RunStatus.CANCELLED,
+    ]
+    assert RunStatus.of(99) is RunStatus.ERROR

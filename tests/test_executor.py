@@ -13,12 +13,13 @@ import respx
 
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
-from autoscale_ci.engine import ActiveRun, Move, Plan
+from autoscale_ci.engine import ActiveRun, Clone, Follow, Skip, Trigger
 from autoscale_ci.errors import Aborted
 from autoscale_ci.executor import Executor, Options
 from autoscale_ci.github import Runtime
 from autoscale_ci.markers import clone_marker, push_marker
 from autoscale_ci.models import Job
+from autoscale_ci.report import decision
 from tests.builders import ACCOUNT, HOST, JOB, SHA_A, SHA_B, TOKEN, envelope, failure, job, run
 
 ON_GITHUB = {"GITHUB_ACTIONS": "true"}
@@ -80,8 +81,8 @@ def recorder(events: list[str], name: str, response: httpx.Response) -> Callable
     return record
 
 
-TRIGGER = Plan(Move.TRIGGER, "job is idle")
-CLONE = Plan(Move.CLONE, "busy")
+TRIGGER = Trigger("job is idle")
+CLONE = Clone("busy")
 JOB_OBJ = Job.model_validate(job())
 
 
@@ -185,9 +186,9 @@ def test_stale_runs_are_cancelled_while_the_trigger_is_sent(
 
     api.post(url__regex=r".*/runs/[34]/cancel/$").mock(side_effect=cancel)
     api.post(f"/jobs/{JOB}/run/").mock(side_effect=trigger)
-    outcome = make(clock, out, wait=False).execute(Plan(Move.TRIGGER, "r", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
+    outcome = make(clock, out, wait=False).execute(Trigger("r", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
     assert seen == [True, True]
-    assert outcome.cancelled_run_ids == [3, 4]
+    assert outcome.cancelled_run_ids == (3, 4)
     log = out.getvalue()
     assert "Cancelled run 3 of job" in log and "Cancelled run 4 of job" in log
     assert log.index("Cancelled run 4") < log.index("::notice::dbt Cloud run 11")
@@ -199,8 +200,8 @@ def test_a_stale_run_that_cannot_be_cancelled_is_a_warning(
     api.post("/runs/3/cancel/").respond(403, json=failure(403, "Forbidden"))
     api.post("/runs/4/cancel/").mock(return_value=cancelled(4))
     api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
-    outcome = make(clock, out, wait=False).execute(Plan(Move.TRIGGER, "r", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
-    assert (outcome.exit_code, outcome.cancelled_run_ids) == (0, [4])
+    outcome = make(clock, out, wait=False).execute(Trigger("r", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.exit_code, outcome.cancelled_run_ids) == (0, (4,))
     assert outcome.run is not None and outcome.run.id == 11
     log = out.getvalue()
     assert "::warning title=Stale run not cancelled::Could not cancel run 3 of job" in log
@@ -212,8 +213,8 @@ def test_a_cancel_that_breaks_unexpectedly_is_a_warning_too(
 ) -> None:
     api.post("/runs/3/cancel/").mock(side_effect=httpx.DecodingError("bad gzip"))
     api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
-    outcome = make(clock, out, wait=False).execute(Plan(Move.TRIGGER, "r", cancel=STALE[:1]), PR, JOB_OBJ, PAYLOAD)
-    assert (outcome.exit_code, outcome.cancelled_run_ids) == (0, [])
+    outcome = make(clock, out, wait=False).execute(Trigger("r", cancel=STALE[:1]), PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.exit_code, outcome.cancelled_run_ids) == (0, ())
     assert "Could not cancel run 3 of job" in out.getvalue() and "DecodingError: bad gzip" in out.getvalue()
 
 
@@ -222,7 +223,7 @@ def test_cancels_wait_until_the_clone_exists(api: respx.MockRouter, clock: Clock
     api.post("/jobs/").respond(400, json=failure(400, "Invalid job definition"))
     cancel = api.post(url__regex=r".*/runs/\d+/cancel/$").mock(return_value=cancelled(3))
     with pytest.raises(DbtCloudError, match="Invalid job definition"):
-        make(clock, out).execute(Plan(Move.CLONE, "busy", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
+        make(clock, out).execute(Clone("busy", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
     assert cancel.call_count == 0
 
 
@@ -235,9 +236,10 @@ def test_a_clone_refused_for_permissions_triggers_the_job_and_still_cancels(
         side_effect=lambda r: cancelled(int(r.url.path.split("/")[-3]))
     )
     api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
-    outcome = make(clock, out, wait=False).execute(Plan(Move.CLONE, "busy", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
-    assert (outcome.plan.move, outcome.plan.decision) == (Move.TRIGGER, "cancel-and-retrigger")
-    assert (outcome.job_id, outcome.cloned_job_id, outcome.cancelled_run_ids) == (JOB, None, [3, 4])
+    outcome = make(clock, out, wait=False).execute(Clone("busy", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
+    assert isinstance(outcome.plan, Trigger)
+    assert decision(outcome.plan) == "cancel-and-retrigger"
+    assert (outcome.job_id, outcome.cloned_job_id, outcome.cancelled_run_ids) == (JOB, None, (3, 4))
     assert cancel.call_count == 2
     assert f"::warning title=Clone not allowed::dbt Cloud answered {status} when asked to create a clone job" in (
         out.getvalue()
@@ -248,7 +250,7 @@ def test_cancels_are_reported_when_the_trigger_fails(api: respx.MockRouter, cloc
     api.post(url__regex=r".*/runs/[34]/cancel/$").mock(side_effect=lambda r: cancelled(int(r.url.path.split("/")[-3])))
     api.post(f"/jobs/{JOB}/run/").respond(400, json=failure(400, "Queue limit reached"))
     with pytest.raises(DbtCloudError, match="Queue limit reached"):
-        make(clock, out).execute(Plan(Move.TRIGGER, "r", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
+        make(clock, out).execute(Trigger("r", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
     log = out.getvalue()
     assert "Cancelled run 3 of job" in log and "Cancelled run 4 of job" in log
 
@@ -293,7 +295,7 @@ def test_kept_clone_is_reused_and_not_deleted(api: respx.MockRouter, clock: Cloc
     create = api.post("/jobs/")
     api.post(f"/jobs/{CLONE_ID}/run/").respond(json=envelope(run(11, status=1, job_id=CLONE_ID)))
     delete = api.delete(f"/jobs/{CLONE_ID}/")
-    plan = Plan(Move.CLONE, "busy", reuse_clone_id=CLONE_ID)
+    plan = Clone("busy", reuse_clone_id=CLONE_ID)
     outcome = make(clock, out, wait=False, delete_clone=False).execute(plan, PR, JOB_OBJ, PAYLOAD)
     assert update.call_count == 1 and create.call_count == 0 and delete.call_count == 0
     assert json.loads(update.calls.last.request.content)["name"].startswith(f"CI [autoscale {JOB} PR #7 ")
@@ -334,7 +336,7 @@ def test_follow_waits_on_the_run_in_flight_without_triggering_or_deleting(
     statuses(api, 11, 3, 3, 10, job_id=CLONE_ID, job_name=CLONE_NAME)
     trigger = api.post(url__regex=r".*/run/$")
     delete = api.delete(f"/jobs/{CLONE_ID}/")
-    follow = Plan(Move.FOLLOW, "in flight", follow=ActiveRun(11, CLONE_ID, CLONE_NAME, 7, SHA_A))
+    follow = Follow("in flight", run=ActiveRun(11, CLONE_ID, CLONE_NAME, 7, SHA_A))
     outcome = make(clock, out).execute(follow, PR, JOB_OBJ, PAYLOAD)
     assert trigger.call_count == 0
     assert outcome.run_status == "success"
@@ -348,7 +350,7 @@ def test_a_followed_run_is_never_cancelled_or_its_clone_deleted(
 ) -> None:
     api.get("/runs/11/").respond(json=envelope(run(11, status=3, job_id=CLONE_ID, job_name=CLONE_NAME)))
     writes = api.route(method__in=["POST", "DELETE"])
-    follow = Plan(Move.FOLLOW, "in flight", follow=ActiveRun(11, CLONE_ID, CLONE_NAME, 7, SHA_A))
+    follow = Follow("in flight", run=ActiveRun(11, CLONE_ID, CLONE_NAME, 7, SHA_A))
     outcome = make(clock, out, wait=wait, deadline=12.0).execute(follow, PR, JOB_OBJ, PAYLOAD)
     assert writes.call_count == 0
     assert outcome.run_status == ("timeout" if wait else "running")
@@ -382,7 +384,7 @@ def test_a_cancel_that_fails_at_timeout_is_reported_truthfully(
 
 def test_skip_touches_nothing(clock: Clock, out: io.StringIO) -> None:
     with respx.mock(assert_all_mocked=True) as router:
-        outcome = make(clock, out).execute(Plan(Move.SKIP, "closed"), PR, None, PAYLOAD)
+        outcome = make(clock, out).execute(Skip("closed"), PR, None, PAYLOAD)
         assert router.calls.call_count == 0
     assert (outcome.run_status, outcome.exit_code) == ("skipped", 0)
 
@@ -453,7 +455,7 @@ def test_a_cancelled_step_cleans_up_without_waiting_for_stale_cancels(
         api.post(f"/jobs/{CLONE_ID}/run/").mock(side_effect=trigger_then_signal)
         api.post("/runs/11/cancel/").mock(side_effect=recorder(events, "own run cancelled", cancelled(11)))
         api.delete(f"/jobs/{CLONE_ID}/").mock(side_effect=recorder(events, "clone deleted", httpx.Response(204)))
-        plan = Plan(Move.CLONE, "busy", cancel=STALE[:1])
+        plan = Clone("busy", cancel=STALE[:1])
         with pytest.raises(Aborted):
             make(clock, out).execute(plan, PR, JOB_OBJ, PAYLOAD)
         assert events == ["own run cancelled", "clone deleted"]  # the stale cancel is still unanswered

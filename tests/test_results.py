@@ -54,13 +54,13 @@ def test_summary_section_stays_bounded() -> None:
 
 def test_summary_shows_queued_and_running_time() -> None:
     from autoscale_ci.context import PullRequest
-    from autoscale_ci.engine import Move, Plan
-    from autoscale_ci.executor import Outcome
+    from autoscale_ci.engine import RunStatus, Trigger
     from autoscale_ci.models import Run
+    from autoscale_ci.outcome import Outcome
     from autoscale_ci.report import summary
 
     run = Run.model_validate(
         {"id": 1, "job_definition_id": 2, "status": 10, "queued_duration": "00:00:42", "run_duration": "00:03:05"}
     )
-    outcome = Outcome(Plan(Move.TRIGGER, "idle"), PullRequest(3, "a" * 40), run=run, run_status="success", seconds=230)
+    outcome = Outcome(Trigger("idle"), PullRequest(3, "a" * 40), RunStatus.SUCCESS, run=run, seconds=230)
     assert "| Duration | 3m 50s (queued 42s, ran 3m 05s) |" in summary(outcome)

@@ -1,0 +1,28 @@
+"""What one step did, built once at its end, for the outputs, the summary and the exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from autoscale_ci.context import PullRequest
+from autoscale_ci.engine import Plan, RunStatus
+from autoscale_ci.models import Run
+from autoscale_ci.results import RunResults
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The plan as carried out (a refused clone makes it a trigger), the run, and what became of it."""
+
+    plan: Plan
+    pr: PullRequest
+    run_status: RunStatus
+    run: Run | None = None
+    job_id: int | None = None
+    cloned_job_id: int | None = None
+    cancelled_run_ids: tuple[int, ...] = ()
+    seconds: float = 0.0
+    exit_code: int = 0
+    message: str = ""
+    superseded_by: str | None = None
+    results: RunResults | None = None
