@@ -1,4 +1,4 @@
-"""The pull request to run for, read from the GitHub event file (never from GITHUB_SHA)."""
+"""The pull request to run for, read from the GitHub event file (never from GITHUB_SHA) or another CI's variables."""
 
 from __future__ import annotations
 

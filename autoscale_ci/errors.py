@@ -1,4 +1,16 @@
-"""Failures the user can act on; `main` turns each into one `::error::` line and an exit code."""
+"""Failures the user can act on; `main` turns each into `::error::` lines and an exit code, in one place.
+
+    BaseException
+    +-- Aborted              the runner cancelled the step (SIGINT, SIGTERM): exit 128 + the signal, after cleanup
+    Exception
+    +-- ActionError          cause and fix in one message: exit 1
+        +-- InputError       one action input (or runner variable) that cannot be used as given
+        +-- InvalidInputs    every bad input at once (settings.py), an InputError each
+        +-- EventError       the event is not about a pull request the action can run for
+        +-- DbtCloudError    dbt Cloud refused a request or could not be reached (dbt_cloud.py)
+
+dbt_cloud.py also has AmbiguousWriteError, internal: a write that may or may not have reached dbt Cloud.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +24,10 @@ class ActionError(Exception):
         super().__init__(message)
         self.message = message
         self.title = title
+
+    def errors(self) -> list[ActionError]:
+        """The failures to report, one `::error::` line each."""
+        return [self]
 
 
 class InputError(ActionError):

@@ -116,6 +116,18 @@ def error_summary(message: str, title: str = "failed") -> str:
     return f"### {'🚫' if title == 'cancelled' else '❌'} dbt Cloud CI: {title}\n\n{_cell(message)}\n"
 
 
+def cleanup_outputs(found: Cleanup, closing: Closed, drop: Outcome | None) -> dict[str, str]:
+    """The outputs of cleanup mode; the run outputs only when a schema drop ran."""
+    values = {
+        "decision": "cleanup",
+        "deleted-clone-ids": ",".join(map(str, (*closing.deleted, *found.deleted))),
+        "cancelled-run-ids": ",".join(map(str, closing.cancelled)),
+    }
+    if drop is not None and drop.run is not None:
+        values.update({"run-id": str(drop.run.id), "run-url": drop.run.href or "", "run-status": drop.run_status})
+    return values
+
+
 def cleanup_summary(job_id: int, found: Cleanup, closing: Closed, drop: Outcome | None) -> str:
     """The summary of cleanup mode."""
     deleted = ", ".join(map(str, (*closing.deleted, *found.deleted))) or "none"

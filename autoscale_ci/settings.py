@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -12,7 +12,7 @@ from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, Validation
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from autoscale_ci.context import FULL_SHA
-from autoscale_ci.errors import InputError
+from autoscale_ci.errors import ActionError, InputError
 
 DEFAULT_HOST = "https://cloud.getdbt.com"
 TOKEN_INPUT = "INPUT_DBT-CLOUD-TOKEN"  # noqa: S105 - the variable's name, not a secret
@@ -295,17 +295,36 @@ def input_names() -> list[str]:
     return names
 
 
-class InvalidInputs(Exception):  # noqa: N818 - a carrier for several InputErrors
+class InvalidInputs(ActionError):  # noqa: N818 - a carrier for several InputErrors
     """Several inputs failed validation at once."""
 
     def __init__(self, errors: list[InputError]) -> None:
-        super().__init__("; ".join(error.message for error in errors))
-        self.errors = errors
+        super().__init__(" ".join(error.message for error in errors), title="Invalid inputs")
+        self.invalid = errors
+
+    def errors(self) -> list[ActionError]:
+        """Every bad input, one `::error::` line each."""
+        return list(self.invalid)
 
 
-def load_settings() -> Settings:
-    """Validate the inputs from the environment; raises InvalidInputs naming every bad one."""
+# Rendered when the token is empty because GitHub withholds secrets from a fork's pull_request workflow.
+FORK_PR_NO_SECRETS = (
+    "Input 'dbt-cloud-token' is empty because PR #{number} comes from a fork, and GitHub gives no secrets to "
+    "pull_request workflows from forks: run this job only for same-repository PRs (add `if: "
+    "github.event.pull_request.head.repo.full_name == github.repository`), or trigger it on "
+    "pull_request_target, which has secrets but runs with the base repository's permissions (check out "
+    "nothing from the fork)."
+)
+
+
+def load_settings(fork_pr: Callable[[], int | None] = lambda: None) -> Settings:
+    """Validate the inputs from the environment; raises InvalidInputs naming every bad one. A missing token on a
+    pull request from a fork (`fork_pr` gives its number) is GitHub withholding secrets, not a typo: it says so."""
     try:
         return Settings()
     except ValidationError as exc:
-        raise InvalidInputs(input_errors(exc)) from None
+        errors = input_errors(exc)
+    for index, error in enumerate(errors):
+        if error.name == "dbt-cloud-token" and "is required" in error.message and (number := fork_pr()) is not None:
+            errors[index] = InputError(error.name, FORK_PR_NO_SECRETS.format(number=number))
+    raise InvalidInputs(errors)

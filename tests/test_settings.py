@@ -24,9 +24,9 @@ def load(monkeypatch: pytest.MonkeyPatch, **inputs: str) -> Settings:
 def errors(monkeypatch: pytest.MonkeyPatch, **inputs: str) -> dict[str, str]:
     with pytest.raises(InvalidInputs) as caught:
         load(monkeypatch, **inputs)
-    names = [error.name for error in caught.value.errors]
+    names = [error.name for error in caught.value.invalid]
     assert len(names) == len(set(names)), f"more than one error for an input: {names}"
-    return {error.name: error.message for error in caught.value.errors}
+    return {error.name: error.message for error in caught.value.invalid}
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,63 @@
+"""The runner's variables the action reads, read from the environment in this one place, and the pull request
+they describe."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from autoscale_ci.context import PR_EVENTS, PullRequest, pull_request_from_event, read_event
+from autoscale_ci.errors import EventError
+from autoscale_ci.github_api import api_url
+from autoscale_ci.providers import detect, pull_request_from_ci
+
+
+@dataclass(frozen=True)
+class Runner:
+    """Where and for what event the step runs; `env` keeps the rest for the providers' own variables."""
+
+    event_name: str
+    event_path: str
+    provider: str
+    repository: str | None
+    api_url: str
+    github_token: str | None
+    env: Mapping[str, str] = field(repr=False)
+
+    @classmethod
+    def read(cls, env: Mapping[str, str]) -> Runner:
+        """The runner's side of the environment."""
+        return cls(
+            event_name=env.get("GITHUB_EVENT_NAME", ""),
+            event_path=env.get("GITHUB_EVENT_PATH", ""),
+            provider=detect(env),
+            repository=env.get("GITHUB_REPOSITORY") or None,
+            api_url=api_url(env),
+            github_token=env.get("GITHUB_TOKEN") or None,
+            env=dict(env),
+        )
+
+
+def pull_request(runner: Runner, *, provider: str, number: int | None, git_sha: str | None) -> PullRequest:
+    """The pull request to run for: from another CI's variables (`provider`, or the detected one for "auto"), or
+    from the GitHub event (or from the inputs alone, for a run by hand outside a workflow)."""
+    chosen = runner.provider if provider == "auto" else provider
+    if chosen != "github":
+        return pull_request_from_ci(chosen, runner.env, number=number, git_sha=git_sha)
+    event_name = runner.event_name
+    if number is not None and git_sha is not None and not runner.event_path and event_name in ("", "workflow_dispatch"):
+        event_name, event = "workflow_dispatch", {}
+    else:
+        event = read_event(runner.event_path)
+    return pull_request_from_event(event_name, event, pr_number=number, git_sha=git_sha)
+
+
+def fork_pr_number(runner: Runner) -> int | None:
+    """The number of the pull request the event is about, when it comes from a fork (GitHub gives it no secrets)."""
+    if runner.event_name not in PR_EVENTS:
+        return None
+    try:
+        pr = pull_request_from_event(runner.event_name, read_event(runner.event_path))
+    except EventError:
+        return None
+    return pr.number if pr.is_fork else None
