@@ -292,7 +292,7 @@ def test_requests_after_an_interrupted_one_use_a_fresh_connection_pool() -> None
         return httpx.Response(200, json=envelope(run(9, status=30)))
 
     client = DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=lambda _s: None, transport=httpx.MockTransport(handler))
-    interrupted = client._http
+    interrupted = client._transport._http
     with pytest.raises(Aborted):
         client.get_run(9)
     interrupted.close()  # stands for a pool the signal left half-updated: it must not serve the cleanup

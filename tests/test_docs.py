@@ -51,6 +51,6 @@ def test_the_readme_module_table_lists_every_module() -> None:
     listed = set(
         re.findall(r"`((?:autoscale_ci/)?[\w/]+\.py)`", README.split("| path | owns |", 1)[1].split("\n\n", 1)[0])
     )
-    modules = {f"autoscale_ci/{path.name}" for path in (ROOT / "autoscale_ci").glob("*.py")}
+    modules = {path.relative_to(ROOT).as_posix() for path in (ROOT / "autoscale_ci").rglob("*.py")}
     assert modules - listed == set(), "add a row for each to the README's module table"
     assert {path for path in listed if path.startswith("autoscale_ci/")} - modules == set(), "rows for no module"

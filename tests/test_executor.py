@@ -470,11 +470,11 @@ def test_cleanup_on_one_thread_leaves_other_threads_bounded() -> None:
     seen: list[tuple[float | None, bool]] = []
 
     def other() -> None:
-        deadline, interrupted = client._limits()
+        deadline, interrupted = client._transport._retry_budget()
         seen.append((deadline, interrupted()))
 
     with client.unbounded():
-        deadline, interrupted = client._limits()
+        deadline, interrupted = client._transport._retry_budget()
         assert (deadline, interrupted()) == (None, False)
         worker = threading.Thread(target=other)
         worker.start()

@@ -1,0 +1,323 @@
+"""The dbt Cloud Administrative API v2 endpoints the action uses, typed: one method an endpoint, pagination, and
+writes that are never sent twice. How requests are sent and retried is transport.py's; what errors say, errors.py's."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from autoscale_ci.dbt_cloud.errors import (
+    ADMIN_NEEDED,
+    RUNNER_NEEDED,
+    AmbiguousWriteError,
+    DbtCloudError,
+    parse,
+    refusal,
+    unreadable,
+    user_message,
+)
+from autoscale_ci.dbt_cloud.transport import Transport
+from autoscale_ci.markers import PR_FIELDS
+from autoscale_ci.models import ACTIVE_STATUSES, ERROR, SUCCESS, Account, Job, Run, parse_timestamp
+
+PAGE_SIZE = 100
+MAX_ITEMS = 20_000  # a runaway pagination loop stops here
+RELATED = '["trigger","job"]'
+WRITE_ATTEMPTS = 3
+_T = TypeVar("_T")
+
+
+def _status_in(statuses: tuple[int, ...]) -> str:
+    # One JSON-style value, as the clients that have run against the live API for years send it.
+    return "[" + ",".join(map(str, statuses)) + "]"
+
+
+class DbtCloudClient:
+    """dbt Cloud API v2 for one account."""
+
+    def __init__(
+        self,
+        host: str,
+        token: str,
+        account_id: int,
+        *,
+        timeout: float = 30.0,
+        max_attempts: int = 6,
+        max_backoff: float = 30.0,
+        retry_after_cap: float = 300.0,
+        sleep: Callable[[float], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        interrupted: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.host = host
+        self.account_id = account_id
+        self._transport = Transport(
+            host,
+            token,
+            account_id,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            max_backoff=max_backoff,
+            retry_after_cap=retry_after_cap,
+            sleep=sleep,
+            transport=transport,
+            deadline=deadline,
+            clock=clock,
+            interrupted=interrupted,
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._transport.close()
+
+    def __enter__(self) -> DbtCloudClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def unbounded(self) -> Iterator[None]:
+        """Let the requests inside, on this thread, retry past the deadline and a cancel: they are the cleanup."""
+        with self._transport.unbounded():
+            yield
+
+    @property
+    def _no_account(self) -> str:
+        return (
+            f"check account-id ({self.account_id}), and that dbt-cloud-host ({self.host}) is the account's access "
+            "URL: accounts in EMEA, AU or on a cell host (https://<prefix>.<cell>.dbt.com) must set it"
+        )
+
+    def _no_access(self, method: str) -> str:
+        if method == "GET":
+            return (
+                f"the token has no access to account {self.account_id}: check account-id, or use a token of that "
+                "account with at least read access to its jobs"
+            )
+        return RUNNER_NEEDED
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        not_found: str | None = None,
+        forbidden: str | None = None,
+        idempotent: bool = True,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> tuple[Any, Mapping[str, Any]]:
+        response = self._transport.send(method, path, idempotent=idempotent, params=params, json=json)
+        if response.status_code == 204:
+            return None, {}
+        if not response.is_success:
+            raise refusal(
+                response,
+                operation,
+                self.host,
+                not_found=not_found or self._no_account,
+                forbidden=forbidden or self._no_access(method),
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            raise unreadable(operation, self.host, "was not JSON", response.status_code) from None
+        if not (isinstance(body, dict) and "data" in body):
+            raise unreadable(operation, self.host, "had no data", response.status_code)
+        extra = body.get("extra")
+        return body["data"], extra if isinstance(extra, dict) else {}
+
+    def _list(self, path: str, params: Mapping[str, Any], *, operation: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while len(items) < MAX_ITEMS:
+            page, extra = self._call(
+                "GET", path, operation=operation, params={**params, "limit": PAGE_SIZE, "offset": len(items)}
+            )
+            if not isinstance(page, list):
+                raise DbtCloudError(f"dbt Cloud's answer to {operation} was not a list.", operation=operation)
+            items.extend(page)
+            total = (extra.get("pagination") or {}).get("total_count")
+            if len(page) < PAGE_SIZE or (isinstance(total, int) and len(items) >= total):
+                break
+        return items
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    def get_account(self) -> Account:
+        """The account, with its run slots and lock state."""
+        data, _ = self._call("GET", "/", operation=f"read account {self.account_id}")
+        return parse(Account, data, f"read account {self.account_id}")
+
+    def get_job(self, job_id: int) -> Job:
+        """One job definition."""
+        data, _ = self._call(
+            "GET",
+            f"/jobs/{job_id}/",
+            operation=f"read job {job_id}",
+            not_found=f"check that job-id {job_id} is a job of account {self.account_id}",
+        )
+        return parse(Job, data, f"read job {job_id}")
+
+    def list_jobs(self, name_contains: str) -> list[Job]:
+        """Every job whose name contains the text."""
+        rows = self._list("/jobs/", {"name__icontains": name_contains}, operation="list jobs")
+        return [parse(Job, row, "list jobs") for row in rows]
+
+    def list_runs(
+        self,
+        *,
+        job_id: int | None = None,
+        statuses: tuple[int, ...] | None = None,
+        id_gt: int | None = None,
+        order_by: str = "-id",
+    ) -> list[Run]:
+        """Runs with their trigger and job, every page."""
+        params: dict[str, Any] = {"include_related": RELATED, "order_by": order_by}
+        if job_id is not None:
+            params["job_definition_id"] = job_id
+        if statuses:
+            params["status__in"] = _status_in(statuses)
+        if id_gt is not None:
+            params["id__gt"] = id_gt
+        rows = self._list("/runs/", params, operation="list runs")
+        return [parse(Run, row, "list runs") for row in rows]
+
+    def active_runs(self) -> list[Run]:
+        """Every queued, starting or running run in the account."""
+        return self.list_runs(statuses=ACTIVE_STATUSES)
+
+    def get_run(self, run_id: int, *, related: str = RELATED) -> Run:
+        """One run with the related objects asked for (by default its trigger and job)."""
+        data, _ = self._call(
+            "GET", f"/runs/{run_id}/", operation=f"read run {run_id}", params={"include_related": related}
+        )
+        return parse(Run, data, f"read run {run_id}")
+
+    def get_artifact(self, run_id: int, path: str, *, step: int | None = None) -> bytes:
+        """A file a finished run produced, such as run_results.json, as dbt Cloud stores it: from the given step,
+        or the run's last."""
+        params = {"step": step} if step is not None else None
+        response = self._transport.send("GET", f"/runs/{run_id}/artifacts/{path}", idempotent=True, params=params)
+        if response.is_success:
+            return response.content
+        said = user_message(response).rstrip(".")
+        raise DbtCloudError(
+            f"dbt Cloud answered {response.status_code} for artifact {path} of run {run_id}"
+            f"{': ' + said if said else ''}.",
+            status_code=response.status_code,
+            operation=f"download {path}",
+        )
+
+    def cancel_run(self, run_id: int) -> Run:
+        """Cancel a run; harmless on a finished one."""
+        data, _ = self._call("POST", f"/runs/{run_id}/cancel/", operation=f"cancel run {run_id}")
+        return parse(Run, data, f"cancel run {run_id}")
+
+    def _confirmed_write(self, operation: str, send: Callable[[], _T], find: Callable[[], _T | None]) -> _T:
+        """Send a write that must not happen twice: after an ambiguous failure, look for it before resending."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return send()
+            except AmbiguousWriteError as exc:
+                found = find()
+                if found is not None:
+                    return found
+                if attempt == WRITE_ATTEMPTS:
+                    raise DbtCloudError(
+                        f"Could not {operation}: {WRITE_ATTEMPTS} attempts failed ({exc}) and dbt Cloud shows no "
+                        "sign of it; dbt Cloud may be having trouble, re-run the workflow later.",
+                        operation=operation,
+                    ) from None
+                self._transport.sleep(min(2.0**attempt, 30.0))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def trigger_run(self, job_id: int, body: Mapping[str, Any], *, since: datetime | None = None) -> Run:
+        """Trigger a run; after an ambiguous failure, look for the run (active, or created since `since`)
+        before sending again."""
+
+        def send() -> Run:
+            data, _ = self._call(
+                "POST",
+                f"/jobs/{job_id}/run/",
+                operation=f"trigger job {job_id}",
+                not_found=f"check that job-id {job_id} is a job of account {self.account_id}",
+                idempotent=False,
+                json=dict(body),
+            )
+            return parse(Run, data, f"trigger job {job_id}")
+
+        return self._confirmed_write(f"trigger job {job_id}", send, lambda: self._find_triggered(job_id, body, since))
+
+    def _find_triggered(self, job_id: int, body: Mapping[str, Any], since: datetime | None) -> Run | None:
+        for run in self._recent_runs(job_id):
+            trigger = run.trigger
+            created = parse_timestamp(run.created_at)
+            recent = run.is_active or (since is not None and created is not None and created >= since)
+            if (
+                recent
+                and trigger is not None
+                and run.sha == body.get("git_sha")
+                and run.pr_number in {body.get(field) for field in PR_FIELDS.values()}
+                and trigger.cause == body.get("cause")
+            ):
+                return run
+        return None
+
+    def _recent_runs(self, job_id: int, *, statuses: tuple[int, ...] = (), limit: int = PAGE_SIZE) -> list[Run]:
+        # One page, newest first: enough to find a run made moments ago, or to learn how long runs take.
+        params: dict[str, Any] = {"order_by": "-id", "job_definition_id": job_id, "limit": limit, "offset": 0}
+        params["include_related"] = RELATED
+        if statuses:
+            params["status__in"] = _status_in(statuses)
+        page, _ = self._call("GET", "/runs/", operation="list runs", params=params)
+        return [parse(Run, row, "list runs") for row in page] if isinstance(page, list) else []
+
+    def recent_durations(self, job_id: int) -> list[float]:
+        """How long the job's last few finished runs ran, in seconds, newest first."""
+        durations = []
+        for run in self._recent_runs(job_id, statuses=(SUCCESS, ERROR), limit=10):
+            started, finished = parse_timestamp(run.started_at), parse_timestamp(run.finished_at)
+            if started is not None and finished is not None:
+                durations.append((finished - started).total_seconds())
+        return durations
+
+    def create_job(self, body: Mapping[str, Any]) -> Job:
+        """Create a job; after an ambiguous failure, look for it by name before sending again."""
+        name = str(body.get("name", ""))
+
+        def send() -> Job:
+            data, _ = self._call(
+                "POST", "/jobs/", operation="create a clone job", forbidden=ADMIN_NEEDED, idempotent=False, json=body
+            )
+            return parse(Job, data, "create a clone job")
+
+        def find() -> Job | None:
+            return next((job for job in self.list_jobs(name) if job.name == name), None)
+
+        return self._confirmed_write("create the clone job", send, find)
+
+    def update_job(self, job_id: int, body: Mapping[str, Any]) -> Job:
+        """Replace a job's definition (the same body as for creating it)."""
+        data, _ = self._call(
+            "POST", f"/jobs/{job_id}/", operation=f"update job {job_id}", forbidden=ADMIN_NEEDED, json=dict(body)
+        )
+        return parse(Job, data, f"update job {job_id}")
+
+    def delete_job(self, job_id: int) -> bool:
+        """Delete a job; False when it was already gone."""
+        try:
+            self._call("DELETE", f"/jobs/{job_id}/", operation=f"delete job {job_id}", forbidden=ADMIN_NEEDED)
+        except DbtCloudError as exc:
+            if exc.status_code == 404:
+                return False
+            raise
+        return True

@@ -1,0 +1,114 @@
+"""What went wrong with a dbt Cloud request, worded with the fix: the errors, and the texts they are built from."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from autoscale_ci.errors import ActionError
+
+
+class DbtCloudError(ActionError):
+    """dbt Cloud refused a request, or could not be reached."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, operation: str = "") -> None:
+        super().__init__(message, title="dbt Cloud request failed")
+        self.status_code = status_code
+        self.operation = operation
+
+
+class AmbiguousWriteError(Exception):
+    """A write may or may not have reached dbt Cloud (timeout, dropped connection, 5xx)."""
+
+
+# Rendered as the fix of a 403 to a request that creates, changes or deletes a job.
+ADMIN_NEEDED = (
+    "give the service token the Job Admin permission set for this project: cloning and deleting jobs needs it "
+    "(a plain trigger needs only Job Runner)"
+)
+# Rendered as the fix of a 403 to a trigger or a cancel.
+RUNNER_NEEDED = "give the service token permission to run jobs in this project (Job Runner or Job Admin)"
+
+
+def user_message(response: httpx.Response) -> str:
+    """dbt Cloud's own words in an error answer (`status.user_message` and field errors), on one line."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    status = body.get("status") if isinstance(body, dict) else None
+    message = status.get("user_message") if isinstance(status, dict) else None
+    text = message if isinstance(message, str) else ""
+    data = body.get("data") if isinstance(body, dict) else None
+    if isinstance(data, dict) and data and all(isinstance(key, str) for key in data):
+        details = "; ".join(f"{key}: {value}" for key, value in list(data.items())[:5])
+        text = f"{text} ({details})" if text else details
+    return " ".join(text.split())[:300]
+
+
+def fix_for(status: int, host: str, *, not_found: str, forbidden: str) -> str:
+    """What the user should do about an error answer with this status."""
+    if status == 401:
+        return (
+            f"check that dbt-cloud-token is a valid, unexpired service token, and that dbt-cloud-host ({host}) is "
+            "your account's access URL: accounts in EMEA (https://emea.dbt.com), AU (https://au.dbt.com) or on a "
+            "cell host (https://<prefix>.<cell>.dbt.com) must set it, and a token only works on its own host"
+        )
+    if status == 403:
+        return forbidden
+    if status == 404:
+        return not_found
+    if status == 429:
+        return "dbt Cloud's rate limit was reached; re-run the workflow in a few minutes"
+    if status >= 500:
+        return "dbt Cloud had a server error; re-run the workflow later"
+    return "check the inputs this request was built from"
+
+
+def refusal(response: httpx.Response, operation: str, host: str, *, not_found: str, forbidden: str) -> DbtCloudError:
+    """The error for an answer that refused the request: the status, dbt Cloud's words, and the fix."""
+    code = response.status_code
+    said = user_message(response).rstrip(".")
+    said = f": {said}" if said else ""
+    fix = fix_for(code, host, not_found=not_found, forbidden=forbidden)
+    return DbtCloudError(
+        f"dbt Cloud answered {code} to {operation} at {host}{said}. To fix: {fix}.",
+        status_code=code,
+        operation=operation,
+    )
+
+
+def unreadable(operation: str, host: str, what: str, status_code: int) -> DbtCloudError:
+    """The error for a successful answer the action cannot read."""
+    return DbtCloudError(
+        f"dbt Cloud's answer to {operation} at {host} {what}: check dbt-cloud-host.",
+        status_code=status_code,
+        operation=operation,
+    )
+
+
+def unreachable(host: str, exc: Exception, operation: str) -> DbtCloudError:
+    """The error for a request that never got an answer."""
+    return DbtCloudError(
+        f"Could not reach dbt Cloud at {host} ({type(exc).__name__}): check dbt-cloud-host and that the runner can "
+        "reach it.",
+        operation=operation,
+    )
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def parse(model: type[_M], data: Any, operation: str) -> _M:
+    """An API object, or a DbtCloudError naming what dbt Cloud sent that the action cannot read."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:3])
+        raise DbtCloudError(
+            f"dbt Cloud's answer to {operation} had an unexpected shape ({where}): check dbt-cloud-host points at "
+            "dbt Cloud, and report it if it does.",
+            operation=operation,
+        ) from None

@@ -1,0 +1,182 @@
+"""How a request reaches dbt Cloud: one httpx client, and the retry policy around it (429 and Retry-After, 5xx and
+dropped connections for requests safe to repeat, the overall deadline, a cancelled step)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity.stop import stop_base
+
+from autoscale_ci import __version__
+from autoscale_ci.dbt_cloud.errors import AmbiguousWriteError, unreachable
+from autoscale_ci.errors import Aborted
+
+# Failures that mean the request never left: a write may be sent again after them.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    import email.utils  # noqa: PLC0415 - only an HTTP-date Retry-After needs it, and it is slow to import
+
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class _RetryableResponse(Exception):  # noqa: N818 - internal signal to tenacity
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+class _StopEarly(stop_base):
+    """No retry may outlive the step's overall deadline (timeout-minutes), nor go on once the step is cancelled."""
+
+    def __init__(self, deadline: float | None, clock: Callable[[], float], interrupted: Callable[[], bool]) -> None:
+        self.deadline = deadline
+        self.clock = clock
+        self.interrupted = interrupted
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        if self.interrupted():
+            return True
+        return self.deadline is not None and self.clock() + (retry_state.upcoming_sleep or 0) >= self.deadline
+
+
+def _never() -> bool:
+    return False
+
+
+class Transport:
+    """Sends requests to one account's API root and retries them as the policy allows."""
+
+    def __init__(
+        self,
+        host: str,
+        token: str,
+        account_id: int,
+        *,
+        timeout: float,
+        max_attempts: int,
+        max_backoff: float,
+        retry_after_cap: float,
+        sleep: Callable[[float], None] | None,
+        transport: httpx.BaseTransport | None,
+        deadline: float | None,
+        clock: Callable[[], float],
+        interrupted: Callable[[], bool],
+    ) -> None:
+        self.host = host
+        self._deadline = deadline
+        self._clock = clock
+        self._interrupted = interrupted
+        self._cleanup = threading.local()
+        self._max_attempts = max_attempts
+        self._retry_after_cap = retry_after_cap
+        self._backoff = wait_exponential_jitter(initial=1, max=max_backoff)
+        self.sleep = sleep if sleep is not None else self._interruptible_sleep
+        self._new_http: Callable[[], httpx.Client] = lambda: httpx.Client(
+            base_url=f"{host}/api/v2/accounts/{account_id}",
+            headers={
+                "Authorization": f"Token {token}",
+                "Accept": "application/json",
+                "User-Agent": f"autoscale-dbt-ci/{__version__}",
+            },
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            follow_redirects=False,
+        )
+        self._http = self._new_http()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def _retry_budget(self) -> tuple[float | None, Callable[[], bool]]:
+        # Per thread: cleanup on one thread must not make another thread's retries outlive the deadline.
+        if getattr(self._cleanup, "active", False):
+            return None, _never
+        return self._deadline, self._interrupted
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        # A long Retry-After must not hold a cancelled step past the runner's kill, 10 s after its first signal.
+        _, interrupted = self._retry_budget()
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0 and not interrupted():
+            time.sleep(min(left, 0.25))
+
+    @contextmanager
+    def unbounded(self) -> Iterator[None]:
+        """Let the requests inside, on this thread, retry past the deadline and a cancel: they are the cleanup."""
+        saved = getattr(self._cleanup, "active", False)
+        self._cleanup.active = True
+        try:
+            yield
+        finally:
+            self._cleanup.active = saved
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _RetryableResponse):
+            delay = retry_after_seconds(exc.response.headers.get("Retry-After"))
+            if delay is not None:
+                return min(delay, self._retry_after_cap)
+        return float(self._backoff(state))
+
+    def send(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
+        """The answer, after the retries the policy allows; a write that may have landed is AmbiguousWriteError."""
+
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, _RetryableResponse):
+                return idempotent or exc.response.status_code == 429
+            if idempotent:
+                return isinstance(exc, httpx.TransportError)
+            return isinstance(exc, NEVER_SENT)
+
+        deadline, interrupted = self._retry_budget()
+        retrying = Retrying(
+            stop=stop_after_attempt(self._max_attempts) | _StopEarly(deadline, self._clock, interrupted),
+            wait=self._wait,
+            retry=retry_if_exception(retryable),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    try:
+                        response = self._http.request(method, path, **kwargs)
+                    except Aborted:
+                        # A signal can land mid-way through the pool's bookkeeping and leave it inconsistent; the
+                        # cleanup requests that follow get a fresh pool (the old one is left to other threads).
+                        self._http = self._new_http()
+                        raise
+                    if response.status_code == 429 or response.status_code >= 500:
+                        raise _RetryableResponse(response)
+                    return response
+        except _RetryableResponse as exc:
+            if not idempotent and exc.response.status_code != 429:
+                raise AmbiguousWriteError(f"HTTP {exc.response.status_code}") from exc
+            return exc.response
+        except httpx.TransportError as exc:
+            if not idempotent and not isinstance(exc, NEVER_SENT):
+                raise AmbiguousWriteError(type(exc).__name__) from exc
+            raise unreachable(self.host, exc, method) from None
+        raise AssertionError("unreachable")  # pragma: no cover
