@@ -8,8 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from autoscale_ci import build
-from autoscale_ci.cleanup import report_line, run_cleanup
-from autoscale_ci.closing import Closed, GitHubAccess, close, confirm_closed, drop_command, schema_to_drop
+from autoscale_ci.closed_pr import Closed, GitHubAccess, close, confirm_closed, drop_command, schema_to_drop
 from autoscale_ci.context import PR_EVENTS, PullRequest, pr_number, pull_request_from_event, read_event
 from autoscale_ci.engine import Trigger
 from autoscale_ci.executor import Executor
@@ -19,6 +18,7 @@ from autoscale_ci.outcome import Outcome
 from autoscale_ci.report import cleanup_outputs, cleanup_summary
 from autoscale_ci.runner import Runner
 from autoscale_ci.settings import Settings
+from autoscale_ci.stale_clones import report_line, sweep
 
 # Rendered when the run that drops a closed PR's schema did not succeed.
 DROP_FAILED = (
@@ -63,7 +63,7 @@ def run(settings: Settings, runner: Runner, runtime: Runtime, started: float) ->
     with build.client(settings, started) as client:
         closing = close(client, runtime, job_id=settings.job_id, pr=closed.number) if closed else Closed((), ())
         max_age = timedelta(minutes=settings.clone_max_age_minutes)
-        found = run_cleanup(client, runtime, job_id=settings.job_id, max_age=max_age)
+        found = sweep(client, runtime, job_id=settings.job_id, max_age=max_age)
         runtime.log(report_line(settings.job_id, len(closing.deleted) + len(found.deleted), found, max_age))
         if closed is not None and payload is not None:
             # The drop is waited for whatever `wait` says, and its artifacts are nobody's business.

@@ -49,7 +49,7 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
-class Request:
+class PrState:
     """The pull request and the inputs that bear on the decision."""
 
     pr_number: int
@@ -166,7 +166,7 @@ def slots_in_use(runs: list[ActiveRun]) -> int:
     return len(executing) + len(waiting_jobs)
 
 
-def _pushed_later(run: ActiveRun, request: Request) -> bool:
+def _pushed_later(run: ActiveRun, request: PrState) -> bool:
     return run.pushed_at is not None and request.pushed_at is not None and run.pushed_at > request.pushed_at
 
 
@@ -175,7 +175,7 @@ def _idle_clone(snapshot: Snapshot, busy_job_ids: set[int]) -> int | None:
     return idle[0] if idle else None
 
 
-def precheck(request: Request) -> Plan | None:
+def precheck(request: PrState) -> Plan | None:
     """The skip plan for a pull request that needs no run, decided before dbt Cloud is asked anything."""
     if request.closed:
         return Skip(f"PR #{request.pr_number} is closed; nothing to run")
@@ -184,12 +184,12 @@ def precheck(request: Request) -> Plan | None:
     return None
 
 
-def _mine(snapshot: Snapshot, request: Request) -> list[ActiveRun]:
+def _runs_of_this_pr(snapshot: Snapshot, request: PrState) -> list[ActiveRun]:
     family = [run for run in snapshot.active_runs if in_family(run, snapshot)]
     return [run for run in family if run.pr_number == request.pr_number]
 
 
-def _in_flight(mine: list[ActiveRun], request: Request) -> Plan | None:
+def _in_flight(mine: list[ActiveRun], request: PrState) -> Plan | None:
     """Follow this commit's run, or step aside for a newer commit's; None when neither is in flight."""
     same_sha = [run for run in mine if run.sha == request.sha]
     if same_sha:
@@ -217,7 +217,7 @@ def lock_error(account: AccountFacts) -> ActionError | None:
     )
 
 
-def decide(snapshot: Snapshot, request: Request) -> Plan | None:
+def decide(snapshot: Snapshot, request: PrState) -> Plan | None:
     """Pick the move for this pull request; see the decision table in the README.
 
     Without the account's facts (`snapshot.account` None) only what the active runs alone settle is decided: skip,
@@ -230,7 +230,7 @@ def decide(snapshot: Snapshot, request: Request) -> Plan | None:
     account = snapshot.account
     if account is not None and (locked := lock_error(account)) is not None:
         raise locked
-    mine = _mine(snapshot, request)
+    mine = _runs_of_this_pr(snapshot, request)
     in_flight = _in_flight(mine, request)
     if in_flight is not None:
         return in_flight

@@ -9,10 +9,10 @@ from dataclasses import replace
 from typing import Any
 
 from autoscale_ci import build, cleanup_mode, signals
-from autoscale_ci.closing import closed_since
+from autoscale_ci.closed_pr import closed_since
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
-from autoscale_ci.engine import AccountFacts, Clone, Request, Skip, decide, decide_again, lock_error, precheck
+from autoscale_ci.engine import AccountFacts, Clone, PrState, Skip, decide, decide_again, lock_error, precheck
 from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import Executor, Options
 from autoscale_ci.github import Runtime
@@ -64,7 +64,7 @@ def _fail(runtime: Runtime, errors: list[ActionError], code: int) -> int:
 
 def _run(settings: Settings, runner: Runner, runtime: Runtime, started: float) -> Outcome:
     pr = pull_request(runner, provider=settings.git_provider, number=settings.pr_number, git_sha=settings.git_sha)
-    request = Request(
+    request = PrState(
         pr_number=pr.number,
         sha=pr.head_sha,
         draft=pr.draft,
@@ -98,7 +98,7 @@ def _attempt(  # noqa: PLR0917 - the pipeline's values, passed on as they are
     runtime: Runtime,
     options: Options,
     reuse_clones: bool,
-    request: Request,
+    request: PrState,
     pr: PullRequest,
     payload: dict[str, Any],
 ) -> Outcome:

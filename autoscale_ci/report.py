@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from autoscale_ci.cleanup import Cleanup
-from autoscale_ci.closing import Closed
+from autoscale_ci.closed_pr import Closed
 from autoscale_ci.engine import Clone, Follow, Plan, RunStatus, Skip, Trigger
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.polling import parse_duration
 from autoscale_ci.results import RunResults
+from autoscale_ci.stale_clones import Sweep
 
 ICONS = {
     RunStatus.SUCCESS: "✅",
@@ -116,7 +116,7 @@ def error_summary(message: str, title: str = "failed") -> str:
     return f"### {'🚫' if title == 'cancelled' else '❌'} dbt Cloud CI: {title}\n\n{_cell(message)}\n"
 
 
-def cleanup_outputs(found: Cleanup, closing: Closed, drop: Outcome | None) -> dict[str, str]:
+def cleanup_outputs(found: Sweep, closing: Closed, drop: Outcome | None) -> dict[str, str]:
     """The outputs of cleanup mode; the run outputs only when a schema drop ran."""
     values = {
         "decision": "cleanup",
@@ -128,7 +128,7 @@ def cleanup_outputs(found: Cleanup, closing: Closed, drop: Outcome | None) -> di
     return values
 
 
-def cleanup_summary(job_id: int, found: Cleanup, closing: Closed, drop: Outcome | None) -> str:
+def cleanup_summary(job_id: int, found: Sweep, closing: Closed, drop: Outcome | None) -> str:
     """The summary of cleanup mode."""
     deleted = ", ".join(map(str, (*closing.deleted, *found.deleted))) or "none"
     lines = [

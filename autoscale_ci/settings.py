@@ -187,7 +187,7 @@ class Settings(BaseSettings):
 
     @field_validator("cause", "dbt_version_override", "target_name_override", "git_branch")
     @classmethod
-    def _plain(cls, value: str | None) -> str | None:
+    def _one_line(cls, value: str | None) -> str | None:
         return _no_controls(value)
 
     @property

@@ -12,7 +12,7 @@ from autoscale_ci.engine import (
     FinishedRun,
     Follow,
     Plan,
-    Request,
+    PrState,
     RunStatus,
     Skip,
     Snapshot,
@@ -56,7 +56,7 @@ def without_account(snapshot: Snapshot) -> Snapshot:
     return Snapshot(snapshot.job_id, snapshot.active_runs, snapshot.clone_job_ids)
 
 
-def decided(snapshot: Snapshot, request: Request) -> Plan:
+def decided(snapshot: Snapshot, request: PrState) -> Plan:
     """decide() with the account known, which always decides."""
     plan = decide(snapshot, request)
     assert plan is not None
@@ -69,19 +69,19 @@ def moving(plan: Plan | None) -> Trigger | Clone:
     return plan
 
 
-REQ = Request(pr_number=1, sha=SHA_NEW)
+REQ = PrState(pr_number=1, sha=SHA_NEW)
 
 
 def test_closed_pr_is_skipped_before_anything_else() -> None:
-    plan = decided(snap(run(1)), Request(pr_number=1, sha=SHA_NEW, closed=True))
+    plan = decided(snap(run(1)), PrState(pr_number=1, sha=SHA_NEW, closed=True))
     assert isinstance(plan, Skip)
     assert decision(plan) == "skip"
     assert "closed" in plan.reason
 
 
 def test_draft_pr_is_skipped_unless_drafts_are_enabled() -> None:
-    assert isinstance(decided(snap(), Request(pr_number=1, sha=SHA_NEW, draft=True)), Skip)
-    assert isinstance(decided(snap(), Request(pr_number=1, sha=SHA_NEW, draft=True, run_on_draft=True)), Trigger)
+    assert isinstance(decided(snap(), PrState(pr_number=1, sha=SHA_NEW, draft=True)), Skip)
+    assert isinstance(decided(snap(), PrState(pr_number=1, sha=SHA_NEW, draft=True, run_on_draft=True)), Trigger)
 
 
 def test_precheck_passes_an_open_ready_pr() -> None:
@@ -166,16 +166,16 @@ def test_cancelled_runs_free_their_slot_and_the_job() -> None:
 
 def test_max_run_slots_caps_this_jobs_share() -> None:
     runs = (run(10, pr=2), clone_run(11, pr=3, sha=SHA_OLD, clone_id=51))
-    capped = decided(snap(*runs, slots=10), Request(pr_number=1, sha=SHA_NEW, max_run_slots=2))
+    capped = decided(snap(*runs, slots=10), PrState(pr_number=1, sha=SHA_NEW, max_run_slots=2))
     assert isinstance(capped, Trigger)
     assert "max-run-slots" in capped.reason
-    assert isinstance(decided(snap(*runs, slots=10), Request(pr_number=1, sha=SHA_NEW, max_run_slots=3)), Clone)
+    assert isinstance(decided(snap(*runs, slots=10), PrState(pr_number=1, sha=SHA_NEW, max_run_slots=3)), Clone)
 
 
 def test_idle_clone_is_reused_only_when_clones_are_kept() -> None:
     runs = (run(10, pr=2), clone_run(11, pr=3, sha=SHA_OLD, clone_id=51))
     clones = frozenset({51, 52})
-    kept = decided(snap(*runs, clones=clones), Request(pr_number=1, sha=SHA_NEW, delete_clone=False))
+    kept = decided(snap(*runs, clones=clones), PrState(pr_number=1, sha=SHA_NEW, delete_clone=False))
     assert isinstance(kept, Clone)
     assert kept.reuse_clone_id == 52  # 51 is busy
     reused = decided(snap(*runs, clones=clones), REQ)
@@ -185,7 +185,7 @@ def test_idle_clone_is_reused_only_when_clones_are_kept() -> None:
 
 def test_clone_of_a_cancelled_run_is_not_reused_while_its_run_winds_down() -> None:
     runs = (run(10, pr=2), clone_run(11, pr=1, sha=SHA_OLD, clone_id=51))
-    plan = decided(snap(*runs, clones=frozenset({51})), Request(pr_number=1, sha=SHA_NEW, delete_clone=False))
+    plan = decided(snap(*runs, clones=frozenset({51})), PrState(pr_number=1, sha=SHA_NEW, delete_clone=False))
     assert isinstance(plan, Clone)
     assert plan.reuse_clone_id is None
 
@@ -201,7 +201,7 @@ def test_family_is_recognised_by_marker_or_listed_clone_id() -> None:
 def test_a_late_workflow_for_an_older_commit_never_cancels_the_newer_run() -> None:
     older, newer = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
     in_flight = ActiveRun(10, JOB, "CI", 1, SHA_NEW, pushed_at=newer)
-    plan = decided(snap(in_flight), Request(pr_number=1, sha=SHA_OLD, pushed_at=older))
+    plan = decided(snap(in_flight), PrState(pr_number=1, sha=SHA_OLD, pushed_at=older))
     assert isinstance(plan, Skip)  # so nothing is cancelled
     assert "pushed to PR #1 after this one" in plan.reason
 
@@ -209,7 +209,7 @@ def test_a_late_workflow_for_an_older_commit_never_cancels_the_newer_run() -> No
 def test_runs_pushed_earlier_or_without_a_push_time_are_stale() -> None:
     older, newer = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
     runs = (ActiveRun(10, JOB, "CI", 1, SHA_OLD, pushed_at=older), ActiveRun(11, JOB, "CI", 1, SHA_OLDER))
-    plan = moving(decide(snap(*runs), Request(pr_number=1, sha=SHA_NEW, pushed_at=newer)))
+    plan = moving(decide(snap(*runs), PrState(pr_number=1, sha=SHA_NEW, pushed_at=newer)))
     assert [r.id for r in plan.cancel] == [10, 11]
     # Without a push time of its own (workflow_dispatch), a request treats every other commit as stale.
     late = (ActiveRun(12, JOB, "CI", 1, SHA_OLD, pushed_at=newer),)
@@ -245,7 +245,7 @@ def test_without_the_account_only_what_the_runs_alone_settle_is_decided() -> Non
     stale_on_clone = run(10, pr=1, sha=SHA_OLD, job_id=CLONE, name=f"CI{clone_marker(JOB, 1)}")
     assert decide(without_account(snap(stale_on_clone)), REQ) is None  # cancels wait for the account's lock
     assert isinstance(decide(without_account(snap(run(10, sha=SHA_NEW))), REQ), Follow)
-    closed = decide(without_account(snap(run(10, pr=2))), Request(pr_number=1, sha=SHA_NEW, closed=True))
+    closed = decide(without_account(snap(run(10, pr=2))), PrState(pr_number=1, sha=SHA_NEW, closed=True))
     assert isinstance(closed, Skip)
 
 
@@ -272,12 +272,12 @@ def test_a_plan_made_without_the_account_agrees_with_the_one_made_with_it() -> N
 def test_with_cloning_off_a_busy_job_is_triggered_and_queues() -> None:
     busy = snap(run(1, pr=2), run(2, pr=1, sha=SHA_OLD))
     assert isinstance(decided(busy, REQ), Clone)
-    plan = decided(busy, Request(pr_number=1, sha=SHA_NEW, clone=False))
+    plan = decided(busy, PrState(pr_number=1, sha=SHA_NEW, clone=False))
     assert isinstance(plan, Trigger)
     assert decision(plan) == "cancel-and-retrigger"
     assert [stale.id for stale in plan.cancel] == [2]
     assert "cloning is off (clone: false)" in plan.reason
-    idle = decided(snap(), Request(pr_number=1, sha=SHA_NEW, clone=False))
+    idle = decided(snap(), PrState(pr_number=1, sha=SHA_NEW, clone=False))
     assert idle == Trigger(f"job {JOB} is idle")
 
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from autoscale_ci.cleanup import select
 from autoscale_ci.markers import clone_marker
 from autoscale_ci.models import Job
+from autoscale_ci.stale_clones import select
 from tests.builders import JOB, job
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from autoscale_ci.closing import DEFAULT_COMMAND, drop_command, schema_to_drop
+from autoscale_ci.closed_pr import DEFAULT_COMMAND, drop_command, schema_to_drop
 from autoscale_ci.errors import InputError
 
 SCHEMA = "dbt_cloud_pr_73797_12"

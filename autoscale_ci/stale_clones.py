@@ -1,4 +1,4 @@
-"""Cleanup mode: delete this job's clones that no run uses any more."""
+"""Cleanup mode's sweep: delete this job's clones that no run uses any more."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from autoscale_ci.models import Job, parse_timestamp
 
 
 @dataclass(frozen=True)
-class Cleanup:
-    """What cleanup mode found and did."""
+class Sweep:
+    """What the sweep of idle clones found and did."""
 
     deleted: tuple[int, ...]
     kept_busy: tuple[int, ...]
@@ -22,7 +22,7 @@ class Cleanup:
 
 def select(
     clones: list[Job], busy: set[int], *, job_id: int, now: datetime, max_age: timedelta, closed_pr: int | None
-) -> Cleanup:
+) -> Sweep:
     """Split the clones of `job_id` into those to delete and those to keep; pure."""
     deleted: list[int] = []
     busy_ids: list[int] = []
@@ -42,12 +42,12 @@ def select(
             deleted.append(clone.id)
         else:
             young.append(clone.id)
-    return Cleanup(tuple(deleted), tuple(busy_ids), tuple(young))
+    return Sweep(tuple(deleted), tuple(busy_ids), tuple(young))
 
 
-def run_cleanup(
+def sweep(
     client: DbtCloudClient, runtime: Runtime, *, job_id: int, max_age: timedelta, closed_pr: int | None = None
-) -> Cleanup:
+) -> Sweep:
     """Delete the clones of `job_id` that have no active run and are older than `max_age`."""
     clones = client.list_jobs(clone_marker_prefix(job_id))
     busy = {run.job_definition_id for run in client.active_runs()}
@@ -58,7 +58,7 @@ def run_cleanup(
     return found
 
 
-def report_line(job_id: int, deleted: int, found: Cleanup, max_age: timedelta) -> str:
+def report_line(job_id: int, deleted: int, found: Sweep, max_age: timedelta) -> str:
     """One line for the log; `deleted` counts every clone deleted, the closed PR's included."""
     return (
         f"Cleanup of job {job_id}'s clones: {deleted} deleted, {len(found.kept_busy)} kept (a run is using them), "
