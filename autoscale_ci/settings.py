@@ -21,8 +21,12 @@ _SCHEMA = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,126}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _input(name: str, default: Any = ..., **constraints: Any) -> Any:
-    return Field(default, validation_alias=AliasChoices(f"INPUT_{name.upper()}"), **constraints)
+_BOOL_FIX = "set true or false"
+
+
+def _input(name: str, default: Any = ..., *, fix: str, **constraints: Any) -> Any:
+    """An input's field, read from `INPUT_<NAME>`, with the fix its error names kept beside it."""
+    return Field(default, validation_alias=AliasChoices(f"INPUT_{name.upper()}"), description=fix, **constraints)
 
 
 def _is_loopback(host: str) -> bool:
@@ -100,41 +104,92 @@ class Settings(BaseSettings):
         populate_by_name=False,
     )
 
-    mode: Literal["run", "cleanup"] = _input("mode", "run")
-    dbt_cloud_token: SecretStr = _input("dbt-cloud-token")
-    account_id: int = _input("account-id", gt=0, lt=2**63)
-    job_id: int = _input("job-id", gt=0, lt=2**63)
-    dbt_cloud_host: str = _input("dbt-cloud-host", DEFAULT_HOST)
-    clone: bool = _input("clone", True)
-    delete_clone: bool = _input("delete-clone", True)
-    max_run_slots: int | None = _input("max-run-slots", None, gt=0, le=10_000)
-    wait: bool = _input("wait", True)
-    cancel_on_abort: bool = _input("cancel-on-abort", True)
-    cancel_on_timeout: bool = _input("cancel-on-timeout", True)
-    poll_interval: float = _input("poll-interval", 30.0, gt=0, le=3600)
-    timeout_minutes: float = _input("timeout-minutes", 60.0, gt=0, le=60 * 24 * 7)
-    run_on_draft: bool = _input("run-on-draft", False)
-    cause: str | None = _input("cause", None, max_length=255)
-    schema_override: str | None = _input("schema-override", None)
-    steps_override: Annotated[list[str] | None, NoDecode, BeforeValidator(_lines)] = _input("steps-override", None)
-    dbt_version_override: str | None = _input("dbt-version-override", None, max_length=64)
-    threads_override: int | None = _input("threads-override", None, gt=0, le=1024)
-    target_name_override: str | None = _input("target-name-override", None, max_length=255)
-    timeout_seconds_override: int | None = _input("timeout-seconds-override", None, ge=0, le=2**31 - 1)
-    generate_docs_override: bool | None = _input("generate-docs-override", None)
-    git_branch: str | None = _input("git-branch", None, max_length=255)
+    mode: Literal["run", "cleanup"] = _input(
+        "mode", "run", fix="set run (trigger CI for a pull request) or cleanup (delete this job's idle clones)"
+    )
+    dbt_cloud_token: SecretStr = _input(
+        "dbt-cloud-token",
+        fix="set it to a dbt Cloud service token, e.g. `dbt-cloud-token: ${{ secrets.DBT_CLOUD_SERVICE_TOKEN }}`",
+    )
+    account_id: int = _input(
+        "account-id", gt=0, lt=2**63, fix="set it to the number after /accounts/ in your dbt Cloud URL"
+    )
+    job_id: int = _input(
+        "job-id", gt=0, lt=2**63, fix="set it to the number after /jobs/ in the dbt Cloud URL of your CI job"
+    )
+    dbt_cloud_host: str = _input(
+        "dbt-cloud-host",
+        DEFAULT_HOST,
+        fix="set it to your account's access URL, e.g. https://cloud.getdbt.com, https://emea.dbt.com or https://ab123.us1.dbt.com",
+    )
+    clone: bool = _input("clone", True, fix=_BOOL_FIX)
+    delete_clone: bool = _input("delete-clone", True, fix=_BOOL_FIX)
+    max_run_slots: int | None = _input(
+        "max-run-slots", None, gt=0, le=10_000, fix="set a whole number of at least 1, or leave it empty for no cap"
+    )
+    wait: bool = _input("wait", True, fix=_BOOL_FIX)
+    cancel_on_abort: bool = _input("cancel-on-abort", True, fix=_BOOL_FIX)
+    cancel_on_timeout: bool = _input("cancel-on-timeout", True, fix=_BOOL_FIX)
+    poll_interval: float = _input("poll-interval", 30.0, gt=0, le=3600, fix="set a number of seconds greater than 0")
+    timeout_minutes: float = _input(
+        "timeout-minutes", 60.0, gt=0, le=60 * 24 * 7, fix="set a number of minutes greater than 0"
+    )
+    run_on_draft: bool = _input("run-on-draft", False, fix=_BOOL_FIX)
+    cause: str | None = _input("cause", None, max_length=255, fix="give one line of text, at most 255 characters")
+    schema_override: str | None = _input(
+        "schema-override", None, fix="leave it empty for dbt_cloud_pr_<job>_<pr>, or give a plain schema name"
+    )
+    steps_override: Annotated[list[str] | None, NoDecode, BeforeValidator(_lines)] = _input(
+        "steps-override", None, fix="give one dbt command a line, each starting with `dbt `"
+    )
+    dbt_version_override: str | None = _input(
+        "dbt-version-override", None, max_length=64, fix="give a dbt version such as latest or 1.9.0-latest"
+    )
+    threads_override: int | None = _input(
+        "threads-override", None, gt=0, le=1024, fix="set a whole number of at least 1"
+    )
+    target_name_override: str | None = _input(
+        "target-name-override", None, max_length=255, fix="give one target name, without line breaks"
+    )
+    timeout_seconds_override: int | None = _input(
+        "timeout-seconds-override", None, ge=0, le=2**31 - 1, fix="set a whole number of seconds (0 for no timeout)"
+    )
+    generate_docs_override: bool | None = _input("generate-docs-override", None, fix=_BOOL_FIX)
+    git_branch: str | None = _input("git-branch", None, max_length=255, fix="give a branch name, without line breaks")
     # A younger clone may belong to a step that has made it and not yet triggered it.
-    clone_max_age_minutes: float = _input("clone-max-age-minutes", 60.0, ge=10, le=60 * 24 * 365)
-    artifacts: Annotated[list[str], NoDecode, BeforeValidator(_words)] = _input("artifacts", [])
-    artifacts_path: str = _input("artifacts-path", "target")
-    drop_schema: bool = _input("drop-schema", True)
-    drop_schema_macro: str = _input("drop-schema-macro", "drop_pr_schema", max_length=128)
-    drop_schema_command: str | None = _input("drop-schema-command", None, max_length=1000)
-    git_provider: Literal["auto", "github", "gitlab", "azure", "other"] = _input("git-provider", "auto")
-    pr_number: int | None = _input("pr-number", None, gt=0, lt=2**31)
-    github_token: SecretStr | None = _input("github-token", None)
-    confirm_closed: bool = _input("confirm-closed", False)
-    git_sha: str | None = _input("git-sha", None)
+    clone_max_age_minutes: float = _input(
+        "clone-max-age-minutes", 60.0, ge=10, le=60 * 24 * 365, fix="set a number of minutes, 10 or more"
+    )
+    artifacts: Annotated[list[str], NoDecode, BeforeValidator(_words)] = _input(
+        "artifacts", [], fix="list artifact names such as run_results.json manifest.json, separated by spaces"
+    )
+    artifacts_path: str = _input("artifacts-path", "target", fix="give a folder inside the workspace, such as target")
+    drop_schema: bool = _input("drop-schema", True, fix=_BOOL_FIX)
+    drop_schema_macro: str = _input(
+        "drop-schema-macro",
+        "drop_pr_schema",
+        max_length=128,
+        fix="give the name of the macro copied from dbt/macros/drop_pr_schema.sql",
+    )
+    drop_schema_command: str | None = _input(
+        "drop-schema-command",
+        None,
+        max_length=1000,
+        fix="give one dbt run-operation command, or leave it empty for the default",
+    )
+    git_provider: Literal["auto", "github", "gitlab", "azure", "other"] = _input(
+        "git-provider", "auto", fix="set auto, github, gitlab, azure or other"
+    )
+    pr_number: int | None = _input(
+        "pr-number", None, gt=0, lt=2**31, fix="set the pull request number (a whole number)"
+    )
+    github_token: SecretStr | None = _input(
+        "github-token",
+        None,
+        fix="leave it at its default, ${{ github.token }}, or give a token that may read pull requests",
+    )
+    confirm_closed: bool = _input("confirm-closed", False, fix=_BOOL_FIX)
+    git_sha: str | None = _input("git-sha", None, fix="set the full commit SHA of the pull request head")
 
     @field_validator("dbt_cloud_token", "github_token")
     @classmethod
@@ -196,42 +251,6 @@ class Settings(BaseSettings):
         return self.dbt_cloud_token.get_secret_value()
 
 
-FIXES: dict[str, str] = {
-    "dbt-cloud-token": "set it to a dbt Cloud service token, e.g. "
-    "`dbt-cloud-token: ${{ secrets.DBT_CLOUD_SERVICE_TOKEN }}`",
-    "account-id": "set it to the number after /accounts/ in your dbt Cloud URL",
-    "job-id": "set it to the number after /jobs/ in the dbt Cloud URL of your CI job",
-    "dbt-cloud-host": "set it to your account's access URL, e.g. https://cloud.getdbt.com, "
-    "https://emea.dbt.com or https://ab123.us1.dbt.com",
-    "max-run-slots": "set a whole number of at least 1, or leave it empty for no cap",
-    "poll-interval": "set a number of seconds greater than 0",
-    "timeout-minutes": "set a number of minutes greater than 0",
-    "schema-override": "leave it empty for dbt_cloud_pr_<job>_<pr>, or give a plain schema name",
-    "steps-override": "give one dbt command a line, each starting with `dbt `",
-    "threads-override": "set a whole number of at least 1",
-    "timeout-seconds-override": "set a whole number of seconds (0 for no timeout)",
-    "pr-number": "set the pull request number (a whole number)",
-    "mode": "set run (trigger CI for a pull request) or cleanup (delete this job's idle clones)",
-    "clone-max-age-minutes": "set a number of minutes, 10 or more",
-    "cause": "give one line of text, at most 255 characters",
-    "git-branch": "give a branch name, without line breaks",
-    "dbt-version-override": "give a dbt version such as latest or 1.9.0-latest",
-    "target-name-override": "give one target name, without line breaks",
-    "delete-clone": "set true or false",
-    "clone": "set true or false",
-    "artifacts": "list artifact names such as run_results.json manifest.json, separated by spaces",
-    "artifacts-path": "give a folder inside the workspace, such as target",
-    "git-provider": "set auto, github, gitlab, azure or other",
-    "drop-schema": "set true or false",
-    "drop-schema-macro": "give the name of the macro copied from dbt/macros/drop_pr_schema.sql",
-    "drop-schema-command": "give one dbt run-operation command, or leave it empty for the default",
-    "git-sha": "set the full commit SHA of the pull request head",
-    "github-token": "leave it at its default, ${{ github.token }}, or give a token that may read pull requests",
-    "confirm-closed": "set true or false",
-}
-_BOOL_FIX = "set true or false"
-
-
 def _input_name(loc: tuple[int | str, ...]) -> str:
     name = str(loc[0]) if loc else "input"
     name = name.lower().removeprefix("input_")
@@ -279,10 +298,20 @@ def input_errors(exc: ValidationError) -> list[InputError]:
     errors: list[InputError] = []
     for error in exc.errors():
         name = _input_name(error["loc"])
-        fix = FIXES.get(name, _BOOL_FIX if error.get("type") == "bool_parsing" else "correct the value")
+        fix = _fixes().get(name) or "correct the value"
         message = f"{_describe(error, name)}{_shown(name, error)}: {fix}."
         errors.append(InputError(name, message))
     return errors
+
+
+def _fixes() -> dict[str, str]:
+    """Each input's fix, as its field keeps it."""
+    fixes = {}
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices) and field.description:
+            fixes[str(alias.choices[0]).removeprefix("INPUT_").lower()] = field.description
+    return fixes
 
 
 def input_names() -> list[str]:

@@ -140,3 +140,11 @@ def test_token_is_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
     found = errors(monkeypatch, **{"INPUT_DBT-CLOUD-TOKEN": "bad token with spaces"})
     assert "bad token" not in found["dbt-cloud-token"]
     assert TOKEN not in repr(load(monkeypatch))
+
+
+def test_every_input_keeps_its_fix_beside_its_field() -> None:
+    from autoscale_ci.settings import Settings, input_names
+
+    fixes = {name: field.description for name, field in zip(input_names(), Settings.model_fields.values(), strict=True)}
+    missing = [name for name, fix in fixes.items() if not fix or fix.endswith(".")]
+    assert missing == [], "give each _input a fix= (no final period: the message adds it)"
