@@ -302,6 +302,24 @@ def superseded_by(
     return None
 
 
+# Rendered as a warning when a run succeeded and its run_results.json lists no node at all.
+BUILT_NOTHING = (
+    "dbt Cloud run {run_id} succeeded but built nothing: its run_results.json lists no node. Check the job's "
+    "selector and its deferral: `state:modified+` deferring to an environment that has no production run, or to "
+    "the wrong one, selects nothing and passes for the wrong reason."
+)
+
+
+def timed_out(run: FinishedRun) -> bool:
+    """dbt Cloud cancelled the run because it outlasted its timeout (it ends as cancelled, with a message)."""
+    return run.status == CANCELLED and "timed out" in (run.status_message or "").lower()
+
+
+def may_be_superseded(run: FinishedRun) -> bool:
+    """Whether the runs after this one are needed to judge it: it was cancelled, and not by its timeout."""
+    return run.status == CANCELLED and not timed_out(run)
+
+
 def verdict(
     run: FinishedRun, pr_number: int, short_sha: str, superseding: str | None, *, last_look: bool
 ) -> Verdict | None:
@@ -309,7 +327,14 @@ def verdict(
     while this is not the last look (look again after SUPERSEDE_GRACE_SECONDS)."""
     if run.status == SUCCESS:
         return Verdict(RunStatus.SUCCESS)
-    why = f": {run.status_message}" if run.status_message else ""
+    why = f": {run.status_message.rstrip('.')}" if run.status_message else ""
+    if timed_out(run):
+        return Verdict(
+            RunStatus.TIMEOUT,
+            1,
+            f"dbt Cloud cancelled run {run.id} because it outlasted its timeout{why}. Raise the job's timeout (its "
+            f"Execution settings) or timeout-seconds-override if CI runs take longer. Run: {run.link}",
+        )
     if run.status == CANCELLED:
         if superseding is not None:
             return Verdict(
@@ -321,10 +346,18 @@ def verdict(
         if not last_look:
             return None
         return Verdict(
-            RunStatus.CANCELLED, 1, f"dbt Cloud run {run.id} was cancelled before it finished. Run: {run.link}"
+            RunStatus.CANCELLED, 1, f"dbt Cloud run {run.id} was cancelled before it finished{why}. Run: {run.link}"
         )
     status = RunStatus.ERROR if run.status == ERROR else RunStatus.of(run.status)
     return Verdict(status, 1, f"dbt Cloud run {run.id} failed{why}. See the run's logs: {run.link}")
+
+
+def with_results(judged: Verdict, run_id: int, nodes: int | None) -> Verdict:
+    """The verdict once the run's results are read (`nodes`, None when there were none to read): a success that
+    built nothing passes, with a warning."""
+    if judged.status is RunStatus.SUCCESS and nodes == 0 and not judged.message:
+        return replace(judged, message=BUILT_NOTHING.format(run_id=run_id))
+    return judged
 
 
 def not_waited_for(judged: Verdict) -> Verdict:

@@ -29,15 +29,17 @@ from autoscale_ci.engine import (
     Skip,
     Trigger,
     Verdict,
+    may_be_superseded,
     not_waited_for,
     superseded_by,
     verdict,
+    with_results,
     without_clone,
 )
 from autoscale_ci.errors import Aborted
 from autoscale_ci.github import Runtime
 from autoscale_ci.markers import clone_source
-from autoscale_ci.models import CANCELLED, RUNNING, Job, Run, status_name
+from autoscale_ci.models import RUNNING, Job, Run, status_name
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.polling import expected_duration, next_check, parse_duration
 from autoscale_ci.post import Leftovers
@@ -258,6 +260,7 @@ class Executor:
         try:
             judged = self._verdict(run, pr)
             results = self._collect(run, judged.status)
+            judged = with_results(judged, run.id, sum(results.counts.values()) if results is not None else None)
         finally:
             if clone_id is not None:
                 self._teardown(None, clone_id)
@@ -315,7 +318,7 @@ class Executor:
         for last_look in (False, True):
             if last_look:
                 self._sleep(SUPERSEDE_GRACE_SECONDS)
-            newer = self._superseding(finished, pr) if run.status == CANCELLED else None
+            newer = self._superseding(finished, pr) if may_be_superseded(finished) else None
             judged = verdict(finished, pr.number, pr.short_sha, newer, last_look=last_look)
             if judged is not None:
                 return judged

@@ -8,7 +8,7 @@ import random
 import threading
 from dataclasses import dataclass
 
-from .clock import Clock, iso
+from .clock import Clock, humanize, iso
 from .config import EmulatorConfig
 from .protocol import ApiError, JsonDict
 
@@ -25,6 +25,7 @@ STATUS_NAMES = {
 OUTCOMES = {"success": SUCCESS, "error": ERROR}
 ACCOUNT_FIELDS = ("name", "plan", "run_slots", "locked", "lock_reason", "run_locked_until", "queue_limit", "state")
 ERROR_MESSAGE = "Database Error in model stg_orders (models/staging/stg_orders.sql)"
+TIMED_OUT = "This run timed out after running for {ran}, which exceeded the configured timeout of {limit} seconds."
 
 
 @dataclass
@@ -55,6 +56,9 @@ class Run:
     commands: tuple[str, ...] = ()
     # Reached the end of its running time while held: it finishes once no hold matches it.
     overdue: bool = False
+    # The job's execution timeout, or the trigger's override; 0 for none. A run that outlasts it is cancelled.
+    timeout_seconds: int = 0
+    timing_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,13 @@ class Hold:
             and (self.git_sha is None or self.git_sha == run.trigger.get("git_sha"))
             and (self.job_id is None or self.job_id == run.job_id)
         )
+
+
+def _timeout(fields: JsonDict, job: JsonDict) -> int:
+    override = fields.get("timeout_seconds_override")
+    if override is not None:
+        return int(override)
+    return int((job.get("execution") or {}).get("timeout_seconds") or 0)
 
 
 def job_defaults() -> JsonDict:
@@ -208,7 +219,12 @@ class State:
         if run.status == STARTING:
             run.status = RUNNING
             run.started_at = t
-            run.due = t + run.run_seconds
+            run.timing_out = 0 < run.timeout_seconds < run.run_seconds
+            run.due = t + (run.timeout_seconds if run.timing_out else run.run_seconds)
+            return
+        if run.timing_out:
+            # As dbt Cloud does: a run that outlasts its timeout ends cancelled, with a message that says why.
+            self._cancel(run, TIMED_OUT.format(ran=humanize(t - (run.started_at or t)), limit=run.timeout_seconds))
             return
         if any(hold.matches(run) for hold in self._holds):
             # Held: it keeps running, whatever the clock says, until `release` lets it end.
@@ -405,6 +421,7 @@ class State:
                 updated_at=now,
                 generate_docs=bool(job.get("generate_docs") if docs is None else docs),
                 commands=tuple(fields.get("steps_override") or job.get("execute_steps") or ()),
+                timeout_seconds=int(_timeout(fields, job)),
             )
             self.runs[run.id] = run
             # dbt Cloud answers a trigger with the run still queued; the next tick dequeues it.

@@ -26,7 +26,9 @@ from autoscale_ci.engine import (
     precheck,
     slots_in_use,
     superseded_by,
+    timed_out,
     verdict,
+    with_results,
     without_clone,
 )
 from autoscale_ci.errors import ActionError
@@ -370,3 +372,34 @@ def test_run_status_of_dbt_clouds_codes() -> None:
         RunStatus.CANCELLED,
     ]
     assert RunStatus.of(99) is RunStatus.ERROR
+
+
+TIMED_OUT = "This run timed out after running for 30 seconds, which exceeded the configured timeout of 30 seconds."
+
+
+def test_a_run_dbt_cloud_cancelled_for_its_timeout_is_a_timeout_with_dbt_clouds_words() -> None:
+    run_ = finished(30, TIMED_OUT)
+    assert timed_out(run_)
+    judged = verdict(run_, 1, "ooooooo", None, last_look=False)  # no second look: no newer commit is involved
+    assert judged is not None
+    assert (judged.status, judged.exit_code) == (RunStatus.TIMEOUT, 1)
+    assert judged.message.startswith(f"dbt Cloud cancelled run 20 because it outlasted its timeout: {TIMED_OUT[:-1]}.")
+    assert not timed_out(finished(30, "Cancelled by user."))
+    assert not timed_out(finished(20, TIMED_OUT))
+
+
+def test_a_cancelled_run_shows_dbt_clouds_message() -> None:
+    judged = verdict(finished(30, "Cancelled by user."), 1, "ooooooo", None, last_look=True)
+    assert judged is not None
+    assert "was cancelled before it finished: Cancelled by user. Run:" in judged.message
+
+
+def test_a_success_that_built_nothing_is_a_warning_and_still_a_success() -> None:
+    success = Verdict(RunStatus.SUCCESS)
+    empty = with_results(success, 20, 0)
+    assert (empty.status, empty.exit_code) == (RunStatus.SUCCESS, 0)
+    assert "built nothing" in empty.message
+    assert with_results(success, 20, 5) == success
+    assert with_results(success, 20, None) == success  # no results to read: nothing to say
+    failed = Verdict(RunStatus.ERROR, 1, "failed")
+    assert with_results(failed, 20, 0) == failed

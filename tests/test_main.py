@@ -317,3 +317,17 @@ def test_an_unexpected_failure_never_shows_a_part_of_the_token(
     assert len(errors) == 1
     assert "Unexpected failure (RuntimeError" in errors[0]
     assert TOKEN[:8] not in errors[0]
+
+
+def test_a_success_that_built_nothing_passes_with_a_warning(
+    api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.get("/runs/500/artifacts/run_results.json").respond(json={"results": []})  # `state:modified+` found nothing
+    dbt_cloud(api, active=[])
+    assert main() == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 1
+    assert "succeeded but built nothing" in warnings[0]
+    assert "deferral" in warnings[0]
+    assert read_outputs(action_env["output"])["run-status"] == "success"
+    assert "built nothing" in action_env["summary"].read_text(encoding="utf-8")

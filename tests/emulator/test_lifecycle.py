@@ -346,3 +346,20 @@ def test_a_held_run_can_be_cancelled_and_every_hold_released_at_once(frozen: Emu
     assert statuses(frozen)[kept] == 3
     frozen.release(every=True)
     assert statuses(frozen)[kept] == 10
+
+
+def test_a_run_that_outlasts_its_timeout_is_cancelled_with_dbt_clouds_message(
+    frozen: Emulator, fapi: httpx.Client
+) -> None:
+    slow = trigger(fapi, frozen.ci_job_id or 0, timeout_seconds_override=30)["id"]  # runs take 60 s here
+    frozen.advance(10 + 29)
+    assert statuses(frozen)[slow] == 3
+    frozen.advance(1)
+    ended = run(fapi, slow)
+    assert ended["status"] == 30
+    assert ended["status_message"] == (
+        "This run timed out after running for 30 seconds, which exceeded the configured timeout of 30 seconds."
+    )
+    quick = trigger(fapi, frozen.ci_job_id or 0, timeout_seconds_override=600)["id"]
+    frozen.advance(70)
+    assert run(fapi, quick)["status"] == 10  # within its timeout

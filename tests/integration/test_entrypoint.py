@@ -494,6 +494,18 @@ def test_timeout_cancels_the_run_and_says_how_long_it_waited(emu: Emulator, step
     assert run_of(emu, int(done.outputs["run-id"]))["status"] == 30
 
 
+def test_a_run_that_outlasts_its_dbt_cloud_timeout_is_reported_as_timed_out(emu: Emulator, step: StepFactory) -> None:
+    emu.set_timing(run_seconds=3600)  # far longer than its timeout: dbt Cloud cancels it after one second
+    done = step(7, SHA_A, **{"timeout-seconds-override": "1"}).run()
+    assert done.returncode == 1
+    assert done.outputs["run-status"] == "timeout"
+    errors = [line for line in done.lines("::error") if "title=dbt Cloud run timeout" in line]
+    assert len(errors) == 1, done.stdout
+    assert "because it outlasted its timeout: This run timed out after running for 1 second" in errors[0]
+    assert "timeout-seconds-override" in errors[0]
+    assert "cancelled before it finished" not in done.stdout
+
+
 def test_a_job_with_its_own_pr_trigger_gets_a_warning(emu: Emulator, step: StepFactory) -> None:
     triggers = {"github_webhook": True, "schedule": False, "git_provider_webhook": True, "on_merge": False}
     with emu.state.lock:
