@@ -297,12 +297,14 @@ class Executor:
         last = run.status
         self.runtime.log(f"[{self._elapsed()}] run {run.id}: {status_name(last)}")
         expected = self._expected_duration() if run.is_active else None
+        began = self._clock()
         while run.is_active:
             remaining = self.options.deadline - self._clock()
             if remaining <= 0:
                 return run
             running_for = parse_duration(run.run_duration) if run.status == RUNNING else None
-            self._sleep(min(next_check(running_for, expected, self.options.poll_interval), remaining))
+            wait = next_check(running_for, expected, self.options.poll_interval, self._clock() - began)
+            self._sleep(min(wait, remaining))
             run = self.client.get_run(run.id)
             self._warn_if_job_runs_on_prs(run)
             if run.status != last:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 FAST = 1.5  # the shortest wait between checks, reached at the predicted end
 SPREAD = 6.0  # wait a sixth of the time to the predicted end (or since it, once overrun)
 UNKNOWN_MIN = 5.0  # without a prediction, never check more often than this
+QUEUED_MIN = 2.0  # a queue can end at any moment: look again this soon at first, then back off
 
 
 def expected_duration(durations: Iterable[float]) -> float | None:
@@ -17,13 +18,16 @@ def expected_duration(durations: Iterable[float]) -> float | None:
     return statistics.median(usable) if usable else None
 
 
-def next_check(running_for: float | None, expected: float | None, interval: float) -> float:
-    """Seconds until the next check of a run that has been running `running_for` seconds (None: not started).
+def next_check(running_for: float | None, expected: float | None, interval: float, waited: float = 0.0) -> float:
+    """Seconds until the next check of a run that has been running `running_for` seconds (None: not started yet,
+    after the step has waited `waited` seconds for it).
 
     `interval` (the poll-interval input) bounds every wait.
     """
     if running_for is None:
-        return interval  # queued or starting: the run's own clock tells the running time later
+        # Queued or starting: it may start, and a short run end, at any moment. Look again soon, and back off the
+        # longer the queue lasts, so a long queue costs a few requests a minute.
+        return min(interval, max(QUEUED_MIN, waited / 4))
     if expected is None:
         # No history: check more sparsely the longer the run has gone, as its end gets no nearer to predict.
         return min(interval, max(UNKNOWN_MIN, running_for / 4))

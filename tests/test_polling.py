@@ -42,8 +42,8 @@ def test_without_history_checks_thin_out_with_the_running_time() -> None:
     assert next_check(600.0, None, 30.0) == 30.0
 
 
-def test_queued_runs_are_checked_at_the_interval_and_no_wait_exceeds_it() -> None:
-    assert next_check(None, 600.0, 30.0) == 30.0
+def test_no_wait_exceeds_the_interval() -> None:
+    assert next_check(None, 600.0, 30.0, waited=1e6) == 30.0
     for running_for in (0.0, 100.0, 590.0, 600.0, 700.0, 5000.0):
         assert 0 < next_check(running_for, 600.0, 4.0) <= 4.0
 
@@ -54,3 +54,16 @@ def test_queued_runs_are_checked_at_the_interval_and_no_wait_exceeds_it() -> Non
 )
 def test_parse_duration(text: str | None, seconds: float | None) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_a_queued_run_is_looked_at_again_soon_and_less_often_the_longer_it_waits() -> None:
+    assert next_check(None, None, 30.0) == 2.0  # the queue can end at any moment
+    assert next_check(None, 600.0, 30.0, waited=20.0) == 5.0
+    assert next_check(None, None, 30.0, waited=3600.0) == 30.0  # never past poll-interval
+    assert next_check(None, None, 1.0) == 1.0
+    # Ten minutes in the queue cost well under six requests a minute.
+    waited, checks = 0.0, 0
+    while waited < 600.0:
+        waited += next_check(None, None, 30.0, waited)
+        checks += 1
+    assert checks / 10 < 6
