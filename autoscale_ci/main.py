@@ -26,15 +26,16 @@ from autoscale_ci.snapshot import SnapshotReader
 NODE_ANNOTATIONS = 10  # GitHub shows only so many annotations a step; the summary lists every node
 
 
-def main() -> int:
-    """Run the action once; returns the process exit code."""
+def main(*, missing_token: str | None = None) -> int:
+    """Run the action once; returns the process exit code. `missing_token` says how to give the token where the
+    step is not a workflow's `with:` (the command line)."""
     runtime = Runtime()
     started = time.monotonic()
     runtime.mask(os.environ.get(TOKEN_INPUT, "").strip())
     signals.install()
     try:
         runner = Runner.read(os.environ)
-        settings = load_settings(fork_pr=lambda: fork_pr_number(runner))
+        settings = load_settings(fork_pr=lambda: fork_pr_number(runner), missing_token=missing_token)
         if settings.github_token is not None:
             runtime.mask(settings.github_token.get_secret_value())
         if settings.mode == "cleanup":

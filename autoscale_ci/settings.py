@@ -346,14 +346,19 @@ FORK_PR_NO_SECRETS = (
 )
 
 
-def load_settings(fork_pr: Callable[[], int | None] = lambda: None) -> Settings:
+def load_settings(fork_pr: Callable[[], int | None] = lambda: None, missing_token: str | None = None) -> Settings:
     """Validate the inputs from the environment; raises InvalidInputs naming every bad one. A missing token on a
-    pull request from a fork (`fork_pr` gives its number) is GitHub withholding secrets, not a typo: it says so."""
+    pull request from a fork (`fork_pr` gives its number) is GitHub withholding secrets, not a typo: it says so;
+    elsewhere `missing_token`, when given, says how to give it."""
     try:
         return Settings()
     except ValidationError as exc:
         errors = input_errors(exc)
     for index, error in enumerate(errors):
-        if error.name == "dbt-cloud-token" and "is required" in error.message and (number := fork_pr()) is not None:
+        if error.name != "dbt-cloud-token" or "is required" not in error.message:
+            continue
+        if (number := fork_pr()) is not None:
             errors[index] = InputError(error.name, FORK_PR_NO_SECRETS.format(number=number))
+        elif missing_token is not None:
+            errors[index] = InputError(error.name, missing_token)
     raise InvalidInputs(errors)

@@ -24,7 +24,14 @@ def test_an_explicit_input_token_wins_and_run_is_the_default() -> None:
     assert env["INPUT_MODE"] == "run"
 
 
-def test_the_token_is_not_a_flag(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        parser().parse_args(["run", "--dbt-cloud-token", "x"])
-    assert "unrecognized arguments" in capsys.readouterr().err
+def test_every_input_is_a_flag_the_token_and_mode_too() -> None:
+    env: dict[str, str] = {"DBT_CLOUD_TOKEN": "from-env"}
+    command = apply(parser().parse_args(["--mode", "cleanup", "--dbt-cloud-token", "from-flag"]), env)
+    assert command == "cleanup"
+    assert (env["INPUT_MODE"], env["INPUT_DBT-CLOUD-TOKEN"]) == ("cleanup", "from-flag")
+    assert apply(parser().parse_args(["cleanup", "--mode", "cleanup"]), {}) == "cleanup"
+
+
+def test_a_command_and_a_mode_that_disagree_are_refused() -> None:
+    with pytest.raises(SystemExit, match="disagree"):
+        apply(parser().parse_args(["run", "--mode", "cleanup"]), {})

@@ -114,3 +114,32 @@ def test_a_refused_token_is_one_error_that_never_shows_the_token(emu: Emulator, 
     assert len(errors) == 1, printed
     assert "401" in errors[0]
     assert emu.runs() == []  # nothing changed in dbt Cloud
+
+
+def cli(emu: Emulator, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command in a plain shell, with no DBT_CLOUD_TOKEN: a token reaches it only through `args`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("INPUT_", "GITHUB_", "STATE_"))}
+    env.pop("DBT_CLOUD_TOKEN", None)
+    env["PYTHONPATH"] = str(ROOT)
+    base = ["--account-id", str(emu.account_id), "--job-id", str(emu.ci_job_id), "--dbt-cloud-host", emu.url]
+    return subprocess.run(
+        [sys.executable, "-m", "autoscale_ci", *args, *base, "--poll-interval", "0.1"],
+        env=env, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )  # fmt: skip
+
+
+def test_the_command_takes_every_input_as_a_flag_and_never_echoes_the_token(emu: Emulator, tmp_path: Path) -> None:
+    done = cli(emu, tmp_path, "--mode", "cleanup", "--dbt-cloud-token", emu.token)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "output decision=cleanup" in done.stdout.splitlines()
+    assert emu.token not in done.stdout + done.stderr
+
+
+def test_the_command_without_a_token_names_the_variable_to_set(emu: Emulator, tmp_path: Path) -> None:
+    done = cli(emu, tmp_path, "run", "--pr-number", "3", "--git-sha", SHA)
+    assert done.returncode == 1
+    errors = [line for line in done.stdout.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, done.stdout
+    assert "set the environment variable DBT_CLOUD_TOKEN" in errors[0]
+    assert "secrets.DBT_CLOUD_SERVICE_TOKEN" not in errors[0]  # the workflow's `with:` is not where it goes here
+    assert emu.requests() == []
