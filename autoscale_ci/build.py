@@ -7,6 +7,7 @@ from pathlib import Path
 from autoscale_ci import signals
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.executor import Options
+from autoscale_ci.github import Runtime
 from autoscale_ci.settings import Settings
 
 
@@ -25,12 +26,13 @@ def options(settings: Settings, started: float) -> Options:
     )
 
 
-def client(settings: Settings, started: float) -> DbtCloudClient:
-    """The client, its retries bounded by timeout-minutes and stopped by a signal."""
+def client(settings: Settings, started: float, runtime: Runtime) -> DbtCloudClient:
+    """The client, its retries bounded by timeout-minutes, stopped by a signal, and each one said in the log."""
     return DbtCloudClient(
         settings.dbt_cloud_host,
         settings.token,
         settings.account_id,
         deadline=started + settings.timeout_minutes * 60,
         interrupted=signals.pending,
+        on_retry=runtime.log,
     )

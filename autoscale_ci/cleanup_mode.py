@@ -60,7 +60,7 @@ def run(settings: Settings, runner: Runner, runtime: Runtime, started: float) ->
     closed = closed_pull_request(settings, runner, runtime)
     payload = drop_payload(settings, closed.number) if closed is not None and settings.drop_schema else None
     drop: Outcome | None = None
-    with build.client(settings, started) as client:
+    with build.client(settings, started, runtime) as client:
         closing = close(client, runtime, job_id=settings.job_id, pr=closed.number) if closed else Closed((), ())
         max_age = timedelta(minutes=settings.clone_max_age_minutes)
         found = sweep(client, runtime, job_id=settings.job_id, max_age=max_age)

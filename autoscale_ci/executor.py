@@ -119,8 +119,17 @@ class Executor:
         seconds = int(self._clock() - self._started)
         return f"{seconds // 60}m{seconds % 60:02d}s"
 
-    def execute(self, plan: Plan, pr: PullRequest, job: Job | None, payload: Mapping[str, Any]) -> Outcome:
-        """Carry out the plan and report what happened; `job` is the job's definition, needed for a Clone only."""
+    def execute(
+        self,
+        plan: Plan,
+        pr: PullRequest,
+        job: Job | None,
+        payload: Mapping[str, Any],
+        *,
+        on_triggered: Callable[[], None] = lambda: None,
+    ) -> Outcome:
+        """Carry out the plan and report what happened; `job` is the job's definition, needed for a Clone only.
+        `on_triggered` runs once dbt Cloud has accepted the trigger."""
         match plan:
             case Skip():
                 return Outcome(plan, pr, RunStatus.SKIPPED)
@@ -133,12 +142,19 @@ class Executor:
                 cloned = run.job_definition_id if of_clone else None
                 return self._finish(plan, pr, run, None, cloned_job_id=cloned)
             case Trigger() | Clone():
-                started = self._start(plan, pr, job, payload)
+                started = self._start(plan, pr, job, payload, on_triggered)
                 return self._finish(started.plan, pr, started.run, started, cloned_job_id=started.cloned_job_id)
 
     # -- start: clone, cancels, trigger -----------------------------------------------------------------------------
 
-    def _start(self, plan: Trigger | Clone, pr: PullRequest, job: Job | None, payload: Mapping[str, Any]) -> Started:
+    def _start(
+        self,
+        plan: Trigger | Clone,
+        pr: PullRequest,
+        job: Job | None,
+        payload: Mapping[str, Any],
+        on_triggered: Callable[[], None],
+    ) -> Started:
         target, reused = self.options.job_id, None
         cancels: list[tuple[ActiveRun, Future[Run]]] = []
         run: Run | None = None
@@ -163,6 +179,7 @@ class Executor:
             with signals.shielded():
                 run = self.client.trigger_run(target, payload, since=self._started_at - timedelta(minutes=1))
                 self.leftovers.run_started(run.id)
+            on_triggered()
             cancelled = self._await_cancels(cancels, target)
             self.runtime.notice(f"dbt Cloud run {run.id} for {pr.label}: {run.href or run.id}")
         except BaseException as exc:

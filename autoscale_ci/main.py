@@ -12,7 +12,17 @@ from autoscale_ci import build, cleanup_mode, signals
 from autoscale_ci.closed_pr import closed_since
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
-from autoscale_ci.engine import AccountFacts, Clone, PrState, Skip, decide, decide_again, lock_error, precheck
+from autoscale_ci.engine import (
+    AccountFacts,
+    Clone,
+    PrState,
+    Skip,
+    Trigger,
+    decide,
+    decide_again,
+    lock_error,
+    precheck,
+)
 from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import Executor, Options
 from autoscale_ci.github import Runtime
@@ -78,7 +88,7 @@ def _run(settings: Settings, runner: Runner, runtime: Runtime, started: float) -
     )
     options = build.options(settings, started)
     payload = build_payload(settings, pr)
-    with build.client(settings, started) as client:
+    with build.client(settings, started, runtime) as client:
         skip = precheck(request)
         if skip is not None:
             runtime.notice(f"Nothing to run: {skip.reason}.")
@@ -111,12 +121,20 @@ def _attempt(  # noqa: PLR0917 - the pipeline's values, passed on as they are
             plan = early or decide(reads.complete(), request)
             assert plan is not None  # with the account known, decide always decides
             job = reads.job() if isinstance(plan, Clone) else None
-            runtime.log(f"Decision: {decision(plan)}: {plan.reason}.")
+            line = f"Decision: {decision(plan)}: {plan.reason}."
+            # An idle job is triggered before anything else is read: whether the job exists is known only once dbt
+            # Cloud accepts the trigger, so only then is the plan called a decision.
+            unconfirmed = early is not None and isinstance(plan, Trigger)
+            if unconfirmed:
+                runtime.log(f"Job {options.job_id} has no run in flight: triggering it.")
+            else:
+                runtime.log(line)
             if isinstance(plan, Skip):
                 runtime.notice(f"Nothing to run: {plan.reason}.")
         with runtime.group("Run"):
             try:
-                return Executor(client, runtime, options).execute(plan, pr, job, payload)
+                announce = (lambda: runtime.log(line)) if unconfirmed else (lambda: None)
+                return Executor(client, runtime, options).execute(plan, pr, job, payload, on_triggered=announce)
             except DbtCloudError as refused:
                 # An idle job is triggered before the account is read: a refusal may be the account's lock.
                 account = _account_if_readable(reads) if early is not None else None

@@ -108,8 +108,9 @@ def test_retries_give_up_with_a_clear_error(api: respx.MockRouter, client: DbtCl
 
 def test_unreachable_host(api: respx.MockRouter, client: DbtCloudClient) -> None:
     api.get("/").mock(side_effect=httpx.ConnectError("no route"))
-    with pytest.raises(DbtCloudError, match=re.escape("Could not reach dbt Cloud at https://cloud.getdbt.com")):
+    with pytest.raises(DbtCloudError, match=re.escape("Could not reach dbt Cloud at https://cloud.getdbt.com/")) as e:
         client.get_account()
+    assert "a host given without one is taken as https://" in e.value.message
 
 
 @pytest.mark.parametrize(
@@ -298,3 +299,17 @@ def test_requests_after_an_interrupted_one_use_a_fresh_connection_pool() -> None
     interrupted.close()  # stands for a pool the signal left half-updated: it must not serve the cleanup
     assert client.cancel_run(9).status == 30
     assert calls[-1].endswith("/runs/9/cancel/")
+
+
+def test_each_retry_says_what_failed_and_when_the_next_try_is(api: respx.MockRouter) -> None:
+    said: list[str] = []
+    client = DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=lambda _s: None, max_attempts=3, on_retry=said.append)
+    api.get("/runs/7/").mock(
+        side_effect=[httpx.Response(503), httpx.ConnectTimeout("slow"), httpx.Response(200, json=envelope(run(7)))]
+    )
+    assert client.get_run(7).id == 7
+    assert len(said) == 2
+    assert said[0].startswith(f"dbt Cloud at {HOST}: GET /runs/7/ failed (HTTP 503); trying again in ")
+    assert said[0].endswith("s (attempt 2 of 3).")
+    assert "failed (ConnectTimeout)" in said[1]
+    assert TOKEN not in " ".join(said)

@@ -55,6 +55,7 @@ class DbtCloudClient:
         deadline: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         interrupted: Callable[[], bool] = lambda: False,
+        on_retry: Callable[[str], None] = lambda _line: None,
     ) -> None:
         self.host = host
         self.account_id = account_id
@@ -71,6 +72,7 @@ class DbtCloudClient:
             deadline=deadline,
             clock=clock,
             interrupted=interrupted,
+            on_retry=on_retry,
         )
 
     def close(self) -> None:

@@ -89,11 +89,12 @@ def unreadable(operation: str, host: str, what: str, status_code: int) -> DbtClo
     )
 
 
-def unreachable(host: str, exc: Exception, operation: str) -> DbtCloudError:
-    """The error for a request that never got an answer."""
+def unreachable(url: str, exc: Exception, operation: str) -> DbtCloudError:
+    """The error for a request that never got an answer; it names the URL tried (a host given without a scheme is
+    taken as https://)."""
     return DbtCloudError(
-        f"Could not reach dbt Cloud at {host} ({type(exc).__name__}): check dbt-cloud-host and that the runner can "
-        "reach it.",
+        f"Could not reach dbt Cloud at {url} ({type(exc).__name__}): check dbt-cloud-host (with its scheme: a host "
+        "given without one is taken as https://) and that the runner can reach it.",
         operation=operation,
     )
 

@@ -82,8 +82,10 @@ class Transport:
         deadline: float | None,
         clock: Callable[[], float],
         interrupted: Callable[[], bool],
+        on_retry: Callable[[str], None],
     ) -> None:
         self.host = host
+        self._on_retry = on_retry
         self._deadline = deadline
         self._clock = clock
         self._interrupted = interrupted
@@ -150,12 +152,23 @@ class Transport:
                 return isinstance(exc, httpx.TransportError)
             return isinstance(exc, NEVER_SENT)
 
+        def say(state: RetryCallState) -> None:
+            # A host that does not answer must not leave the log silent for half a minute.
+            exc = state.outcome.exception() if state.outcome else None
+            what = f"HTTP {exc.response.status_code}" if isinstance(exc, _RetryableResponse) else type(exc).__name__
+            wait = state.upcoming_sleep or 0.0
+            self._on_retry(
+                f"dbt Cloud at {self.host}: {method} {path} failed ({what}); trying again in {wait:.0f} s "
+                f"(attempt {state.attempt_number + 1} of {self._max_attempts})."
+            )
+
         deadline, interrupted = self._retry_budget()
         retrying = Retrying(
             stop=stop_after_attempt(self._max_attempts) | _StopEarly(deadline, self._clock, interrupted),
             wait=self._wait,
             retry=retry_if_exception(retryable),
             sleep=self.sleep,
+            before_sleep=say,
             reraise=True,
         )
         try:
@@ -178,5 +191,5 @@ class Transport:
         except httpx.TransportError as exc:
             if not idempotent and not isinstance(exc, NEVER_SENT):
                 raise AmbiguousWriteError(type(exc).__name__) from exc
-            raise unreachable(self.host, exc, method) from None
+            raise unreachable(f"{self.host}{path}", exc, method) from None
         raise AssertionError("unreachable")  # pragma: no cover

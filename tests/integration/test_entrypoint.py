@@ -75,6 +75,19 @@ def test_idle_job_is_triggered_and_waited_for(emu: Emulator, step: StepFactory) 
     assert "### ✅ dbt Cloud CI: success" in done.summary
 
 
+def test_a_job_that_does_not_exist_is_never_called_a_decision(emu: Emulator, step: StepFactory) -> None:
+    action = step(7, SHA_A)
+    action.env["INPUT_JOB-ID"] = "9999"
+    done = action.run()
+    assert done.returncode == 1
+    assert not any(line.startswith("Decision:") for line in done.stdout.splitlines()), done.stdout
+    errors = done.lines("::error")
+    assert len(errors) == 1
+    assert "job-id 9999" in errors[0]
+    idle = step(8, SHA_B).run()
+    assert f"Decision: plain-trigger: job {emu.ci_job_id} is idle." in idle.stdout.splitlines()  # once accepted
+
+
 def test_busy_job_with_a_free_slot_is_cloned_and_the_clone_deleted_after_its_run(
     emu: Emulator, step: StepFactory
 ) -> None:
