@@ -103,6 +103,7 @@ class Executor:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        started: float | None = None,
     ) -> None:
         self.client = client
         self.runtime = runtime
@@ -110,7 +111,8 @@ class Executor:
         self.leftovers = Leftovers(runtime)
         self._clock = clock
         self._sleep = sleep
-        self._started = clock()
+        # When the step began (on `clock`): what the step reports as waited counts from there, over every attempt.
+        self._started = clock() if started is None else started
         self._started_at = datetime.now(UTC)
         self._job_checked = False
         self._created_clone: int | None = None
@@ -199,9 +201,16 @@ class Executor:
         exists, so that a signal right after cannot leave it behind)."""
         body = clone_definition(job.definition(), self.options.job_id, pr.number, secrets.token_hex(3))
         if plan.reuse_clone_id is not None:
-            self.client.update_job(plan.reuse_clone_id, body)
-            self.runtime.log(f"Updated idle clone job {plan.reuse_clone_id} from job {self.options.job_id}.")
-            return plan.reuse_clone_id
+            try:
+                self.client.update_job(plan.reuse_clone_id, body)
+            except DbtCloudError as gone:
+                if gone.status_code != 404:
+                    raise
+                # Deleted since it was listed (a cleanup sweep, say): a fresh clone takes its place.
+                self.runtime.log(f"Idle clone job {plan.reuse_clone_id} is gone; creating a new clone.")
+            else:
+                self.runtime.log(f"Updated idle clone job {plan.reuse_clone_id} from job {self.options.job_id}.")
+                return plan.reuse_clone_id
         with signals.shielded():
             clone = self.client.create_job(body)
             self._created_clone = clone.id

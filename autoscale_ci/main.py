@@ -30,7 +30,7 @@ from autoscale_ci.outcome import Outcome
 from autoscale_ci.payload import build_payload
 from autoscale_ci.report import decision, error_summary, outputs, summary
 from autoscale_ci.runner import Runner, fork_pr_number, pull_request
-from autoscale_ci.settings import TOKEN_INPUT, Settings, load_settings
+from autoscale_ci.settings import GITHUB_TOKEN_INPUT, TOKEN_INPUT, Settings, load_settings
 from autoscale_ci.snapshot import SnapshotReader
 
 NODE_ANNOTATIONS = 10  # GitHub shows only so many annotations a step; the summary lists every node
@@ -42,12 +42,11 @@ def main(*, missing_token: str | None = None) -> int:
     runtime = Runtime()
     started = time.monotonic()
     runtime.mask(os.environ.get(TOKEN_INPUT, "").strip())
+    runtime.mask(os.environ.get(GITHUB_TOKEN_INPUT, "").strip())  # before validation, which may quote a bad value
     signals.install()
     try:
         runner = Runner.read(os.environ)
         settings = load_settings(fork_pr=lambda: fork_pr_number(runner), missing_token=missing_token)
-        if settings.github_token is not None:
-            runtime.mask(settings.github_token.get_secret_value())
         if settings.mode == "cleanup":
             return cleanup_mode.run(settings, runner, runtime, started)
         return _report(_run(settings, runner, runtime, started), runtime)
@@ -92,9 +91,9 @@ def _run(settings: Settings, runner: Runner, runtime: Runtime, started: float) -
         skip = precheck(request)
         if skip is not None:
             runtime.notice(f"Nothing to run: {skip.reason}.")
-            return Executor(client, runtime, options).execute(skip, pr, None, payload)
+            return Executor(client, runtime, options, started=started).execute(skip, pr, None, payload)
         for attempt in (1, 2):
-            outcome = _attempt(client, runtime, options, settings.delete_clone, request, pr, payload)
+            outcome = _attempt(client, runtime, options, settings.delete_clone, request, pr, payload, started)
             if not decide_again(outcome.plan, outcome.run_status, attempt):
                 return outcome
             if closed_since(client, outcome.run.id if outcome.run else 0, pr.number):
@@ -112,6 +111,7 @@ def _attempt(  # noqa: PLR0917 - the pipeline's values, passed on as they are
     request: PrState,
     pr: PullRequest,
     payload: dict[str, Any],
+    started: float,
 ) -> Outcome:
     """Read, decide, carry the plan out. The reader stays open while the plan runs: on an idle job the trigger goes
     out without waiting for the account, whose read finishes meanwhile."""
@@ -134,7 +134,8 @@ def _attempt(  # noqa: PLR0917 - the pipeline's values, passed on as they are
         with runtime.group("Run"):
             try:
                 announce = (lambda: runtime.log(line)) if unconfirmed else (lambda: None)
-                return Executor(client, runtime, options).execute(plan, pr, job, payload, on_triggered=announce)
+                executor = Executor(client, runtime, options, started=started)
+                return executor.execute(plan, pr, job, payload, on_triggered=announce)
             except DbtCloudError as refused:
                 # An idle job is triggered before the account is read: a refusal may be the account's lock.
                 account = _account_if_readable(reads) if early is not None else None

@@ -16,6 +16,8 @@ from autoscale_ci.errors import ActionError, InputError
 
 DEFAULT_HOST = "https://cloud.getdbt.com"
 TOKEN_INPUT = "INPUT_DBT-CLOUD-TOKEN"  # noqa: S105 - the variable's name, not a secret
+GITHUB_TOKEN_INPUT = "INPUT_GITHUB-TOKEN"  # noqa: S105 - likewise
+SECRET_INPUTS = ("dbt-cloud-token", "github-token")  # never quoted back in an error
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 _SCHEMA = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,126}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -287,7 +289,7 @@ def _describe(error: Mapping[str, Any], name: str) -> str:
 
 def _shown(name: str, error: Mapping[str, Any]) -> str:
     value = error.get("input")
-    if name == "dbt-cloud-token" or not isinstance(value, str):
+    if name in SECRET_INPUTS or not isinstance(value, str):
         return ""
     shown = value if len(value) <= 60 else f"{value[:57]}..."
     return f" (got '{shown}')"

@@ -29,16 +29,17 @@ def install() -> None:
 
 @contextmanager
 def shielded() -> Iterator[None]:
-    """Defer signals while the block runs; a signal that arrived is raised when the outermost block ends."""
+    """Defer signals while the block runs; a signal that arrived is raised when the outermost block ends, also
+    when the block raised (the step was cancelled: that comes first, whatever went wrong meanwhile)."""
     before = _state["shielded"]
     _state["shielded"] = True
     try:
         yield
     finally:
         _state["shielded"] = before
-    if not before and _state["pending"]:
-        signum, _state["pending"] = _state["pending"], 0
-        raise Aborted(signum)
+        if not before and _state["pending"]:
+            signum, _state["pending"] = _state["pending"], 0
+            raise Aborted(signum)
 
 
 def pending() -> bool:

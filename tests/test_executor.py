@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,6 +13,7 @@ import httpx
 import pytest
 import respx
 
+from autoscale_ci import signals
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import ActiveRun, Clone, Follow, Skip, Trigger
@@ -532,3 +535,60 @@ def test_timeout_without_cancel_leaves_the_run_and_its_clone(
     assert (outcome.run_status, outcome.exit_code) == ("timeout", 1)
     assert "cancel-on-timeout is false" in outcome.message
     assert f"clone job {CLONE_ID} stays" in outcome.message
+
+
+def test_a_signal_during_a_refused_clone_stops_the_step_before_anything_is_cancelled_or_triggered(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    def refuse_then_signal(_request: httpx.Request) -> httpx.Response:
+        os.kill(os.getpid(), signal.SIGTERM)  # the workflow is cancelled while dbt Cloud refuses the clone
+        return httpx.Response(403, json=failure(403, "You do not have permission to perform this action."))
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals.install()
+    try:
+        api.post("/jobs/").mock(side_effect=refuse_then_signal)
+        cancel = api.post(url__regex=r".*/runs/\d+/cancel/$").mock(return_value=cancelled(3))
+        triggered = api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+        with pytest.raises(Aborted):
+            make(clock, out).execute(Clone("busy", cancel=STALE[:1]), PR, JOB_OBJ, PAYLOAD)
+        assert (triggered.call_count, cancel.call_count) == (0, 0)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def test_a_reused_clone_that_is_gone_is_replaced_by_a_new_one(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    api.post(f"/jobs/{CLONE_ID}/").respond(404, json=failure(404, "Job definition not found."))  # swept meanwhile
+    created = api.post("/jobs/").respond(json=envelope(job(CLONE_ID + 1, name=CLONE_NAME)))
+    api.post(f"/jobs/{CLONE_ID + 1}/run/").respond(json=envelope(run(11, status=1, job_id=CLONE_ID + 1)))
+    outcome = make(clock, out, wait=False, delete_clone=False).execute(
+        Clone("busy", reuse_clone_id=CLONE_ID), PR, JOB_OBJ, PAYLOAD
+    )
+    assert created.call_count == 1
+    assert (outcome.exit_code, outcome.cloned_job_id, outcome.job_id) == (0, CLONE_ID + 1, CLONE_ID + 1)
+    assert f"Idle clone job {CLONE_ID} is gone; creating a new clone." in out.getvalue()
+    assert "Clone not allowed" not in out.getvalue()
+
+
+def test_the_time_waited_counts_from_the_start_of_the_step(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    api.get("/runs/11/").respond(json=envelope(run(11, status=1)))
+    api.post("/runs/11/cancel/").respond(json=envelope(run(11, status=30)))
+    clock.now = 100.0  # the step began at 0: reading and deciding (a first attempt, say) took 100 s
+    executor = Executor(
+        DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=lambda _s: None),
+        Runtime(ON_GITHUB, out),
+        Options(job_id=JOB, poll_interval=5.0, deadline=110.0),
+        clock=clock,
+        sleep=clock.sleep,
+        started=0.0,
+    )
+    outcome = executor.execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
+    assert outcome.run_status == "timeout"
+    assert "(1m50s waited)" in outcome.message
+    assert outcome.seconds == 110.0

@@ -331,3 +331,13 @@ def test_a_success_that_built_nothing_passes_with_a_warning(
     assert "deferral" in warnings[0]
     assert read_outputs(action_env["output"])["run-status"] == "success"
     assert "built nothing" in action_env["summary"].read_text(encoding="utf-8")
+
+
+def test_a_bad_github_token_is_masked_before_it_is_checked(
+    action_env: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INPUT_GITHUB-TOKEN", "ghp_SuperSecretValue123 x")
+    assert main() == 1
+    printed = capsys.readouterr().out.splitlines()
+    assert [line for line in printed if "SuperSecret" in line] == ["::add-mask::ghp_SuperSecretValue123 x"]
+    assert "SuperSecret" not in action_env["summary"].read_text(encoding="utf-8")

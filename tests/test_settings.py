@@ -148,3 +148,11 @@ def test_every_input_keeps_its_fix_beside_its_field() -> None:
     fixes = {name: field.description for name, field in zip(input_names(), Settings.model_fields.values(), strict=True)}
     missing = [name for name, fix in fixes.items() if not fix or fix.endswith(".")]
     assert missing == [], "give each _input a fix= (no final period: the message adds it)"
+
+
+def test_a_bad_token_is_never_quoted_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = errors(
+        monkeypatch, **{"INPUT_GITHUB-TOKEN": "ghp_NotQuoted123 x", "INPUT_DBT-CLOUD-TOKEN": "dbtc_NotQuoted456 y"}
+    )
+    assert set(found) == {"github-token", "dbt-cloud-token"}
+    assert "NotQuoted" not in " ".join(found.values())
