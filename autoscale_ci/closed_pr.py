@@ -73,9 +73,13 @@ def confirm_closed(runtime: Runtime, pr: int, github: GitHubAccess, *, confirmed
         try:
             state = pull_request_state(github.api_url, github.token, github.repository, pr)
         except GitHubApiError as exc:
-            if exc.status_code == 404:
+            # GitHub answers 404 for a number it does not have, and for a private repository the token may not
+            # read: only a user who checked (confirm-closed) can tell the two apart.
+            if exc.status_code == 404 and not confirmed:
                 raise ActionError(
-                    f"{exc.message}, so cleanup mode changed nothing: check pr-number.", title="No such pull request"
+                    f"{exc.message} (or the token may not read it), so cleanup mode changed nothing: check pr-number, "
+                    "or set confirm-closed: true if you checked that the pull request is closed.",
+                    title="No such pull request",
                 ) from None
             unchecked = f"could not check that PR #{pr} is closed: {exc.message}"
         else:

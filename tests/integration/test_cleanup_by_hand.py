@@ -88,6 +88,10 @@ def test_a_pr_number_github_does_not_know_is_one_error(emu: Emulator, step: Step
     assert len(errors) == 1
     assert f"GitHub has no pull request #{PR} in {REPO}" in errors[0]
     untouched(emu, action, clone, run_id)
+    # A private repository answers 404 to a token that may not read it: someone who checked may say so.
+    confirmed = by_hand(step, github, **{"confirm-closed": "true"}).run()
+    assert confirmed.returncode == 0, confirmed.stdout
+    assert any("since confirm-closed is true" in line for line in confirmed.lines("::warning"))
 
 
 def test_when_github_will_not_say_a_confirmation_is_required(
