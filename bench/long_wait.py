@@ -1,8 +1,9 @@
-"""Waiting through a 10-minute run: the action's real executor on the emulator's hand-moved clock.
+"""Waiting on runs with the action's real executor on the emulator's hand-moved clock.
 
 The action sleeps between status checks; here each sleep moves the emulated clock instead of waiting, so a
-10-minute run takes well under a second while every check is a real request to the emulator. The job has three
-earlier runs of the same length, as the waiting measurement gives both tools.
+10-minute run takes well under a second while every check is a real request to the emulator, and no figure depends
+on how busy the machine is. The 10-minute runs have a job history of three earlier runs of the same length, as the
+waiting measurement gives both tools; the short run and the run that starts queued have none.
 """
 
 from __future__ import annotations
@@ -64,8 +65,50 @@ def one_run(deviation: float) -> dict[str, Any]:
     }
 
 
+def fresh_run(run_seconds: float, queued_seconds: float, history: int) -> dict[str, Any]:
+    """A run, with the action's defaults, of a job with `history` earlier runs as long as this one, that waits
+    `queued_seconds` for the account's only slot before it starts (1 s) and runs `run_seconds`: when is its end
+    noticed, for how many requests."""
+    with Emulator(EmulatorConfig(speed=0.0, start_seconds=1.0, run_seconds=run_seconds)) as emu:
+        job_id = emu.ci_job_id or 0
+        client = DbtCloudClient(emu.url, emu.token, emu.account_id)
+        for _ in range(history):
+            client.trigger_run(job_id, {"cause": "history"})
+            emu.advance(run_seconds + 2)
+        if queued_seconds:
+            ahead = emu.seed_job("Ahead", start_seconds=0.0, run_seconds=queued_seconds)
+            emu.set_account(run_slots=1)  # the only slot is taken: ours waits in the queue
+            client.trigger_run(ahead, {"cause": "ahead"})
+            emu.advance(0)
+        before = len(emu.requests())
+        executor = Executor(
+            client, Runtime({}, io.StringIO()), Options(job_id=job_id), clock=emu.now, sleep=emu.advance
+        )
+        pr = PullRequest(number=1, head_sha="a" * 40)
+        outcome = executor.execute(Trigger("bench"), pr, None, {"cause": "bench", "git_sha": pr.head_sha})
+        client.close()
+        run_id = outcome.run.id if outcome.run else 0
+        run = next(r for r in emu.runs() if r["id"] == run_id)
+        checks = [e for e in emu.requests()[before:] if e["method"] == "GET" and e["path"].endswith(f"/runs/{run_id}/")]
+        reads = [e for e in emu.requests()[before:] if e["method"] == "GET"]
+    created, finished = parse_timestamp(run["created_at"]), parse_timestamp(run["finished_at"])
+    seen = parse_timestamp(checks[-1]["emulated_at"]) if checks else None
+    if created is None or finished is None or seen is None:
+        raise RuntimeError(f"run {run_id} has no creation or finish time, or was never checked")
+    return {
+        "queued_s": queued_seconds,
+        "history": history,
+        "run_seconds": run_seconds,
+        "status_checks": len(checks),
+        "requests_per_minute": round(len(reads) / ((finished - created).total_seconds() / 60), 2),
+        "noticed_after_s": round((seen - finished).total_seconds(), 2),
+        "status": outcome.run_status,
+    }
+
+
 def measure() -> dict[str, Any]:
-    """Every deviation; the targets read the exact-history run and the medians."""
+    """Every deviation; the targets read the exact-history run and the medians. Then a short run, and a run that
+    starts queued."""
     rows = [one_run(deviation) for deviation in DEVIATIONS]
     return {
         "run_seconds": RUN_SECONDS,
@@ -73,4 +116,6 @@ def measure() -> dict[str, Any]:
         "requests_per_minute_max": max(row["requests_per_minute"] for row in rows),
         "noticed_after_s_median": statistics.median(row["noticed_after_s"] for row in rows),
         "exact": rows[0],
+        "short": fresh_run(5.0, 0.0, history=0),  # as the README's emulator example: a fresh job, runs of 5 s
+        "queued": fresh_run(600.0, 300.0, history=3),
     }

@@ -28,7 +28,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=11, help="runs per tool and situation (default 11)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    parser.add_argument(
+        "--only-waiting",
+        action="store_true",
+        help="re-measure only the waiting on the emulator's hand-moved clock (seconds, and independent of the "
+        "machine's load) into the existing results",
+    )
     args = parser.parse_args()
+    if args.only_waiting:
+        return _only_waiting(args.strict)
     began = time.monotonic()
     ensure_dbtc_venv()
     results: dict[str, object] = {
@@ -62,6 +70,19 @@ def main() -> int:
     print(report.console(rows))
     print(f"\nWrote bench/results.json and bench/RESULTS.md in {time.monotonic() - began:.0f} s.")
     return 1 if args.strict and not all(row["pass"] for row in rows) else 0
+
+
+def _only_waiting(strict: bool) -> int:
+    """Re-measure the clock-driven waiting into the last full results, and say so in them."""
+    results = json.loads((BENCH / "results.json").read_text(encoding="utf-8"))
+    results["long_wait"] = long_wait.measure()
+    results["meta"]["waiting_remeasured"] = utc_now()
+    rows = report.targets(results)
+    results["targets"] = rows
+    (BENCH / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    (BENCH / "RESULTS.md").write_text(report.markdown(results, rows), encoding="utf-8")
+    print(report.console(rows))
+    return 1 if strict and not all(row["pass"] for row in rows) else 0
 
 
 if __name__ == "__main__":
