@@ -206,6 +206,20 @@ def _in_flight(mine: list[ActiveRun], request: PrState) -> Plan | None:
     return None
 
 
+def pushed_before(run: ActiveRun, pushed_at: datetime | None) -> bool:
+    """Whether `run`'s commit is known to have been pushed before the one pushed at `pushed_at`."""
+    return run.pushed_at is not None and pushed_at is not None and run.pushed_at < pushed_at
+
+
+def at_commits(stale: Sequence[ActiveRun], pushed_at: datetime | None) -> str:
+    """How to name the commits of stale runs: "older" only when their push times say so, never a guess."""
+    older = all(pushed_before(run, pushed_at) for run in stale)
+    one = len({run.sha for run in stale}) == 1
+    if older:
+        return "at an older commit" if one else "at older commits"
+    return "at another commit" if one else "at other commits"
+
+
 def lock_error(account: AccountFacts) -> ActionError | None:
     """The error to stop on when the account is locked; None when runs can start."""
     if not account.locked:
@@ -237,7 +251,11 @@ def decide(snapshot: Snapshot, request: PrState) -> Plan | None:
     stale = tuple(sorted((run for run in mine if run.sha != request.sha), key=lambda r: r.id))
     stale_ids = {run.id for run in stale}
     remaining = [run for run in snapshot.active_runs if run.id not in stale_ids]
-    cancelled = f"cancelling {len(stale)} run(s) of PR #{request.pr_number} at an older commit; " if stale else ""
+    cancelled = (
+        f"cancelling {len(stale)} run(s) of PR #{request.pr_number} {at_commits(stale, request.pushed_at)}; "
+        if stale
+        else ""
+    )
 
     base_busy = [run for run in remaining if run.job_id == snapshot.job_id]
     # Cancels wait for the account's facts: on a locked account nothing may be cancelled.

@@ -31,6 +31,7 @@ from autoscale_ci.engine import (
     Verdict,
     may_be_superseded,
     not_waited_for,
+    pushed_before,
     superseded_by,
     verdict,
     with_results,
@@ -182,7 +183,7 @@ class Executor:
                 run = self.client.trigger_run(target, payload, since=self._started_at - timedelta(minutes=1))
                 self.leftovers.run_started(run.id)
             on_triggered()
-            cancelled = self._await_cancels(cancels, target)
+            cancelled = self._await_cancels(cancels, target, pr.updated_at)
             self.runtime.notice(f"dbt Cloud run {run.id} for {pr.label}: {run.href or run.id}")
         except BaseException as exc:
             aborted = isinstance(exc, Aborted)
@@ -190,7 +191,7 @@ class Executor:
             self._teardown(cancel_run, self._created_clone if self.options.delete_clone else None)
             # A cancelled step does not wait for the stale cancels: they finish, or die with the process.
             if not aborted and cancelled is None:
-                self._await_cancels(cancels, target)
+                self._await_cancels(cancels, target, pr.updated_at)
             raise
         # Only a clone this step created is ever deleted by it; a reused one is kept (delete-clone is false).
         to_delete = self._created_clone if self.options.delete_clone else None
@@ -229,12 +230,15 @@ class Executor:
             title="Clone not allowed",
         )
 
-    def _await_cancels(self, cancels: list[tuple[ActiveRun, Future[Run]]], target: int) -> tuple[int, ...]:
+    def _await_cancels(
+        self, cancels: list[tuple[ActiveRun, Future[Run]]], target: int, pushed_at: datetime | None
+    ) -> tuple[int, ...]:
         """Wait for the stale cancels and report each; a cancel that failed in any way is a warning."""
         done: list[int] = []
         for stale, answer in cancels:
             failure = answer.exception()
-            at = f"at older commit {(stale.sha or '?')[:7]}"
+            # Older only when the push times say so: without them (a re-run, another CI) the order is unknown.
+            at = f"at {'older' if pushed_before(stale, pushed_at) else 'another'} commit {(stale.sha or '?')[:7]}"
             if failure is None:
                 done.append(stale.id)
                 self.runtime.log(f"Cancelled run {stale.id} of job {stale.job_id} {at}.")

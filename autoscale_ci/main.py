@@ -73,7 +73,13 @@ def _fail(runtime: Runtime, errors: list[ActionError], code: int) -> int:
 
 
 def _run(settings: Settings, runner: Runner, runtime: Runtime, started: float) -> Outcome:
-    pr = pull_request(runner, provider=settings.git_provider, number=settings.pr_number, git_sha=settings.git_sha)
+    pr = pull_request(
+        runner,
+        provider=settings.git_provider,
+        number=settings.pr_number,
+        git_sha=settings.git_sha,
+        pushed_at=settings.pushed_at,
+    )
     request = PrState(
         pr_number=pr.number,
         sha=pr.head_sha,

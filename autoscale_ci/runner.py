@@ -4,7 +4,8 @@ they describe."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from autoscale_ci.context import PR_EVENTS, PullRequest, pull_request_from_event, read_event
 from autoscale_ci.errors import EventError
@@ -38,9 +39,17 @@ class Runner:
         )
 
 
-def pull_request(runner: Runner, *, provider: str, number: int | None, git_sha: str | None) -> PullRequest:
+def pull_request(
+    runner: Runner, *, provider: str, number: int | None, git_sha: str | None, pushed_at: datetime | None = None
+) -> PullRequest:
     """The pull request to run for: from another CI's variables (`provider`, or the detected one for "auto"), or
     from the GitHub event (or from the inputs alone, for a run by hand outside a workflow)."""
+    pr = _pull_request(runner, provider, number, git_sha)
+    # A push time given as an input wins: it is how a CI without one in its variables orders pushes.
+    return replace(pr, updated_at=pushed_at) if pushed_at is not None else pr
+
+
+def _pull_request(runner: Runner, provider: str, number: int | None, git_sha: str | None) -> PullRequest:
     chosen = runner.provider if provider == "auto" else provider
     if chosen != "github":
         return pull_request_from_ci(chosen, runner.env, number=number, git_sha=git_sha)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -192,6 +193,11 @@ class Settings(BaseSettings):
     )
     confirm_closed: bool = _input("confirm-closed", False, fix=_BOOL_FIX)
     git_sha: str | None = _input("git-sha", None, fix="set the full commit SHA of the pull request head")
+    pushed_at: datetime | None = _input(
+        "pushed-at",
+        None,
+        fix="give the time the commit was pushed, as ISO 8601 with a time zone, e.g. $(git log -1 --format=%cI)",
+    )
 
     @field_validator("dbt_cloud_token", "github_token")
     @classmethod
@@ -234,6 +240,13 @@ class Settings(BaseSettings):
     @classmethod
     def _artifacts_path(cls, value: str) -> str:
         return _relative_path(value)
+
+    @field_validator("pushed_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a time zone, such as Z or +00:00")
+        return value
 
     @field_validator("git_sha")
     @classmethod

@@ -403,3 +403,14 @@ def test_a_success_that_built_nothing_is_a_warning_and_still_a_success() -> None
     assert with_results(success, 20, None) == success  # no results to read: nothing to say
     failed = Verdict(RunStatus.ERROR, 1, "failed")
     assert with_results(failed, 20, 0) == failed
+
+
+def test_a_commit_is_called_older_only_when_the_push_times_say_so() -> None:
+    older = ActiveRun(10, JOB, "CI", 1, SHA_OLD, pushed_at=PUSHED)
+    unknown = ActiveRun(11, JOB, "CI", 1, SHA_OLDER)
+    plan = moving(decide(snap(older), PrState(pr_number=1, sha=SHA_NEW, pushed_at=LATER)))
+    assert "run(s) of PR #1 at an older commit" in plan.reason
+    plan = moving(decide(snap(older), REQ))  # this commit's own push time unknown (workflow_dispatch)
+    assert "at another commit" in plan.reason and "older" not in plan.reason
+    plan = moving(decide(snap(older, unknown), PrState(pr_number=1, sha=SHA_NEW, pushed_at=LATER)))
+    assert "at other commits" in plan.reason

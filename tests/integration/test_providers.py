@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from dbt_cloud_emulator import Emulator
@@ -143,3 +144,22 @@ def test_the_command_without_a_token_names_the_variable_to_set(emu: Emulator, tm
     assert "set the environment variable DBT_CLOUD_TOKEN" in errors[0]
     assert "secrets.DBT_CLOUD_SERVICE_TOKEN" not in errors[0]  # the workflow's `with:` is not where it goes here
     assert emu.requests() == []
+
+
+def test_without_a_push_time_no_commit_is_called_older(emu: Emulator, tmp_path: Path) -> None:
+    emu.hold(git_sha="e" * 40)
+    stale = httpx.post(
+        f"{emu.url}/api/v2/accounts/{emu.account_id}/jobs/{emu.ci_job_id}/run/",
+        json={"cause": "a run of another commit", "git_sha": "e" * 40, "non_native_pull_request_id": PR},
+        headers={"Authorization": f"Token {emu.token}"},
+    ).json()["data"]
+    # The command in a plain shell, as for Bitbucket: no push time anywhere.
+    done = cli(emu, tmp_path, "run", "--git-provider", "other", "--pr-number", str(PR), "--git-sha", SHA,
+               "--dbt-cloud-token", emu.token)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Cancelled run {stale['id']} of job {emu.ci_job_id} at another commit eeeeeee." in done.stdout
+    assert "older" not in done.stdout
+    pushed = cli(emu, tmp_path, "run", "--git-provider", "other", "--pr-number", str(PR), "--git-sha", "f" * 40,
+                 "--dbt-cloud-token", emu.token, "--pushed-at", "2026-12-01T12:00:00Z")  # fmt: skip
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert emu.runs()[-1]["trigger"]["cause"].endswith("[pushed 2026-12-01T12:00:00Z]")
