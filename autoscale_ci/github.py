@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,6 +63,7 @@ class Runtime:
         self._out = out
         self.github = on_github_actions(self._env)
         self._secrets: list[str] = []
+        self._lock = threading.Lock()
 
     @property
     def out(self) -> TextIO:
@@ -75,8 +77,13 @@ class Runtime:
         return text
 
     def log(self, line: str) -> None:
-        """Print a log line, secrets redacted."""
-        print(self.redact(line), file=self.out, flush=True)
+        """Print a log line, secrets redacted; whole, when other threads (reads, cancels, retries) print too."""
+        self._write(self.redact(line))
+
+    def _write(self, line: str) -> None:
+        with self._lock:
+            self.out.write(line + "\n")
+            self.out.flush()
 
     def _annotate(self, level: str, message: str, title: str) -> None:
         if self.github:
@@ -103,7 +110,7 @@ class Runtime:
         self._secrets.append(secret)
         if self.github:
             # The one line that carries the secret, and GitHub's runner consumes it before anything is shown.
-            print(format_command("add-mask", secret), file=self.out, flush=True)
+            self._write(format_command("add-mask", secret))
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:

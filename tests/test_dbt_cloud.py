@@ -108,7 +108,9 @@ def test_retries_give_up_with_a_clear_error(api: respx.MockRouter, client: DbtCl
 
 def test_unreachable_host(api: respx.MockRouter, client: DbtCloudClient) -> None:
     api.get("/").mock(side_effect=httpx.ConnectError("no route"))
-    with pytest.raises(DbtCloudError, match=re.escape("Could not reach dbt Cloud at https://cloud.getdbt.com/")) as e:
+    with pytest.raises(
+        DbtCloudError, match=re.escape("Could not reach dbt Cloud at https://cloud.getdbt.com/api/v2/accounts/")
+    ) as e:
         client.get_account()
     assert "a host given without one is taken as https://" in e.value.message
 

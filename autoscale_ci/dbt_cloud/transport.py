@@ -85,6 +85,7 @@ class Transport:
         on_retry: Callable[[str], None],
     ) -> None:
         self.host = host
+        self._base = f"{host}/api/v2/accounts/{account_id}"
         self._on_retry = on_retry
         self._deadline = deadline
         self._clock = clock
@@ -95,7 +96,7 @@ class Transport:
         self._backoff = wait_exponential_jitter(initial=1, max=max_backoff)
         self.sleep = sleep if sleep is not None else self._interruptible_sleep
         self._new_http: Callable[[], httpx.Client] = lambda: httpx.Client(
-            base_url=f"{host}/api/v2/accounts/{account_id}",
+            base_url=self._base,
             headers={
                 "Authorization": f"Token {token}",
                 "Accept": "application/json",
@@ -191,5 +192,5 @@ class Transport:
         except httpx.TransportError as exc:
             if not idempotent and not isinstance(exc, NEVER_SENT):
                 raise AmbiguousWriteError(type(exc).__name__) from exc
-            raise unreachable(f"{self.host}{path}", exc, method) from None
+            raise unreachable(f"{self._base}{path}", exc, method) from None
         raise AssertionError("unreachable")  # pragma: no cover

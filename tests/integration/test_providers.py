@@ -163,3 +163,23 @@ def test_without_a_push_time_no_commit_is_called_older(emu: Emulator, tmp_path: 
                  "--dbt-cloud-token", emu.token, "--pushed-at", "2026-12-01T12:00:00Z")  # fmt: skip
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     assert emu.runs()[-1]["trigger"]["cause"].endswith("[pushed 2026-12-01T12:00:00Z]")
+
+
+def test_a_host_that_does_not_answer_is_retried_aloud_and_named_with_the_url_tried(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("INPUT_", "GITHUB_", "STATE_"))}
+    env.update({"DBT_CLOUD_TOKEN": WRONG_TOKEN, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-m", "autoscale_ci", "run", "--account-id", "1", "--job-id", "2", "--pr-number", "3",
+         "--git-sha", SHA, "--dbt-cloud-host", "127.0.0.1:9", "--timeout-minutes", "0.1"],
+        env=env, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    retries = [line for line in lines if "failed (ConnectError); trying again in" in line]
+    assert retries, done.stdout  # nothing listens there: refused at once, so the first retry falls well in time
+    assert all(line.startswith("dbt Cloud at https://127.0.0.1:9: GET /") for line in retries)  # whole lines
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1
+    assert "Could not reach dbt Cloud at https://127.0.0.1:9/api/v2/accounts/1/" in errors[0]  # the URL tried
+    assert "a host given without one is taken as https://" in errors[0]
+    assert WRONG_TOKEN not in done.stdout + done.stderr
