@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from autoscale_ci.clone import WRITABLE_FIELDS
-from dbt_cloud_emulator import Emulator
+from dbt_cloud_emulator import Emulator, caller_id
 from tests.harness import ROOT, pr_event, wait_for
 from tests.integration.conftest import StepFactory, requests_of, run_of, trigger, writes_of
 
@@ -517,6 +517,27 @@ def test_a_run_that_outlasts_its_dbt_cloud_timeout_is_reported_as_timed_out(emu:
     assert "because it outlasted its timeout: This run timed out after running for 1 second" in errors[0]
     assert "timeout-seconds-override" in errors[0]
     assert "cancelled before it finished" not in done.stdout
+
+
+def test_a_queued_run_is_looked_at_again_within_seconds(emu: Emulator, step: StepFactory) -> None:
+    emu.set_account(run_slots=1)
+    ahead = emu.seed_job(name="Production")
+    emu.hold(job_id=ahead)
+    trigger(emu, 99, SHA_C, job_id=ahead)  # takes the account's only slot: the step's run waits in the queue
+    action = step(7, SHA_A, **{"poll-interval": "30"}).start()  # the default: a queued run was checked every 30 s
+    run = wait_for_active(emu, 7, SHA_A)
+    me = caller_id(action.env["INPUT_DBT-CLOUD-TOKEN"])
+
+    def checks() -> int:
+        mine = [e for e in emu.requests() if e["caller"] == me and e["path"].endswith(f"/runs/{run['id']}/")]
+        return len(mine)
+
+    # Three checks of the queued run come within seconds now; at one per poll-interval they would take a minute.
+    wait_for(lambda: checks() >= 3, what="three checks of the queued run", timeout=45)
+    assert run_of(emu, int(str(run["id"])))["status"] == 1  # still queued: the checks were of a queued run
+    emu.release(job_id=ahead)
+    done = action.wait()
+    assert done.returncode == 0, done.stdout
 
 
 def test_a_job_with_its_own_pr_trigger_gets_a_warning(emu: Emulator, step: StepFactory) -> None:
