@@ -25,44 +25,48 @@ RUN_SECONDS = 600.0
 DEVIATIONS = (0.0, -0.05, 0.05, -0.1, 0.1)
 
 
-def one_run(deviation: float) -> dict[str, Any]:
-    """Trigger and wait on one run of RUN_SECONDS * (1 + deviation) after a history of RUN_SECONDS runs."""
-    with Emulator(EmulatorConfig(speed=0.0, start_seconds=1.0, run_seconds=RUN_SECONDS)) as emu:
-        job_id = emu.ci_job_id or 0
-        client = DbtCloudClient(emu.url, emu.token, emu.account_id)
-        for _ in range(3):
-            client.trigger_run(job_id, {"cause": "history"})
-            emu.advance(RUN_SECONDS + 2)
-        emu.set_timing(job_id=job_id, run_seconds=RUN_SECONDS * (1 + deviation))
-        before = len(emu.requests())
-        executor = Executor(
-            client,
-            Runtime({}, io.StringIO()),
-            Options(job_id=job_id),  # the action's defaults: wait, poll-interval 30
-            clock=emu.now,
-            sleep=emu.advance,
-        )
-        pr = PullRequest(number=1, head_sha="a" * 40)
-        outcome = executor.execute(Trigger("bench"), pr, None, {"cause": "bench", "git_sha": pr.head_sha})
-        client.close()
-        run_id = outcome.run.id if outcome.run else 0
-        run = next(r for r in emu.runs() if r["id"] == run_id)
-        checks = [e for e in emu.requests()[before:] if e["method"] == "GET" and e["path"].endswith(f"/runs/{run_id}/")]
-        reads = [e for e in emu.requests()[before:] if e["method"] == "GET"]
+def _wait_on_one(emu: Emulator, client: DbtCloudClient) -> dict[str, Any]:
+    """Trigger the CI job and wait with the real executor and the action's defaults (wait, poll-interval 30), each
+    sleep moving the emulator's clock; the run's length, its status checks, every read, and how late its end was
+    seen."""
+    job_id = emu.ci_job_id or 0
+    before = len(emu.requests())
+    executor = Executor(client, Runtime({}, io.StringIO()), Options(job_id=job_id), clock=emu.now, sleep=emu.advance)
+    pr = PullRequest(number=1, head_sha="a" * 40)
+    outcome = executor.execute(Trigger("bench"), pr, None, {"cause": "bench", "git_sha": pr.head_sha})
+    client.close()
+    run_id = outcome.run.id if outcome.run else 0
+    run = next(r for r in emu.runs() if r["id"] == run_id)
+    checks = [e for e in emu.requests()[before:] if e["method"] == "GET" and e["path"].endswith(f"/runs/{run_id}/")]
+    reads = [e for e in emu.requests()[before:] if e["method"] == "GET"]
     created, finished = parse_timestamp(run["created_at"]), parse_timestamp(run["finished_at"])
     seen = parse_timestamp(checks[-1]["emulated_at"]) if checks else None
     if created is None or finished is None or seen is None:
         raise RuntimeError(f"run {run_id} has no creation or finish time, or was never checked")
-    minutes = (finished - created).total_seconds() / 60
+    seconds = (finished - created).total_seconds()
     return {
-        "deviation": deviation,
-        "run_seconds": round((finished - created).total_seconds(), 1),
+        "run_seconds": round(seconds, 1),
         "status_checks": len(checks),
         "requests": len(reads),
-        "requests_per_minute": round(len(reads) / minutes, 2),
+        "requests_per_minute": round(len(reads) / (seconds / 60), 2),
         "noticed_after_s": round((seen - finished).total_seconds(), 2),
         "status": outcome.run_status,
     }
+
+
+def _history(emu: Emulator, client: DbtCloudClient, runs: int, seconds: float) -> None:
+    for _ in range(runs):
+        client.trigger_run(emu.ci_job_id or 0, {"cause": "history"})
+        emu.advance(seconds + 2)
+
+
+def one_run(deviation: float) -> dict[str, Any]:
+    """Trigger and wait on one run of RUN_SECONDS * (1 + deviation) after a history of RUN_SECONDS runs."""
+    with Emulator(EmulatorConfig(speed=0.0, start_seconds=1.0, run_seconds=RUN_SECONDS)) as emu:
+        client = DbtCloudClient(emu.url, emu.token, emu.account_id)
+        _history(emu, client, 3, RUN_SECONDS)
+        emu.set_timing(job_id=emu.ci_job_id, run_seconds=RUN_SECONDS * (1 + deviation))
+        return {"deviation": deviation, **_wait_on_one(emu, client)}
 
 
 def fresh_run(run_seconds: float, queued_seconds: float, history: int) -> dict[str, Any]:
@@ -70,40 +74,16 @@ def fresh_run(run_seconds: float, queued_seconds: float, history: int) -> dict[s
     `queued_seconds` for the account's only slot before it starts (1 s) and runs `run_seconds`: when is its end
     noticed, for how many requests."""
     with Emulator(EmulatorConfig(speed=0.0, start_seconds=1.0, run_seconds=run_seconds)) as emu:
-        job_id = emu.ci_job_id or 0
         client = DbtCloudClient(emu.url, emu.token, emu.account_id)
-        for _ in range(history):
-            client.trigger_run(job_id, {"cause": "history"})
-            emu.advance(run_seconds + 2)
+        _history(emu, client, history, run_seconds)
         if queued_seconds:
             ahead = emu.seed_job("Ahead", start_seconds=0.0, run_seconds=queued_seconds)
             emu.set_account(run_slots=1)  # the only slot is taken: ours waits in the queue
             client.trigger_run(ahead, {"cause": "ahead"})
             emu.advance(0)
-        before = len(emu.requests())
-        executor = Executor(
-            client, Runtime({}, io.StringIO()), Options(job_id=job_id), clock=emu.now, sleep=emu.advance
-        )
-        pr = PullRequest(number=1, head_sha="a" * 40)
-        outcome = executor.execute(Trigger("bench"), pr, None, {"cause": "bench", "git_sha": pr.head_sha})
-        client.close()
-        run_id = outcome.run.id if outcome.run else 0
-        run = next(r for r in emu.runs() if r["id"] == run_id)
-        checks = [e for e in emu.requests()[before:] if e["method"] == "GET" and e["path"].endswith(f"/runs/{run_id}/")]
-        reads = [e for e in emu.requests()[before:] if e["method"] == "GET"]
-    created, finished = parse_timestamp(run["created_at"]), parse_timestamp(run["finished_at"])
-    seen = parse_timestamp(checks[-1]["emulated_at"]) if checks else None
-    if created is None or finished is None or seen is None:
-        raise RuntimeError(f"run {run_id} has no creation or finish time, or was never checked")
-    return {
-        "queued_s": queued_seconds,
-        "history": history,
-        "run_seconds": run_seconds,
-        "status_checks": len(checks),
-        "requests_per_minute": round(len(reads) / ((finished - created).total_seconds() / 60), 2),
-        "noticed_after_s": round((seen - finished).total_seconds(), 2),
-        "status": outcome.run_status,
-    }
+        measured = _wait_on_one(emu, client)
+    # The run's own length (not from trigger to end): the queue is part of what is measured.
+    return {"queued_s": queued_seconds, "history": history, **measured, "run_seconds": run_seconds}
 
 
 def measure() -> dict[str, Any]:
