@@ -24,6 +24,7 @@ def _action(emu: Emulator, method: str, path: str, body: dict[str, Any]) -> Any:
         ("POST", "jobs"): lambda: {"id": emu.seed_job(**body)},
         ("POST", "account"): lambda: emu.set_account(**body),
         ("POST", "outcome"): lambda: emu.set_outcome(**body),
+        ("POST", "log_lines"): lambda: emu.set_log_lines(**body),
         ("POST", "timing"): lambda: emu.set_timing(**body),
         ("POST", "faults"): lambda: emu.inject(**body),
         ("POST", "faults/rate"): lambda: emu.set_fault_rate(**body),

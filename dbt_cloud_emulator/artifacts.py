@@ -5,25 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from .project import DBT_VERSION, NODE_ERROR, NODES, PROJECT, node_name, node_statuses
 from .protocol import JsonDict
 from .state import ERROR, SUCCESS, Run
-from .steps import DOCS_COMMAND, SETUP_STEPS, step_names
-
-PROJECT = "emulated_project"
-DBT_VERSION = "1.10.0"
-# (unique_id, resource type, relation, what the node depends on); the first model is the one that fails.
-NODES: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
-    ("model.emulated_project.stg_orders", "model", '"analytics"."stg_orders"', ()),
-    ("model.emulated_project.stg_customers", "model", '"analytics"."stg_customers"', ()),
-    (
-        "model.emulated_project.orders",
-        "model",
-        '"analytics"."orders"',
-        ("model.emulated_project.stg_orders", "model.emulated_project.stg_customers"),
-    ),
-    ("test.emulated_project.unique_orders_order_id.1a2b3c", "test", None, ("model.emulated_project.orders",)),
-    ("test.emulated_project.not_null_customers_id.4d5e6f", "test", None, ("model.emulated_project.stg_customers",)),
-)
+from .steps import DOCS_COMMAND, SETUP_STEPS, failed_step, step_names
 
 
 def _stamp(ts: float) -> str:
@@ -43,8 +28,8 @@ def _step_kind(run: Run, step: int | None) -> str | None:
 
 
 def names(run: Run, step: int | None = None) -> list[str]:
-    """Artifact paths a run's step has (the last step by default): none until the run ends in success or error."""
-    if run.status not in (SUCCESS, ERROR):
+    """Artifact paths a run's step has (the last step by default): none until it ends, none if `dbt deps` failed."""
+    if run.status not in (SUCCESS, ERROR) or run.outcome == "deps_error":
         return []
     kind = _step_kind(run, step)
     if kind is None:
@@ -52,47 +37,33 @@ def names(run: Run, step: int | None = None) -> list[str]:
     return ["catalog.json", *BUILD_ARTIFACTS] if kind == "docs" else list(BUILD_ARTIFACTS)
 
 
-def _statuses(run: Run) -> dict[str, str]:
-    failed: set[str] = set()
-    out: dict[str, str] = {}
-    for unique_id, kind, _, parents in NODES:
-        if run.status == ERROR and not failed:
-            out[unique_id] = "error"
-        elif failed.intersection(parents):
-            out[unique_id] = "skipped"
-        else:
-            out[unique_id] = "success" if kind == "model" else "pass"
-        if out[unique_id] in ("error", "skipped"):
-            failed.add(unique_id)
-    return out
-
-
-def run_results(run: Run, *, docs: bool = False) -> JsonDict:
-    """A run_results.json (schema v6) for the run's dbt command; for its `dbt docs generate` step, every node
-    compiled and nothing run, whatever the build did."""
+def run_results(run: Run, step: int | None = None) -> JsonDict:
+    """A run_results.json (schema v6) of a step (the last by default); `dbt docs generate` compiles and runs nothing."""
     assert run.started_at is not None
     assert run.finished_at is not None
-    step = (run.finished_at - run.started_at) / len(NODES)
-    statuses = {unique_id: "success" for unique_id, *_ in NODES} if docs else _statuses(run)
+    docs = _step_kind(run, step) == "docs"
+    at = len(step_names(run)) if step is None else step
+    statuses = {unique_id: "success" for unique_id, *_ in NODES} if docs else node_statuses(at == failed_step(run))
+    step_seconds = (run.finished_at - run.started_at) / len(NODES)
     results: list[JsonDict] = []
     for index, (unique_id, _, relation, _) in enumerate(NODES):
         status = statuses[unique_id]
-        begin = run.started_at + index * step
+        begin = run.started_at + index * step_seconds
         # docs generate only compiles: its execute phase is empty.
-        ran = 0.0 if docs else step * 3 / 4
+        ran = 0.0 if docs else step_seconds * 3 / 4
         results.append(
             {
                 "status": status,
                 "timing": [
-                    {"name": "compile", "started_at": _stamp(begin), "completed_at": _stamp(begin + step / 4)},
+                    {"name": "compile", "started_at": _stamp(begin), "completed_at": _stamp(begin + step_seconds / 4)},
                     {
                         "name": "execute",
-                        "started_at": _stamp(begin + step / 4),
-                        "completed_at": _stamp(begin + step / 4 + ran),
+                        "started_at": _stamp(begin + step_seconds / 4),
+                        "completed_at": _stamp(begin + step_seconds / 4 + ran),
                     },
                 ],
                 "thread_id": f"Thread-{index % 4 + 1}",
-                "execution_time": round(step / 4 + ran, 6),
+                "execution_time": round(step_seconds / 4 + ran, 6),
                 "adapter_response": {}
                 if status == "skipped" or docs
                 else {"_message": "SUCCESS 1", "rows_affected": 1},
@@ -121,7 +92,7 @@ def _message(status: str) -> str | None:
     return {
         "success": "SUCCESS 1",
         "pass": None,
-        "error": 'Database Error in model stg_orders\n  relation "raw.orders" does not exist',
+        "error": NODE_ERROR,
         "skipped": None,
     }[status]
 
@@ -133,7 +104,7 @@ def manifest(run: Run) -> JsonDict:
             "unique_id": unique_id,
             "resource_type": kind,
             "package_name": PROJECT,
-            "name": unique_id.split(".")[2],
+            "name": node_name(unique_id),
             "depends_on": {"nodes": list(parents)},
         }
         for unique_id, kind, _, parents in NODES
@@ -171,5 +142,5 @@ def document(run: Run, path: str, step: int | None = None) -> JsonDict | None:
     if path not in names(run, step):
         return None
     if path == "run_results.json":
-        return run_results(run, docs=_step_kind(run, step) == "docs")
+        return run_results(run, step)
     return manifest(run) if path == "manifest.json" else catalog(run)

@@ -58,6 +58,8 @@ class EmulatorConfig:
 
     log_path: str | None = None
     request_log_limit: int = 100_000
+    # Extra debug lines in every dbt command step's logs, for clients that must cope with logs of megabytes.
+    log_lines: int = 0
 
     def __post_init__(self) -> None:
         unknown = [kind for kind in self.fault_kinds if kind not in FAULT_KINDS]
@@ -69,3 +71,10 @@ class EmulatorConfig:
             raise ValueError("run_slots and durations must be >= 0")
         if self.speed < 0 or self.latency_seconds < 0:
             raise ValueError("speed and latency_seconds must be >= 0")
+        check_log_lines(self.log_lines)
+
+
+def check_log_lines(lines: object) -> None:
+    """Refuse a log padding that is not a whole number >= 0."""
+    if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
+        raise ValueError(f"log lines must be an integer >= 0, not {lines!r}")

@@ -173,8 +173,15 @@ class Emulator:
         return self.state.set_account(changes)
 
     def set_outcome(self, outcome: str | None, *, git_sha: str | None = None, job_id: int | None = None) -> None:
-        """Make runs matching `git_sha` and/or `job_id` end "success" or "error" (None forgets the rule)."""
+        """Make runs matching `git_sha` and/or `job_id` end "success", "error" or "deps_error" (None forgets the rule).
+
+        "error" fails the job's last dbt command; "deps_error" fails `dbt deps`, the run's last step, with no artifacts.
+        """
         self.state.set_outcome(outcome, git_sha, job_id)
+
+    def set_log_lines(self, n: int) -> None:
+        """Pad every dbt command step's `logs` and `debug_logs` with `n` more debug lines before its summary."""
+        self.state.set_log_lines(n)
 
     def set_timing(
         self, *, job_id: int | None = None, start_seconds: float | None = None, run_seconds: float | None = None

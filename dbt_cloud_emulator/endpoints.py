@@ -88,6 +88,8 @@ class Api:
             account_id=self.account_id,
             job=self.state.jobs.get(run.job_id),
             include=include,
+            outcome=self.state.outcome_of(run),
+            log_lines=self.state.log_lines,
         )
 
     def _include(self, req: Request) -> set[str]:

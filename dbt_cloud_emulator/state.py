@@ -9,7 +9,8 @@ import threading
 from dataclasses import dataclass
 
 from .clock import Clock, humanize, iso
-from .config import EmulatorConfig
+from .config import EmulatorConfig, check_log_lines
+from .project import PACKAGE_ERROR
 from .protocol import ApiError, JsonDict
 
 QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
@@ -22,9 +23,12 @@ STATUS_NAMES = {
     ERROR: "Error",
     CANCELLED: "Cancelled",
 }
-OUTCOMES = {"success": SUCCESS, "error": ERROR}
+# How a run can end, and the status each ends in; "deps_error" fails in `dbt deps`, before any dbt command.
+OUTCOMES = {"success": SUCCESS, "error": ERROR, "deps_error": ERROR}
 ACCOUNT_FIELDS = ("name", "plan", "run_slots", "locked", "lock_reason", "run_locked_until", "queue_limit", "state")
 ERROR_MESSAGE = "Database Error in model stg_orders (models/staging/stg_orders.sql)"
+DEPS_ERROR_MESSAGE = f"Failed to install packages with `dbt deps`: {PACKAGE_ERROR}"
+STATUS_MESSAGES = {"error": ERROR_MESSAGE, "deps_error": DEPS_ERROR_MESSAGE}
 TIMED_OUT = "This run timed out after running for {ran}, which exceeded the configured timeout of {limit} seconds."
 
 
@@ -59,6 +63,8 @@ class Run:
     # The job's execution timeout, or the trigger's override; 0 for none. A run that outlasts it is cancelled.
     timeout_seconds: int = 0
     timing_out: bool = False
+    # A key of OUTCOMES once the run has ended; for a cancelled run, the one it was heading for (its logs show it).
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,11 +174,12 @@ class State:
         self._next = {"job": 1001, "run": 100001, "trigger": 500001}
         self._default_timing = (config.start_seconds, config.run_seconds)
         self._timing: dict[int, tuple[float | None, float | None]] = {}
-        self._outcomes: dict[tuple[str | None, int | None], int] = {}
+        self._outcomes: dict[tuple[str | None, int | None], str] = {}
         self._holds: set[Hold] = set()
         self._error_rate = config.error_rate
         self._rng = random.Random(config.seed)  # noqa: S311 - reproducible outcomes, not secrets
         self._cursor = clock.now()
+        self.log_lines = config.log_lines
 
     # -- time -------------------------------------------------------------------------------------------
 
@@ -230,8 +237,9 @@ class State:
             # Held: it keeps running, whatever the clock says, until `release` lets it end.
             run.due, run.overdue = None, True
             return
-        run.status = self._decide(run)
-        run.status_message = ERROR_MESSAGE if run.status == ERROR else None
+        run.outcome = self._decide(run)
+        run.status = OUTCOMES[run.outcome]
+        run.status_message = STATUS_MESSAGES.get(run.outcome)
         self._finish(run, t)
 
     def _finish(self, run: Run, t: float) -> None:
@@ -239,14 +247,25 @@ class State:
         run.due = None
         self._active.pop(run.id, None)
 
-    def _decide(self, run: Run) -> int:
+    def _decide(self, run: Run) -> str:
+        rule = self._rule(run)
+        if rule is not None:
+            return rule
+        if self._error_rate and self._rng.random() < self._error_rate:
+            return "error"
+        return "success"
+
+    def _rule(self, run: Run) -> str | None:
         sha = run.git_sha
         for key in ((sha, run.job_id), (sha, None), (None, run.job_id), (None, None)):
             if key in self._outcomes:
                 return self._outcomes[key]
-        if self._error_rate and self._rng.random() < self._error_rate:
-            return ERROR
-        return SUCCESS
+        return None
+
+    def outcome_of(self, run: Run) -> str:
+        """How a run ended, or how an active run will end as the rules stand ("success" if the error rate decides)."""
+        with self.lock:
+            return run.outcome or self._rule(run) or "success"
 
     def _timing_for(self, job_id: int) -> tuple[float, float]:
         default_start, default_run = self._default_timing
@@ -269,7 +288,13 @@ class State:
                 return
             if outcome not in OUTCOMES:
                 raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}")
-            self._outcomes[(git_sha, job_id)] = OUTCOMES[outcome]
+            self._outcomes[(git_sha, job_id)] = outcome
+
+    def set_log_lines(self, lines: int) -> None:
+        """Pad every dbt command step's logs with this many more lines, from now on."""
+        check_log_lines(lines)
+        with self.lock:
+            self.log_lines = lines
 
     def hold(self, hold: Hold) -> None:
         """Keep matching runs, present and future, running past their end until the rule is released."""
@@ -441,6 +466,8 @@ class State:
     def _cancel(self, run: Run, message: str) -> None:
         run.status = CANCELLED
         run.status_message = message
+        # The error rate is only drawn for a run that ends by itself, so a cancel never consumes it.
+        run.outcome = self._rule(run) or "success"
         self._finish(run, self._cursor)
 
     def snapshot_account(self) -> JsonDict:

@@ -1,13 +1,19 @@
-"""A run's steps as dbt Cloud lists them: set-up steps, then one per dbt command, then docs generation."""
+"""A run's steps as dbt Cloud lists them: set-up steps, then one per dbt command, then docs generation; each with
+its status and its logs as far as the emulated clock has reached."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from . import logs
 from .protocol import JsonDict
 from .state import CANCELLED, ERROR, RUNNING, SUCCESS, Run
 
 DOCS_COMMAND = "dbt docs generate"
 # Steps every run takes before the job's own commands; they leave no artifacts.
 SETUP_STEPS = ("Clone git repository", "Create profile from connection", "Invoke dbt with `dbt deps`")
+# The set-up steps share this part of a run's running time; its dbt commands share the rest equally.
+SETUP_SHARE = 0.1
 
 
 def step_names(run: Run) -> list[str]:
@@ -16,21 +22,69 @@ def step_names(run: Run) -> list[str]:
     return [*SETUP_STEPS, *(f"Invoke dbt with `{command}`" for command in commands)]
 
 
-def run_steps(run: Run, account_id: int) -> list[JsonDict]:
-    """The steps a run has reached, shaped like the spec's RunStep, with the status each ended in."""
-    names = step_names(run)
+def failed_step(run: Run, outcome: str | None = None) -> int | None:
+    """The index of the step that fails in a run ending in `outcome` (the run's own by default), or None."""
+    outcome = outcome or run.outcome
+    if outcome == "deps_error":
+        return len(SETUP_STEPS)
+    if outcome == "error" and run.commands:
+        return len(SETUP_STEPS) + len(run.commands)
+    return None
+
+
+def _windows(run: Run, count: int) -> list[tuple[float, float]]:
+    """When each of the first `count` steps starts and is planned to end, from the run's planned running time."""
+    assert run.started_at is not None
+    setup = run.run_seconds * SETUP_SHARE / len(SETUP_STEPS)
+    commands = count - len(SETUP_STEPS)
+    each = run.run_seconds * (1 - SETUP_SHARE) / commands if commands > 0 else 0.0
+    starts = [run.started_at + setup * i for i in range(len(SETUP_STEPS))]
+    starts += [run.started_at + setup * len(SETUP_STEPS) + each * j for j in range(commands)]
+    return list(zip(starts, [*starts[1:], run.started_at + run.run_seconds], strict=True))
+
+
+def _script(run: Run, index: int, window: tuple[float, float], failed: bool, padding: int) -> logs.Script:
+    start, end = window
+    if index == 1:
+        return logs.clone(run, start, end)
+    if index == 2:
+        return logs.profile(run, start, end)
+    if index == len(SETUP_STEPS):
+        return logs.deps(run, start, end, failed=failed)
+    if index > len(SETUP_STEPS) + len(run.commands):
+        return logs.docs(run, start, end)
+    command = run.commands[index - len(SETUP_STEPS) - 1]
+    return logs.command(run, command, start, end, failed=failed, padding=padding)
+
+
+def run_steps(run: Run, account_id: int, *, now: float, outcome: str, log_lines: int) -> list[JsonDict]:
+    """The steps a run has reached by `now` as the spec's RunStep, with statuses and logs; `outcome` as outcome_of."""
     if run.started_at is None:
         return []
-    if run.status in (RUNNING, CANCELLED):
-        # The emulator does not time steps: a run in progress (or stopped) is in its first dbt command.
-        reached = names[: len(SETUP_STEPS) + 1]
-        statuses = [SUCCESS] * (len(reached) - 1) + [run.status]
-    else:
-        reached = names
-        statuses = [SUCCESS] * len(names)
-        if run.status == ERROR and run.commands:
-            statuses[len(SETUP_STEPS) + len(run.commands) - 1] = ERROR
-    return [
-        {"run_id": run.id, "account_id": account_id, "index": index, "status": status, "name": name, "logs": ""}
-        for index, (name, status) in enumerate(zip(reached, statuses, strict=True), start=1)
-    ]
+    names = list(SETUP_STEPS) if outcome == "deps_error" else step_names(run)
+    windows = _windows(run, len(names))
+    ended = run.status not in (RUNNING, CANCELLED)
+    until = now if run.status == RUNNING else run.finished_at
+    reached = len(names) if ended or until is None else sum(1 for start, _ in windows if start <= until)
+    failing = failed_step(run, outcome)
+    steps: list[JsonDict] = []
+    for index in range(1, reached + 1):
+        done = ended or index < reached
+        status = (ERROR if index == failing else SUCCESS) if done else run.status
+        script = _script(run, index, windows[index - 1], index == failing, log_lines)
+        if done and index == len(names) and run.finished_at is not None and run.finished_at > windows[-1][1]:
+            # Held past its planned end: the last step ends when the run does, its earlier lines unchanged.
+            script.tail = [replace(line, at=run.finished_at) for line in script.tail]
+        cancelled = (run.status_message or "Cancelled.") if status == CANCELLED else None
+        text = logs.render(script, until=None if done else until, cancelled=cancelled)
+        steps.append(
+            {
+                "run_id": run.id,
+                "account_id": account_id,
+                "index": index,
+                "status": status,
+                "name": names[index - 1],
+                **text,
+            }
+        )
+    return steps

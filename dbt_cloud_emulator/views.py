@@ -38,14 +38,24 @@ def _span(start: float | None, end: float | None, now: float) -> float:
 
 
 def run_view(
-    run: Run, *, now: float, base_url: str, account_id: int, job: JsonDict | None, include: set[str]
+    run: Run,
+    *,
+    now: float,
+    base_url: str,
+    account_id: int,
+    job: JsonDict | None,
+    include: set[str],
+    outcome: str,
+    log_lines: int,
 ) -> JsonDict:
-    """A run shaped like RunResponse, with `trigger` and `job` when asked for."""
+    """A run shaped like RunResponse, with `trigger`, `job` and `run_steps` when asked for; `outcome` is how the
+    run ends (or will, as the rules stand), `log_lines` the padding of its dbt commands' logs."""
     queued_end = run.dequeued_at if run.dequeued_at is not None else run.finished_at
     duration = _span(run.created_at, run.finished_at, now)
     queued = _span(run.created_at, queued_end, now)
     running = _span(run.started_at, run.finished_at, now)
-    finished_ok = run.status in (SUCCESS, ERROR)
+    # A run that failed in `dbt deps` ran no dbt command, so it saved no artifacts.
+    finished_ok = run.status in (SUCCESS, ERROR) and outcome != "deps_error"
     view: JsonDict = {
         "id": run.id,
         "trigger_id": run.trigger_id,
@@ -96,7 +106,9 @@ def run_view(
         "retry_not_supported_reason": None if run.status == ERROR else "RETRY_NOT_FAILED_RUN",
         "href": f"{base_url}/deploy/{account_id}/projects/{run.project_id}/runs/{run.id}/",
         "used_repo_cache": False,
-        "run_steps": run_steps(run, account_id) if "run_steps" in include else [],
+        "run_steps": run_steps(run, account_id, now=now, outcome=outcome, log_lines=log_lines)
+        if "run_steps" in include
+        else [],
     }
     if "trigger" in include:
         view["trigger"] = {key: copy.deepcopy(run.trigger.get(key)) for key in TRIGGER_KEYS}

@@ -15,6 +15,11 @@ def client(emu: Emulator, token: str | None = None, *, scheme: str = "Token") ->
     return httpx.Client(base_url=f"{emu.url}/api/v2/accounts/{emu.account_id}", headers=headers, timeout=10)
 
 
+def admin(emu: Emulator, method: str, path: str, body: Any = None) -> httpx.Response:
+    """Call an `/_emulator/` control endpoint."""
+    return httpx.request(method, f"{emu.url}/_emulator/{path}", json=body)
+
+
 def trigger(api: httpx.Client, job_id: int, **body: Any) -> dict[str, Any]:
     """Trigger a run and return its data, asserting success."""
     response = api.post(f"/jobs/{job_id}/run/", json={"cause": "test", **body})

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from dbt_cloud_emulator import Emulator, EmulatorConfig, caller_id
 
-from .helpers import client, trigger
+from .helpers import admin, client, trigger
 
 
 def test_request_log_records_each_api_request(emu: Emulator, api: httpx.Client) -> None:
@@ -62,11 +61,6 @@ def test_state_readers_return_copies(emu: Emulator, api: httpx.Client) -> None:
     assert emu.requests()[0]["status"] == 200
     assert "trigger" in emu.runs()[0]
     assert emu.now() > 0
-
-
-def admin(emu: Emulator, method: str, path: str, body: Any = None) -> httpx.Response:
-    """Call an `/_emulator/` endpoint."""
-    return httpx.request(method, f"{emu.url}/_emulator/{path}", json=body)
 
 
 def test_admin_endpoints_drive_the_emulator(frozen: Emulator, fapi: httpx.Client) -> None:

@@ -1,0 +1,239 @@
+"""The text of a run step's logs as dbt Cloud shows it: console lines with ANSI colour codes, and debug lines."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .project import (
+    ADAPTER,
+    DBT_VERSION,
+    NODE_ERROR,
+    NODES,
+    PACKAGE,
+    PACKAGE_ERROR,
+    PACKAGE_VERSION,
+    PROJECT,
+    Node,
+    node_name,
+    node_statuses,
+)
+from .protocol import JsonDict
+from .state import Run
+
+RESET, RED, GREEN, YELLOW = "\x1b[0m", "\x1b[31m", "\x1b[32m", "\x1b[33m"
+# dbt pads a node's line with dots to this width before its status.
+WIDTH = 80
+TRUNCATED_LINES = 1000
+THREADS = 4
+REGISTRY = "https://hub.getdbt.com/api/v1/index.json"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One log event at an emulated time; `console` lines are in `logs`, and every line is in `debug_logs`."""
+
+    at: float
+    message: str
+    level: str = "info"
+    thread: str = "MainThread"
+    console: bool = True
+
+
+@dataclass
+class Script:
+    """A step's lines: those printed as it works, then those printed as it ends."""
+
+    body: list[Line] = field(default_factory=list)
+    tail: list[Line] = field(default_factory=list)
+
+
+def render(script: Script, *, until: float | None = None, cancelled: str | None = None) -> JsonDict:
+    """A step's logs: whole once it ended (`until` None), else the lines printed by `until` (and why it stopped)."""
+    if until is None:
+        lines = [*script.body, *script.tail]
+    else:
+        lines = [line for line in script.body if line.at <= until]
+        if cancelled is not None:
+            lines.append(Line(until, f"{YELLOW}Step cancelled{RESET}: {cancelled}", "warn"))
+    debug = "\n".join(_debug(line) for line in lines)
+    rows = debug.split("\n")
+    return {
+        "logs": "\n".join(f"{RESET}{_hms(line.at)}  {line.message}" for line in lines if line.console),
+        "debug_logs": debug,
+        "truncated_debug_logs": debug if len(rows) <= TRUNCATED_LINES else "\n".join(rows[-TRUNCATED_LINES:]),
+    }
+
+
+def _hms(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(at))
+
+
+def _debug(line: Line) -> str:
+    micros = int(line.at * 1_000_000) % 1_000_000
+    return f"{RESET}{_hms(line.at)}.{micros:06d} [{line.level:<5}] [{line.thread}]: {line.message}"
+
+
+def _at(start: float, end: float, share: float) -> float:
+    return start + (end - start) * share
+
+
+def _home(run: Run) -> str:
+    return f"/tmp/jobs/{run.id}"  # noqa: S108 - a path printed in the logs, never opened
+
+
+def _threads(run: Run) -> int:
+    return int(run.trigger.get("threads_override") or THREADS)
+
+
+def _version(run: Run) -> str:
+    return run.dbt_version if run.dbt_version[:1].isdigit() else DBT_VERSION
+
+
+def _running(run: Run, at: float) -> Line:
+    return Line(at, f"Running with dbt={_version(run)}")
+
+
+def clone(run: Run, start: float, end: float) -> Script:
+    """Cloning the repository and checking out the run's commit."""
+    sha, branch = run.git_sha or "", run.git_branch or "main"
+    return Script(
+        [
+            Line(start, f"Cloning into '{_home(run)}/target'..."),
+            Line(start, f"git clone git@github.com:emulated/{PROJECT}.git", "debug", console=False),
+            Line(_at(start, end, 0.5), f"Checking out commit {sha} on branch {branch}"),
+        ],
+        [Line(end, f"HEAD is now at {sha[:7]}; repository cloned.")],
+    )
+
+
+def profile(run: Run, start: float, end: float) -> Script:
+    """Writing the profile from the environment's connection."""
+    path = f"{_home(run)}/.dbt/profiles.yml"
+    return Script(
+        [Line(start, f"Writing profile for target 'default' (postgres, {_threads(run)} threads) to {path}")],
+        [Line(end, "Profile written.")],
+    )
+
+
+def deps(run: Run, start: float, end: float, *, failed: bool) -> Script:
+    """`dbt deps`: installing the project's package, or failing on a package the hub does not have."""
+    body = [
+        _running(run, start),
+        Line(start, f"Making package index registry request: GET {REGISTRY}", "debug", console=False),
+        Line(_at(start, end, 0.2), f"Response from registry index: GET {REGISTRY} 200", "debug", console=False),
+    ]
+    if failed:
+        return Script(body, [Line(end, f"Encountered an error:\n{PACKAGE_ERROR}", "error")])
+    body += [
+        Line(_at(start, end, 0.3), f"Updating lock file in file path: {_home(run)}/target/package-lock.yml"),
+        Line(_at(start, end, 0.5), f"Installing {PACKAGE}"),
+        Line(_at(start, end, 0.8), f"Installed from version {PACKAGE_VERSION}"),
+    ]
+    return Script(body, [Line(end, f"{GREEN}Up to date!{RESET}")])
+
+
+def _opening(run: Run, at: float, command: str) -> list[Line]:
+    kinds = Counter(kind for _, kind, _, _ in NODES)
+    arguments = f"{{'printer_width': '{WIDTH}', 'invocation_command': {command!r}, 'use_colors': 'True'}}"
+    return [
+        _running(run, at),
+        Line(at, f"running dbt with arguments {arguments}", "debug", console=False),
+        Line(at, f"Registered adapter: {ADAPTER}"),
+        Line(at, f"Found {kinds['model']} models, {kinds['test']} data tests, 527 macros"),
+        Line(at, ""),
+        Line(at, f"Concurrency: {_threads(run)} threads (target='default')"),
+        Line(at, ""),
+    ]
+
+
+def command(run: Run, command: str, start: float, end: float, *, failed: bool, padding: int) -> Script:
+    """A dbt command building the project's nodes, then `padding` debug lines, then its summary."""
+    body = _opening(run, start, command)
+    statuses = node_statuses(failed)
+    slot = (end - start) * 0.8 / len(NODES)
+    for position, node in enumerate(NODES):
+        begin = _at(start, end, 0.05) + position * slot
+        body += _node(position, node, statuses[node[0]], begin, begin + slot * 0.9)
+    body += _padding(run, padding, _at(start, end, 0.85), _at(start, end, 0.95))
+    return Script(body, [Line(end, text) for text in _summary(statuses, end - start, failed)])
+
+
+def _fancy(message: str, status: str, seconds: float | None = None) -> str:
+    timed = f"[{status}]" if seconds is None else f"[{status} in {seconds:0.2f}s]"
+    return f"{f'{message} '.ljust(WIDTH, '.')} {timed}"
+
+
+def _node(position: int, node: Node, status: str, begin: float, end: float) -> list[Line]:
+    unique_id, kind, relation, _ = node
+    number = f"{position + 1} of {len(NODES)}"
+    name = node_name(unique_id)
+    thread = f"Thread-{position % THREADS + 1} (worker)"
+    shown = (relation or name).replace('"', "")
+    if status == "skipped":
+        # As dbt does: a node it skips gets no START line, only the SKIP.
+        what = f"relation {shown}" if kind == "model" else f"test {name}"
+        return [Line(begin, _fancy(f"{number} SKIP {what}", f"{YELLOW}SKIP{RESET}"), thread=thread)]
+    label = f"sql table model {shown}" if kind == "model" else f"test {name}"
+    seconds = end - begin
+    if status == "error":
+        result = Line(end, _fancy(f"{number} ERROR creating {label}", f"{RED}ERROR{RESET}", seconds), "error", thread)
+    elif kind == "model":
+        result = Line(end, _fancy(f"{number} OK created {label}", f"{GREEN}SUCCESS 1{RESET}", seconds), thread=thread)
+    else:
+        result = Line(end, _fancy(f"{number} PASS {name}", f"{GREEN}PASS{RESET}", seconds), thread=thread)
+    return [
+        Line(begin, f"Began running node {unique_id}", "debug", thread, console=False),
+        Line(begin, _fancy(f"{number} START {label}", "RUN"), thread=thread),
+        result,
+        Line(end, f"Finished running node {unique_id}", "debug", thread, console=False),
+    ]
+
+
+def _padding(run: Run, count: int, start: float, end: float) -> list[Line]:
+    every = (end - start) / count if count else 0.0
+    version = _version(run)
+    models = [(unique_id, relation) for unique_id, kind, relation, _ in NODES if kind == "model"]
+    lines: list[Line] = []
+    for k in range(count):
+        unique_id, relation = models[k % len(models)]
+        kind = k % 4
+        if kind == 0:
+            message = f'Using postgres connection "{unique_id}"'
+        elif kind == 1:
+            comment = f'/* {{"app": "dbt", "dbt_version": "{version}", "node_id": "{unique_id}"}} */'
+            message = f"On {unique_id}: {comment} select count(*) from {relation}"  # noqa: S608 - text, never run
+        elif kind == 2:
+            message = f"SQL status: SELECT {k % 997 + 1} in 0.{k % 89 + 10:03d} seconds"
+        else:
+            message = f"On {unique_id}: Close"
+        # Debug lines, yet in `logs` too: what a job run with `--debug` prints.
+        lines.append(Line(start + k * every, message, "debug", f"Thread-{k % THREADS + 1} (worker)"))
+    return lines
+
+
+def _summary(statuses: dict[str, str], seconds: float, failed: bool) -> list[str]:
+    counts = Counter(statuses.values())
+    kinds = Counter(kind for _, kind, _, _ in NODES)
+    errors = counts["error"]
+    hours, rest = divmod(seconds, 3600)
+    took = f"{int(hours)} hours {int(rest // 60)} minutes and {rest % 60:0.2f} seconds ({seconds:0.2f}s)"
+    lines = ["", f"Finished running {kinds['model']} table models, {kinds['test']} data tests in {took}.", ""]
+    if failed:
+        plural = "" if errors == 1 else "s"
+        lines += [f"{RED}Completed with {errors} error{plural}, 0 partial successes, and 0 warnings:{RESET}", ""]
+        lines += [f"  {NODE_ERROR}", ""]
+    else:
+        lines += [f"{GREEN}Completed successfully{RESET}", ""]
+    passed = counts["success"] + counts["pass"]
+    done = f"Done. PASS={passed} WARN=0 ERROR={errors} SKIP={counts['skipped']} NO-OP=0 TOTAL={len(statuses)}"
+    return [*lines, done]
+
+
+def docs(run: Run, start: float, end: float) -> Script:
+    """`dbt docs generate`: compiling the project and writing the catalog."""
+    return Script(
+        [*_opening(run, start, "dbt docs generate"), Line(_at(start, end, 0.5), "Building catalog")],
+        [Line(end, f"Catalog written to {_home(run)}/target/catalog.json")],
+    )
