@@ -8,11 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from autoscale_ci import build
-from autoscale_ci.closed_pr import Closed, GitHubAccess, close, confirm_closed, drop_command, schema_to_drop
+from autoscale_ci.closed_pr import Closed, close, confirm_closed, drop_command, schema_to_drop
 from autoscale_ci.context import PR_EVENTS, PullRequest, pr_number, pull_request_from_event, read_event
 from autoscale_ci.engine import Trigger
 from autoscale_ci.executor import Executor
 from autoscale_ci.github import Runtime
+from autoscale_ci.github_api import GitHubAccess
 from autoscale_ci.markers import drop_cause, pr_schema
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.report import cleanup_outputs, cleanup_summary

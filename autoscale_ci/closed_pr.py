@@ -9,7 +9,7 @@ from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.engine import belongs_to
 from autoscale_ci.errors import ActionError, InputError
 from autoscale_ci.github import Runtime
-from autoscale_ci.github_api import GitHubApiError, pull_request_state
+from autoscale_ci.github_api import GitHubAccess, GitHubApiError, pull_request_state
 from autoscale_ci.markers import SCHEMA_PREFIX, clone_marker_prefix, clone_pr, clone_source, drop_cause, pr_schema
 
 DEFAULT_COMMAND = "dbt run-operation {macro} --args '{{schema: {schema}, pr: {pr}}}'"
@@ -55,15 +55,6 @@ def drop_command(template: str, macro: str, schema: str, pr: int, job_id: int) -
             "{schema} (placeholders: {macro}, {schema}, {pr}, {job}): leave it empty for the default.",
         )
     return command
-
-
-@dataclass(frozen=True)
-class GitHubAccess:
-    """How to ask GitHub about the repository's pull requests; None fields where this CI cannot."""
-
-    api_url: str
-    repository: str | None
-    token: str | None
 
 
 def confirm_closed(runtime: Runtime, pr: int, github: GitHubAccess, *, confirmed: bool) -> None:

@@ -1,4 +1,5 @@
-"""A loopback stand-in for the GitHub REST API: the pull requests a test declares, and a log of what was asked."""
+"""A loopback stand-in for the GitHub REST API: the pull requests a test declares, their comments, and a log of
+what was asked."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 PULL = re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)$")
+COMMENTS = re.compile(r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$")
+COMMENT = re.compile(r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)$")
+NOT_ALLOWED = {"message": "Resource not accessible by integration", "status": "403"}
 
 
 @dataclass
@@ -20,17 +25,36 @@ class Asked:
     method: str
     path: str
     authorization: str | None
+    body: Any = None
+
+
+@dataclass
+class FakeComment:
+    """A comment on a pull request."""
+
+    id: int
+    repository: str
+    number: int
+    body: str
+    user: str = "github-actions[bot]"
 
 
 @dataclass
 class FakeGitHub:
-    """`pulls` maps (repository, number) to a state; `status` makes every answer that status instead."""
+    """`pulls` maps (repository, number) to a state, `heads` to the head commit; `status` makes every answer that
+    status instead, `writable=False` refuses comment writes as a read-only token is refused; `page_size` is how many
+    comments a page holds at most."""
 
     pulls: dict[tuple[str, int], str] = field(default_factory=dict)
+    heads: dict[tuple[str, int], str] = field(default_factory=dict)
     token: str | None = None
     status: int | None = None
+    writable: bool = True
+    page_size: int = 100
+    comments: list[FakeComment] = field(default_factory=list)
     asked: list[Asked] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def url(self) -> str:
@@ -39,19 +63,49 @@ class FakeGitHub:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def comment(self, repository: str, number: int, body: str) -> FakeComment:
+        """Add a comment, as someone else would have written it."""
+        with self._lock:
+            made = FakeComment(len(self.comments) + 1, repository, number, body)
+            self.comments.append(made)
+            return made
+
+    def comments_on(self, repository: str, number: int) -> list[FakeComment]:
+        """The pull request's comments, oldest first."""
+        with self._lock:
+            return [c for c in self.comments if (c.repository, c.number) == (repository, number)]
+
+    def writes(self) -> list[Asked]:
+        """The requests that wrote a comment."""
+        return [asked for asked in self.asked if asked.method in ("POST", "PATCH")]
+
     def __enter__(self) -> FakeGitHub:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                fake.asked.append(Asked("GET", self.path, self.headers.get("Authorization")))
-                status, body = fake.answer(self.path, self.headers.get("Authorization"))
-                data = json.dumps(body).encode()
+            def _handle(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body = json.loads(raw) if raw else None
+                fake.asked.append(Asked(method, self.path, self.headers.get("Authorization"), body))
+                status, answer, headers = fake.answer(method, self.path, self.headers.get("Authorization"), body)
+                data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._handle("GET")
+
+            def do_POST(self) -> None:
+                self._handle("POST")
+
+            def do_PATCH(self) -> None:
+                self._handle("PATCH")
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -67,14 +121,52 @@ class FakeGitHub:
         self._server.shutdown()
         self._server.server_close()
 
-    def answer(self, path: str, authorization: str | None) -> tuple[int, dict[str, Any]]:
-        """GitHub's status and body for a request."""
+    def _shown(self, comment: FakeComment) -> dict[str, Any]:
+        return {
+            "id": comment.id,
+            "body": comment.body,
+            "user": {"login": comment.user},
+            "html_url": f"https://github.example/{comment.repository}/pull/{comment.number}#issuecomment-{comment.id}",
+        }
+
+    def answer(self, method: str, target: str, authorization: str | None, body: Any) -> tuple[int, Any, dict[str, str]]:
+        """GitHub's status, body and headers for a request."""
         if self.status is not None:
-            return self.status, {"message": "Resource not accessible by integration"}
+            return self.status, {"message": "Resource not accessible by integration"}, {}
         if self.token is not None and authorization != f"Bearer {self.token}":
-            return 401, {"message": "Bad credentials"}
-        found = PULL.match(path)
-        state = self.pulls.get((found[1], int(found[2]))) if found else None
-        if found is None or state is None:
-            return 404, {"message": "Not Found"}
-        return 200, {"number": int(found[2]), "state": state, "merged": False}
+            return 401, {"message": "Bad credentials"}, {}
+        parts = urlsplit(target)
+        path, query = parts.path, parse_qs(parts.query)
+        if method == "GET" and (found := PULL.match(path)):
+            key = (found[1], int(found[2]))
+            state = self.pulls.get(key)
+            if state is None:
+                return 404, {"message": "Not Found"}, {}
+            return 200, {"number": key[1], "state": state, "merged": False, "head": {"sha": self.heads.get(key)}}, {}
+        if found := COMMENTS.match(path):
+            repository, number = found[1], int(found[2])
+            if method == "GET":
+                return self._page(repository, number, int(query.get("page", ["1"])[0]))
+            if method == "POST" and self.writable:
+                made = self.comment(repository, number, str(body["body"]))
+                return 201, self._shown(made), {}
+        if method == "PATCH" and (found := COMMENT.match(path)) and self.writable:
+            with self._lock:
+                edited = next((c for c in self.comments if c.id == int(found[2])), None)
+                if edited is None:
+                    return 404, {"message": "Not Found"}, {}
+                edited.body = str(body["body"])
+            return 200, self._shown(edited), {}
+        if method in ("POST", "PATCH") and not self.writable:
+            return 403, NOT_ALLOWED, {}
+        return 404, {"message": "Not Found"}, {}
+
+    def _page(self, repository: str, number: int, page: int) -> tuple[int, Any, dict[str, str]]:
+        every = self.comments_on(repository, number)
+        start = (page - 1) * self.page_size
+        rows = [self._shown(c) for c in every[start : start + self.page_size]]
+        headers = {}
+        if start + self.page_size < len(every):
+            following = f"{self.url}/repos/{repository}/issues/{number}/comments?per_page=100&page={page + 1}"
+            headers["Link"] = f'<{following}>; rel="next"'
+        return 200, rows, headers
