@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
+from autoscale_ci.failure import FailedStep, describe, failed_step
 from autoscale_ci.github import Runtime
 from autoscale_ci.models import ERROR, SUCCESS, Run, RunStep
 from autoscale_ci.results import RunResults, summarize
@@ -32,28 +34,42 @@ def results_step(steps: Sequence[RunStep]) -> int | None:
     return chosen[-1].index if chosen else None
 
 
-def _build_step(client: DbtCloudClient, runtime: Runtime, run: Run) -> int | None:
-    # With docs generated on the run, its last step is `dbt docs generate`, whose run_results.json marks every
-    # node a success: the build's results are in an earlier step.
-    if not run.has_docs_generated:
-        return None
+@dataclass(frozen=True)
+class Findings:
+    """What a finished run left to report: its results, and the step it failed in."""
+
+    results: RunResults | None = None
+    failed_step: FailedStep | None = None
+
+
+def _steps(client: DbtCloudClient, runtime: Runtime, run: Run) -> list[RunStep] | None:
     try:
-        step = results_step(client.get_run(run.id, related='["run_steps"]').run_steps or [])
+        return client.get_run(run.id, related='["run_steps"]').run_steps or []
     except DbtCloudError as exc:
         runtime.log(f"Could not read the steps of run {run.id} ({exc.message}); reading its last step's results.")
         return None
+
+
+def _results_step(runtime: Runtime, run: Run, steps: list[RunStep], failed: RunStep | None) -> int | None:
+    """The step to read run_results.json from; None for the run's last."""
+    if failed is not None:
+        runtime.log(f"Run {run.id} failed in step {failed.index} ({failed.name}); its results come from there.")
+        return failed.index
+    # With docs generated on the run, its last step is `dbt docs generate`, whose run_results.json marks every
+    # node a success: the build's results are in an earlier step.
+    step = results_step(steps) if run.has_docs_generated else None
     if step is not None:
         runtime.log(f"Run {run.id} generated docs last, so its results come from step {step}.")
     return step
 
 
-def collect(
-    client: DbtCloudClient, runtime: Runtime, run: Run, wanted: tuple[str, ...], folder: Path
-) -> RunResults | None:
-    """Download the wanted artifacts into `folder` (a failure is a warning, never a failed step) and read
-    run_results.json; returns the run's results when there are any."""
+def collect(client: DbtCloudClient, runtime: Runtime, run: Run, wanted: tuple[str, ...], folder: Path) -> Findings:
+    """Download the wanted artifacts into `folder` (a failure is a warning, never a failed step), read
+    run_results.json and, for a failed run, find the step it failed in."""
+    steps = _steps(client, runtime, run) if run.has_docs_generated or run.status == ERROR else None
+    failed = failed_step(steps or [])
+    step = _results_step(runtime, run, steps, failed) if steps is not None else None
     results = None
-    step = _build_step(client, runtime, run)
     for name in dict.fromkeys((*wanted, RUN_RESULTS)):
         try:
             data = client.get_artifact(run.id, name, step=step if name == RUN_RESULTS else None)
@@ -75,4 +91,5 @@ def collect(
                 results = summarize(json.loads(data))
             except ValueError:
                 results = None
-    return results
+    failure = describe(failed, runtime.redact) if failed is not None else None
+    return Findings(results, failure)

@@ -4,17 +4,16 @@ artifacts), and one teardown that cancels and deletes what the step owns. Every 
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from autoscale_ci import signals
-from autoscale_ci.artifacts import collect
+from autoscale_ci.artifacts import Findings, collect
 from autoscale_ci.clone import clone_definition
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
@@ -40,31 +39,18 @@ from autoscale_ci.engine import (
 from autoscale_ci.errors import Aborted
 from autoscale_ci.github import Runtime
 from autoscale_ci.markers import clone_source
-from autoscale_ci.models import RUNNING, Job, Run, status_name
+from autoscale_ci.models import RUNNING, Job, JobTriggers, Run, status_name
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.polling import expected_duration, next_check, parse_duration
 from autoscale_ci.post import Leftovers
-from autoscale_ci.results import RunResults
 from autoscale_ci.snapshot import as_active
+from autoscale_ci.threads import in_background
 
 # How dbt Cloud refuses a token that may not create jobs: 403, and often 404 ("... check that you have the proper
 # permissions"). Anything else (a server error, a bad body) is no reason to queue instead.
 PERMISSION_REFUSALS = (403, 404)
-_T = TypeVar("_T")
-
-
-def _in_background(call: Callable[..., _T], *args: Any) -> Future[_T]:
-    """Run a call on a daemon thread: nothing waits for it at exit, so a cancelled step is never held by it."""
-    answer: Future[_T] = Future()
-
-    def work() -> None:
-        try:
-            answer.set_result(call(*args))
-        except BaseException as exc:  # handed to whoever reads the answer
-            answer.set_exception(exc)
-
-    threading.Thread(target=work, daemon=True).start()
-    return answer
+# Told of the plan as carried out, its run and the clone it runs on.
+OnRun = Callable[[Plan, Run, int | None], None]
 
 
 @dataclass(frozen=True)
@@ -129,10 +115,10 @@ class Executor:
         job: Job | None,
         payload: Mapping[str, Any],
         *,
-        on_triggered: Callable[[], None] = lambda: None,
+        on_run: OnRun = lambda _plan, _run, _clone: None,
     ) -> Outcome:
         """Carry out the plan and report what happened; `job` is the job's definition, needed for a Clone only.
-        `on_triggered` runs once dbt Cloud has accepted the trigger."""
+        `on_run` is told of the run once dbt Cloud has accepted the trigger (or the followed run is read)."""
         match plan:
             case Skip():
                 return Outcome(plan, pr, RunStatus.SKIPPED)
@@ -143,9 +129,10 @@ class Executor:
                 )
                 of_clone = clone_source(run.job.name if run.job else None) == self.options.job_id
                 cloned = run.job_definition_id if of_clone else None
+                on_run(plan, run, cloned)
                 return self._finish(plan, pr, run, None, cloned_job_id=cloned)
             case Trigger() | Clone():
-                started = self._start(plan, pr, job, payload, on_triggered)
+                started = self._start(plan, pr, job, payload, on_run)
                 return self._finish(started.plan, pr, started.run, started, cloned_job_id=started.cloned_job_id)
 
     # -- start: clone, cancels, trigger -----------------------------------------------------------------------------
@@ -156,7 +143,7 @@ class Executor:
         pr: PullRequest,
         job: Job | None,
         payload: Mapping[str, Any],
-        on_triggered: Callable[[], None],
+        on_run: OnRun,
     ) -> Started:
         target, reused = self.options.job_id, None
         cancels: list[tuple[ActiveRun, Future[Run]]] = []
@@ -167,6 +154,7 @@ class Executor:
             if isinstance(plan, Clone):
                 if job is None:
                     raise ValueError("a Clone plan needs the job's definition")
+                self._check_triggers(job.triggers)
                 try:
                     reused = self._prepare_clone(plan, job, pr)
                     target = reused or self._created_clone or target
@@ -177,12 +165,12 @@ class Executor:
                     self._warn_clone_refused(refused)
             # Stale runs are cancelled while the trigger is sent: dbt Cloud queues a run behind its job's run in
             # flight, so the new run starts the moment the cancel lands, a round trip sooner.
-            cancels = [(stale, _in_background(self.client.cancel_run, stale.id)) for stale in plan.cancel]
+            cancels = [(stale, in_background(self.client.cancel_run, stale.id)) for stale in plan.cancel]
             # A signal during the trigger is held until the run's id is known, so it can be cancelled.
             with signals.shielded():
                 run = self.client.trigger_run(target, payload, since=self._started_at - timedelta(minutes=1))
                 self.leftovers.run_started(run.id)
-            on_triggered()
+            on_run(plan, run, reused or self._created_clone)
             cancelled = self._await_cancels(cancels, target, pr.updated_at)
             self.runtime.notice(f"dbt Cloud run {run.id} for {pr.label}: {run.href or run.id}")
         except BaseException as exc:
@@ -270,6 +258,7 @@ class Executor:
             cancelled_run_ids=started.cancelled_run_ids if started else (),
         )
         if not (self.options.wait or clone_id is not None):
+            self._check_triggers_once(run)
             if owned:
                 self.leftovers.run_settled()  # left running on purpose; the post step must not cancel it
                 self.runtime.log(f"Run {run.id} accepted ({result.run_status}); not waiting (wait is false).")
@@ -289,8 +278,8 @@ class Executor:
             self.leftovers.run_settled()
         try:
             judged = self._verdict(run, pr)
-            results = self._collect(run, judged.status)
-            judged = with_results(judged, run.id, sum(results.counts.values()) if results is not None else None)
+            found = self._collect(run, judged.status)
+            judged = with_results(judged, run.id, found.results.total if found.results is not None else None)
         finally:
             if clone_id is not None:
                 self._teardown(None, clone_id)
@@ -302,7 +291,8 @@ class Executor:
             exit_code=judged.exit_code,
             message=judged.message,
             superseded_by=judged.superseded_by,
-            results=results,
+            results=found.results,
+            failed_step=found.failed_step,
             seconds=self._clock() - self._started,
         )
 
@@ -360,17 +350,24 @@ class Executor:
         later = [as_active(newer) for newer in self.client.list_runs(id_gt=run.id, order_by="id")]
         return superseded_by(run, self.options.job_id, pr.number, pr.updated_at, later)
 
-    def _collect(self, run: Run, status: RunStatus) -> RunResults | None:
+    def _collect(self, run: Run, status: RunStatus) -> Findings:
         """Artifacts of a finished run, after failed runs too: that is when they help most."""
         if status in (RunStatus.CANCELLED, RunStatus.SUPERSEDED):
-            return None
+            return Findings()
         with self.runtime.group("Artifacts"):
-            return collect(self.client, self.runtime, run, self.options.artifacts, self.options.artifacts_path)
+            found = collect(self.client, self.runtime, run, self.options.artifacts, self.options.artifacts_path)
+        failed = found.failed_step
+        if failed is not None and found.results is None:
+            self.runtime.verbatim(f"Step {failed.index} failed: {failed.name} (end of its log)", failed.log_tail)
+        return found
 
     def _warn_if_job_runs_on_prs(self, run: Run) -> None:
-        """Warn, once, when the job also runs on its own for pull requests."""
-        triggers = run.job.triggers if run.job else None
-        if self._job_checked or triggers is None or run.job_definition_id != self.options.job_id:
+        """Warn, once, when the run's job (the one this step triggers, not a clone) also runs on its own for PRs."""
+        if run.job is not None and run.job_definition_id == self.options.job_id:
+            self._check_triggers(run.job.triggers)
+
+    def _check_triggers(self, triggers: JobTriggers | None) -> None:
+        if self._job_checked or triggers is None:
             return
         self._job_checked = True
         if triggers.github_webhook or triggers.git_provider_webhook:
@@ -379,6 +376,15 @@ class Executor:
                 "PR and each commit runs twice: switch off 'Run on pull requests' in the job's Triggers settings.",
                 title="Duplicate CI runs",
             )
+
+    def _check_triggers_once(self, run: Run) -> None:
+        """With no wait, no poll reads the job: one read of the run does, after the trigger."""
+        if self._job_checked or run.job_definition_id != self.options.job_id:
+            return
+        try:
+            self._warn_if_job_runs_on_prs(self.client.get_run(run.id))
+        except DbtCloudError:
+            self._job_checked = True  # a check, never a reason to fail a step whose run is accepted
 
     def _expected_duration(self) -> float | None:
         """The job's typical run time, so that checks can cluster around the likely end; a guess, never fatal."""

@@ -12,7 +12,7 @@ import os
 import secrets
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
@@ -121,6 +121,18 @@ class Runtime:
         finally:
             if self.github:
                 self.log(format_command("endgroup", ""))
+
+    def verbatim(self, title: str, lines: Iterable[str]) -> None:
+        """Print text the step did not write (a run's log) in a group, secrets redacted; under GitHub Actions with
+        workflow commands off, so that a `::` line in it is shown, never obeyed."""
+        with self.group(title):
+            resume = f"resume-{secrets.token_hex(16)}"
+            if self.github:
+                self.log(f"::stop-commands::{resume}")
+            for line in lines:
+                self.log(line)
+            if self.github:
+                self.log(f"::{resume}::")
 
     def _append(self, variable: str, text: str) -> bool:
         path = self._env.get(variable, "") if self.github else ""

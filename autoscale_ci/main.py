@@ -10,11 +10,13 @@ from typing import Any
 
 from autoscale_ci import build, cleanup_mode, signals
 from autoscale_ci.closed_pr import closed_since
+from autoscale_ci.commenter import Commenter, Target
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import (
     AccountFacts,
     Clone,
+    Plan,
     PrState,
     Skip,
     Trigger,
@@ -26,6 +28,8 @@ from autoscale_ci.engine import (
 from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import Executor, Options
 from autoscale_ci.github import Runtime
+from autoscale_ci.github_api import GitHubAccess
+from autoscale_ci.models import Run
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.payload import build_payload
 from autoscale_ci.report import decision, error_summary, outputs, summary
@@ -49,7 +53,16 @@ def main(*, missing_token: str | None = None) -> int:
         settings = load_settings(fork_pr=lambda: fork_pr_number(runner), missing_token=missing_token)
         if settings.mode == "cleanup":
             return cleanup_mode.run(settings, runner, runtime, started)
-        return _report(_run(settings, runner, runtime, started), runtime)
+        pr = pull_request(
+            runner,
+            provider=settings.git_provider,
+            number=settings.pr_number,
+            git_sha=settings.git_sha,
+            pushed_at=settings.pushed_at,
+        )
+        commenter = _commenter(settings, runner, runtime, pr)
+        outcome = _run(settings, pr, runtime, started, commenter)
+        return _report(outcome, runtime, commenter)
     except ActionError as exc:
         return _fail(runtime, exc.errors(), exc.exit_code)
     except Aborted as exc:
@@ -72,14 +85,16 @@ def _fail(runtime: Runtime, errors: list[ActionError], code: int) -> int:
     return code
 
 
-def _run(settings: Settings, runner: Runner, runtime: Runtime, started: float) -> Outcome:
-    pr = pull_request(
-        runner,
-        provider=settings.git_provider,
-        number=settings.pr_number,
-        git_sha=settings.git_sha,
-        pushed_at=settings.pushed_at,
-    )
+def _commenter(settings: Settings, runner: Runner, runtime: Runtime, pr: PullRequest) -> Commenter | None:
+    """The pull request comment's writer, for a GitHub pull request in a GitHub repository."""
+    if settings.pr_comment == "never" or runner.repository is None or pr.provider != "github":
+        return None
+    token = settings.github_token.get_secret_value() if settings.github_token else runner.github_token
+    target = Target(GitHubAccess(runner.api_url, runner.repository, token or None), pr, settings.job_id)
+    return Commenter(runtime, settings.pr_comment, target)
+
+
+def _run(settings: Settings, pr: PullRequest, runtime: Runtime, started: float, commenter: Commenter | None) -> Outcome:
     request = PrState(
         pr_number=pr.number,
         sha=pr.head_sha,
@@ -99,7 +114,9 @@ def _run(settings: Settings, runner: Runner, runtime: Runtime, started: float) -
             runtime.notice(f"Nothing to run: {skip.reason}.")
             return Executor(client, runtime, options, started=started).execute(skip, pr, None, payload)
         for attempt in (1, 2):
-            outcome = _attempt(client, runtime, options, settings.delete_clone, request, pr, payload, started)
+            outcome = _attempt(
+                client, runtime, options, settings.delete_clone, request, pr, payload, started, commenter
+            )
             if not decide_again(outcome.plan, outcome.run_status, attempt):
                 return outcome
             if closed_since(client, outcome.run.id if outcome.run else 0, pr.number):
@@ -118,6 +135,7 @@ def _attempt(  # noqa: PLR0917 - the pipeline's values, passed on as they are
     pr: PullRequest,
     payload: dict[str, Any],
     started: float,
+    commenter: Commenter | None,
 ) -> Outcome:
     """Read, decide, carry the plan out. The reader stays open while the plan runs: on an idle job the trigger goes
     out without waiting for the account, whose read finishes meanwhile."""
@@ -139,9 +157,15 @@ def _attempt(  # noqa: PLR0917 - the pipeline's values, passed on as they are
                 runtime.notice(f"Nothing to run: {plan.reason}.")
         with runtime.group("Run"):
             try:
-                announce = (lambda: runtime.log(line)) if unconfirmed else (lambda: None)
+
+                def on_run(carried_out: Plan, run: Run, cloned_job_id: int | None) -> None:
+                    if unconfirmed:
+                        runtime.log(line)
+                    if commenter is not None:
+                        commenter.in_flight(carried_out, run, cloned_job_id)
+
                 executor = Executor(client, runtime, options, started=started)
-                return executor.execute(plan, pr, job, payload, on_triggered=announce)
+                return executor.execute(plan, pr, job, payload, on_run=on_run)
             except DbtCloudError as refused:
                 # An idle job is triggered before the account is read: a refusal may be the account's lock.
                 account = _account_if_readable(reads) if early is not None else None
@@ -158,8 +182,9 @@ def _account_if_readable(reads: SnapshotReader) -> AccountFacts | None:
         return None
 
 
-def _report(outcome: Outcome, runtime: Runtime) -> int:
-    runtime.set_outputs(outputs(outcome))
+def _report(outcome: Outcome, runtime: Runtime, commenter: Commenter | None) -> int:
+    comment_url = commenter.finished(outcome) if commenter is not None else ""
+    runtime.set_outputs(outputs(outcome, comment_url))
     runtime.write_summary(summary(outcome))
     for node in (outcome.results.problems if outcome.results else ())[:NODE_ANNOTATIONS]:
         annotate = runtime.warning if node.status == "warn" else runtime.error

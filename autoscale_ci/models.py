@@ -118,6 +118,7 @@ class RunStep(_Lenient):
     index: int
     name: str = ""
     status: int | None = None
+    logs: str | None = None
 
 
 class Run(_Lenient):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from autoscale_ci.context import PullRequest
 from autoscale_ci.engine import Plan, RunStatus
+from autoscale_ci.failure import FailedStep
 from autoscale_ci.models import Run
 from autoscale_ci.results import RunResults
 
@@ -26,3 +27,4 @@ class Outcome:
     message: str = ""
     superseded_by: str | None = None
     results: RunResults | None = None
+    failed_step: FailedStep | None = None

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Sequence
+
 from autoscale_ci.closed_pr import Closed
 from autoscale_ci.engine import Clone, Follow, Plan, RunStatus, Skip, Trigger
+from autoscale_ci.failure import FailedStep
+from autoscale_ci.models import Run
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.polling import parse_duration
 from autoscale_ci.results import RunResults
@@ -34,9 +40,16 @@ def decision(plan: Plan) -> str:
             return "clone-and-trigger"
 
 
-def outputs(outcome: Outcome) -> dict[str, str]:
+def failed_nodes(results: RunResults | None) -> list[str]:
+    """The unique ids of the nodes that errored or failed (a warning is no failure), each once."""
+    failing = (node.unique_id for node in (results.problems if results else ()) if node.status != "warn")
+    return list(dict.fromkeys(failing))
+
+
+def outputs(outcome: Outcome, comment_url: str = "") -> dict[str, str]:
     """The values of the action's outputs."""
     run = outcome.run
+    results = outcome.results
     return {
         "decision": decision(outcome.plan),
         "run-id": str(run.id) if run else "",
@@ -45,16 +58,25 @@ def outputs(outcome: Outcome) -> dict[str, str]:
         "job-id": str(outcome.job_id) if outcome.job_id is not None else "",
         "cloned-job-id": str(outcome.cloned_job_id) if outcome.cloned_job_id is not None else "",
         "cancelled-run-ids": ",".join(str(run_id) for run_id in outcome.cancelled_run_ids),
+        "failed-nodes": "\n".join(failed_nodes(results)),
+        "nodes-summary": json.dumps({"total": results.total, **results.tally()}) if results else "",
+        "comment-url": comment_url,
     }
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     whole = round(seconds)
     return f"{whole // 60}m {whole % 60:02d}s" if whole >= 60 else f"{whole}s"
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def timings(run: Run) -> str:
+    """`queued 12s, ran 3m 04s`, as far as dbt Cloud says."""
+    spent = (("queued", parse_duration(run.queued_duration)), ("ran", parse_duration(run.run_duration)))
+    return ", ".join(f"{label} {duration(seconds)}" for label, seconds in spent if seconds is not None)
 
 
 def summary(outcome: Outcome) -> str:
@@ -75,22 +97,36 @@ def summary(outcome: Outcome) -> str:
         rows.append(("Cancelled runs", ", ".join(str(run_id) for run_id in outcome.cancelled_run_ids)))
     rows.append(("Status", status))
     if run is not None:
-        timings = [
-            f"{label} {_duration(seconds)}"
-            for label, seconds in (
-                ("queued", parse_duration(run.queued_duration)),
-                ("ran", parse_duration(run.run_duration)),
-            )
-            if seconds is not None
-        ]
-        rows.append(("Duration", _duration(outcome.seconds) + (f" ({', '.join(timings)})" if timings else "")))
+        spent = timings(run)
+        rows.append(("Duration", duration(outcome.seconds) + (f" ({spent})" if spent else "")))
     lines = [f"### {ICONS.get(status, '🔹')} dbt Cloud CI: {status}", "", "| | |", "| --- | --- |"]
-    lines += [f"| {name} | {_cell(value)} |" for name, value in rows]
+    lines += [f"| {name} | {cell(value)} |" for name, value in rows]
     if outcome.message:
-        lines += ["", _cell(outcome.message)]
+        lines += ["", cell(outcome.message)]
     if outcome.results is not None:
         lines += ["", *results_section(outcome.results)]
+    elif outcome.failed_step is not None:
+        lines += ["", *failed_step_section(outcome.failed_step)]
     return "\n".join(lines) + "\n"
+
+
+def counts_line(results: RunResults) -> str:
+    """`3 success, 1 error, 1 skipped`: the non-zero counts, or `no nodes`."""
+    return ", ".join(f"{count} {status}" for status, count in results.tally().items() if count) or "no nodes"
+
+
+def fenced(lines: Sequence[str]) -> list[str]:
+    """Lines in a Markdown code block whose fence no line can close."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, *lines, fence]
+
+
+def failed_step_section(step: FailedStep) -> list[str]:
+    """The step a run failed in, and the end of its log."""
+    cut = " (last lines)" if step.earlier_lines_cut else ""
+    lines = [f"#### Failed in step {step.index}: `{step.command.replace('`', '')}`", ""]
+    return lines + ([f"Its log{cut}:", "", *fenced(step.log_tail)] if step.log_tail else ["Its log is empty."])
 
 
 NODE_ROWS = 200
@@ -99,13 +135,12 @@ MESSAGE_CHARS = 500
 
 def results_section(results: RunResults) -> list[str]:
     """Counts by status and a table of the nodes that errored, failed or warned."""
-    counts = ", ".join(f"{count} {status}" for status, count in results.counts.items()) or "no nodes"
-    lines = ["#### dbt results", "", counts]
+    lines = ["#### dbt results", "", counts_line(results)]
     if results.problems:
         lines += ["", "| node | status | message |", "| --- | --- | --- |"]
         for node in results.problems[:NODE_ROWS]:
             message = node.message if len(node.message) <= MESSAGE_CHARS else node.message[:MESSAGE_CHARS] + "..."
-            lines.append(f"| `{_cell(node.unique_id)}` | {node.status} | {_cell(message)} |")
+            lines.append(f"| `{cell(node.unique_id)}` | {node.status} | {cell(message)} |")
         if len(results.problems) > NODE_ROWS:
             lines.append(f"\n_{len(results.problems) - NODE_ROWS} more not shown._")
     return lines
@@ -113,7 +148,7 @@ def results_section(results: RunResults) -> list[str]:
 
 def error_summary(message: str, title: str = "failed") -> str:
     """The summary for a step that ended before it had an outcome."""
-    return f"### {'🚫' if title == 'cancelled' else '❌'} dbt Cloud CI: {title}\n\n{_cell(message)}\n"
+    return f"### {'🚫' if title == 'cancelled' else '❌'} dbt Cloud CI: {title}\n\n{cell(message)}\n"
 
 
 def cleanup_outputs(found: Sweep, closing: Closed, drop: Outcome | None) -> dict[str, str]:
@@ -143,5 +178,5 @@ def cleanup_summary(job_id: int, found: Sweep, closing: Closed, drop: Outcome | 
     ]
     if drop is not None and drop.run is not None:
         link = f"[{drop.run.id}]({drop.run.href})" if drop.run.href else str(drop.run.id)
-        lines.append(f"| Schema drop | {_cell(drop.plan.reason)}: run {link}, {drop.run_status} |")
+        lines.append(f"| Schema drop | {cell(drop.plan.reason)}: run {link}, {drop.run_status} |")
     return "\n".join(lines) + "\n"

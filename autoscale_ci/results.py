@@ -8,6 +8,10 @@ from typing import Any
 
 PROBLEMS = ("error", "fail", "warn", "runtime error")
 ORDER = ("success", "pass", "warn", "fail", "error", "skipped")
+# The counts a reviewer reads: a passed test is a success, a runtime error an error; `reused` (dbt State, Fusion)
+# and any status dbt adds later are counted under their own name, never dropped.
+TALLY = ("success", "error", "fail", "warn", "skipped", "reused")
+_SAME_AS = {"pass": "success", "runtime error": "error"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,19 @@ class RunResults:
 
     counts: dict[str, int]
     problems: tuple[Node, ...]
+
+    @property
+    def total(self) -> int:
+        """How many nodes the run reported."""
+        return sum(self.counts.values())
+
+    def tally(self) -> dict[str, int]:
+        """Counts under the names of TALLY (each present, zero or not), then any other status as dbt named it."""
+        grouped = dict.fromkeys(TALLY, 0)
+        for status, count in self.counts.items():
+            name = _SAME_AS.get(status, status)
+            grouped[name] = grouped.get(name, 0) + count
+        return grouped
 
 
 def summarize(document: Any) -> RunResults | None:

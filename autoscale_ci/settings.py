@@ -191,6 +191,9 @@ class Settings(BaseSettings):
         None,
         fix="leave it at its default, ${{ github.token }}, or give a token that may read pull requests",
     )
+    pr_comment: Literal["always", "on-failure", "never"] = _input(
+        "pr-comment", "on-failure", fix="set always, on-failure or never"
+    )
     confirm_closed: bool = _input("confirm-closed", False, fix=_BOOL_FIX)
     git_sha: str | None = _input("git-sha", None, fix="set the full commit SHA of the pull request head")
     pushed_at: datetime | None = _input(

@@ -1,4 +1,5 @@
-"""`make demo`: the action's main job against a local dbt Cloud, told as four pushes to three pull requests."""
+"""`make demo`: the action's main job against a local dbt Cloud and GitHub, told as five pushes to four pull
+requests."""
 
 from __future__ import annotations
 
@@ -13,15 +14,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dbt_cloud_emulator import Emulator, EmulatorConfig, caller_id  # noqa: E402
-from tests.harness import Finished, Step, make_step, pr_event, wait_for  # noqa: E402
+from tests.fake_github import FakeGitHub  # noqa: E402
+from tests.harness import EXPRESSIONS, Finished, Step, make_step, pr_event, wait_for  # noqa: E402
 
 STORY = [
     ("PR #1 at commit A: the job is idle", 1, "1a" * 20, "plain-trigger"),
     ("PR #2: the job is busy with PR #1 and a run slot is free", 2, "2b" * 20, "clone-and-trigger"),
     ("PR #1 at commit B: commit A is still running", 1, "1c" * 20, "cancel-and-retrigger"),
     ("PR #3: every run slot is busy", 3, "3d" * 20, "plain-trigger"),
+    ("PR #4: a model fails to build", 4, "4e" * 20, "plain-trigger"),
 ]
+FAILING = {"4e" * 20}  # the commits whose run fails: the step exits 1, and the comment says why
 TOKENS = [f"dbtc_demo_token_{index}" for index in range(len(STORY))]
+REPO = "acme/analytics"
 
 
 def wait_for_run(emu: Emulator, step: Step, pr: int, sha: str) -> None:
@@ -46,6 +51,14 @@ def requests_line(emu: Emulator, token: str) -> str:
     return ", ".join(folded)
 
 
+def comment_of(github: FakeGitHub, pr: int, sha: str) -> list[str]:
+    """The last pull request comment the push wrote (its hidden marker names the commit), or why there is none."""
+    written = [str(asked.body["body"]) for asked in github.writes() if f"sha={sha} " in str(asked.body["body"])]
+    if not written:
+        return [f"(none: PR #{pr}'s head moved on to a newer commit, whose workflow owns the comment)"]
+    return written[-1].splitlines()[1:]  # the hidden marker is not shown
+
+
 def main() -> int:
     """Run the story; exit 0 only if every decision and the clean-up came out as expected."""
     started = time.monotonic()
@@ -53,7 +66,8 @@ def main() -> int:
     config = EmulatorConfig(
         run_slots=2, start_seconds=0.5, run_seconds=5.0, tokens=dict.fromkeys(TOKENS, "admin"), seed_ci_job=True
     )
-    with Emulator(config) as emu, tempfile.TemporaryDirectory(prefix="autoscale-demo-") as tmp:
+    github = FakeGitHub(token=EXPRESSIONS["${{ github.token }}"], pulls={(REPO, pr): "open" for _, pr, _, _ in STORY})
+    with Emulator(config) as emu, github, tempfile.TemporaryDirectory(prefix="autoscale-demo-") as tmp:
         job_id = emu.ci_job_id or 0
         print(
             f"A local dbt Cloud at {emu.url}: account {emu.account_id}, CI job {job_id}, {config.run_slots} run slots,"
@@ -62,8 +76,11 @@ def main() -> int:
         # However slow this machine, no run ends before the last push has seen it: each push meets the state its
         # story needs. Runs that reach their end meanwhile finish once the last push has made its move.
         emu.hold()
+        for sha in FAILING:
+            emu.set_outcome("error", git_sha=sha)
         steps: list[Step] = []
         for index, (title, pr, sha, _expected) in enumerate(STORY):
+            github.heads[(REPO, pr)] = sha  # the push moves the pull request's head
             step = make_step(
                 Path(tmp) / f"step{index + 1}",
                 label=title,
@@ -72,8 +89,10 @@ def main() -> int:
                 account_id=emu.account_id,
                 job_id=job_id,
                 event=pr_event(pr, sha, updated_at=pushed + timedelta(minutes=index)),
-                **{"poll-interval": "0.5"},
-            ).start()
+                **{"poll-interval": "0.5", "pr-comment": "always"},
+            )
+            step.env["GITHUB_API_URL"] = github.url
+            step.start()
             print(f"[{time.monotonic() - started:4.1f}s] push {index + 1}: {title}")
             wait_for_run(emu, step, pr, sha)
             steps.append(step)
@@ -81,7 +100,7 @@ def main() -> int:
         finished: list[Finished] = [step.wait(timeout=60) for step in steps]
         emu.wait_idle(timeout=10)
         problems: list[str] = []
-        for index, (done, (title, _pr, _sha, expected)) in enumerate(zip(finished, STORY, strict=True)):
+        for index, (done, (title, pr, sha, expected)) in enumerate(zip(finished, STORY, strict=True)):
             print(f"\n=== {index + 1}. {title}")
             print(
                 f"decision:  {done.outputs.get('decision')}  (exit {done.returncode}, run {done.outputs.get('run-id')}"
@@ -93,9 +112,11 @@ def main() -> int:
             print(f"requests:  {requests_line(emu, TOKENS[index])}")
             print("summary:")
             print("\n".join(f"  | {line}" for line in done.summary.splitlines() if line))
+            print("pull request comment, as this push last wrote it:")
+            print("\n".join(f"  > {line}" for line in comment_of(github, pr, sha) if line))
             if done.outputs.get("decision") != expected:
                 problems.append(f"push {index + 1}: decision {done.outputs.get('decision')}, expected {expected}")
-            if done.returncode != 0:
+            if done.returncode != (1 if sha in FAILING else 0):
                 problems.append(f"push {index + 1}: exit {done.returncode}")
         left = [job["name"] for job in emu.jobs() if job["state"] == 1 and "[autoscale" in job["name"]]
         active = [run["id"] for run in emu.runs() if run["status"] in (1, 2, 3)]

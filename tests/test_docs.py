@@ -54,3 +54,50 @@ def test_the_readme_module_table_lists_every_module() -> None:
     modules = {path.relative_to(ROOT).as_posix() for path in (ROOT / "autoscale_ci").rglob("*.py")}
     assert modules - listed == set(), "add a row for each to the README's module table"
     assert {path for path in listed if path.startswith("autoscale_ci/")} - modules == set(), "rows for no module"
+
+
+def example_comment() -> str:
+    """The comment of the README's example: a clone's run that failed on two nodes."""
+    from datetime import UTC, datetime
+
+    from autoscale_ci.context import PullRequest
+    from autoscale_ci.engine import Clone, RunStatus
+    from autoscale_ci.models import Run
+    from autoscale_ci.outcome import Outcome
+    from autoscale_ci.pr_comment import Marker, finished
+    from autoscale_ci.results import Node, RunResults
+
+    pr = PullRequest(number=12, head_sha="1a2b3c4" + "0" * 33, updated_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+    run = Run(
+        id=70412,
+        job_definition_id=981,
+        status=20,
+        href="https://cloud.getdbt.com/deploy/1/projects/5/runs/70412/",
+        queued_duration="00:00:03",
+        run_duration="00:04:12",
+    )
+    nodes = (
+        Node("model.shop.stg_orders", "error", 'Database Error in model stg_orders: relation "raw.orders" is missing'),
+        Node("test.shop.unique_orders_order_id.1a2b3c", "fail", "Got 3 results, configured to fail if != 0"),
+        Node("test.shop.not_null_customers_email.4d5e6f", "warn", "Got 1 result, configured to warn if != 0"),
+    )
+    results = RunResults({"success": 38, "pass": 52, "warn": 1, "fail": 1, "error": 1, "skipped": 4}, nodes)
+    outcome = Outcome(
+        Clone("job 73797 is busy with PR #9 and 3 of 5 run slots are free"),
+        pr,
+        RunStatus.ERROR,
+        run=run,
+        job_id=981,
+        cloned_job_id=981,
+        exit_code=1,
+        message=f"dbt Cloud run 70412 failed: Database Error in model stg_orders. See the run's logs: {run.href}",
+        results=results,
+    )
+    return finished(Marker(73797, pr.head_sha, pr.updated_at), outcome)
+
+
+def test_the_readme_shows_the_comment_the_action_writes() -> None:
+    section = README.split("\n## The pull request comment\n", 1)[1].split("\n## ", 1)[0]
+    quoted = [line[2:] if line.startswith("> ") else line[1:] for line in section.splitlines() if line.startswith(">")]
+    rendered = example_comment().splitlines()[1:]  # the hidden marker is not shown
+    assert quoted == rendered, "\n".join(f"> {line}".rstrip() for line in rendered)

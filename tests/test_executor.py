@@ -51,6 +51,9 @@ class Clock:
 def no_history(api: respx.MockRouter) -> respx.Route:
     """The job has no finished runs to predict a run's length from, and runs leave no artifacts."""
     api.get(url__regex=r".*/artifacts/.*").respond(404, json=failure(404, "Not found"))
+    api.get(path__regex=r"/runs/\d+/$", params={"include_related": '["run_steps"]'}).respond(
+        json=envelope({**run(11, status=20), "run_steps": []})
+    )
     return api.get("/runs/", params={"status__in": "[10,20]"}).respond(json=envelope([]))
 
 
@@ -103,10 +106,34 @@ def test_plain_trigger_waits_and_logs_each_status_change(api: respx.MockRouter, 
 
 def test_without_wait_the_accepted_trigger_is_enough(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
     api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
-    polls = api.get("/runs/11/")
+    read = statuses(api, 11, 1)
     outcome = make(clock, out, wait=False).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
     assert (outcome.run_status, outcome.exit_code) == ("queued", 0)
-    assert polls.call_count == 0
+    assert read.call_count == 1  # once, for the job's triggers; never polled
+    assert clock.sleeps == []
+    assert "Duplicate CI runs" not in out.getvalue()
+
+
+@pytest.mark.parametrize("wait", [True, False])
+def test_a_job_with_its_own_pr_trigger_is_a_warning_whether_or_not_the_step_waits(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO, wait: bool
+) -> None:
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    on_prs = {**run(11, status=10), "job": {"id": JOB, "name": "CI", "triggers": {"github_webhook": True}}}
+    api.get("/runs/11/").respond(json=envelope(on_prs))
+    outcome = make(clock, out, wait=wait).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
+    assert outcome.exit_code == 0
+    assert out.getvalue().count("::warning title=Duplicate CI runs::Job") == 1
+
+
+def test_a_run_that_cannot_be_read_after_an_unwaited_trigger_changes_nothing(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    api.get("/runs/11/").respond(403, json=failure(403, "Forbidden"))
+    outcome = make(clock, out, wait=False).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
+    assert (outcome.run_status, outcome.exit_code) == ("queued", 0)
+    assert "::warning" not in out.getvalue()
 
 
 def test_failed_run_is_exit_1_with_the_link(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
@@ -189,6 +216,7 @@ def test_stale_runs_are_cancelled_while_the_trigger_is_sent(
 
     api.post(url__regex=r".*/runs/[34]/cancel/$").mock(side_effect=cancel)
     api.post(f"/jobs/{JOB}/run/").mock(side_effect=trigger)
+    statuses(api, 11, 1)
     outcome = make(clock, out, wait=False).execute(Trigger("r", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
     assert seen == [True, True]
     assert outcome.cancelled_run_ids == (3, 4)
@@ -203,6 +231,7 @@ def test_a_stale_run_that_cannot_be_cancelled_is_a_warning(
     api.post("/runs/3/cancel/").respond(403, json=failure(403, "Forbidden"))
     api.post("/runs/4/cancel/").mock(return_value=cancelled(4))
     api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    statuses(api, 11, 1)
     outcome = make(clock, out, wait=False).execute(Trigger("r", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
     assert (outcome.exit_code, outcome.cancelled_run_ids) == (0, (4,))
     assert outcome.run is not None and outcome.run.id == 11
@@ -216,6 +245,7 @@ def test_a_cancel_that_breaks_unexpectedly_is_a_warning_too(
 ) -> None:
     api.post("/runs/3/cancel/").mock(side_effect=httpx.DecodingError("bad gzip"))
     api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    statuses(api, 11, 1)
     outcome = make(clock, out, wait=False).execute(Trigger("r", cancel=STALE[:1]), PR, JOB_OBJ, PAYLOAD)
     assert (outcome.exit_code, outcome.cancelled_run_ids) == (0, ())
     assert "Could not cancel run 3 of job" in out.getvalue() and "DecodingError: bad gzip" in out.getvalue()

@@ -73,6 +73,9 @@ def test_idle_job_plain_trigger(
         "job-id": str(JOB),
         "cloned-job-id": "",
         "cancelled-run-ids": "",
+        "failed-nodes": "",
+        "nodes-summary": "",
+        "comment-url": "",
     }
     summary = action_env["summary"].read_text(encoding="utf-8")
     assert "plain-trigger" in summary and "#7" in summary and "aaaaaaa" in summary and "success" in summary

@@ -14,6 +14,9 @@ def test_demo_story_runs_every_decision_and_leaves_nothing_behind() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     decisions = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("decision:")]
-    assert decisions == ["plain-trigger", "clone-and-trigger", "cancel-and-retrigger", "plain-trigger"]
+    assert decisions == ["plain-trigger", "clone-and-trigger", "cancel-and-retrigger", "plain-trigger", "plain-trigger"]
     assert "Clones left: 0. Runs still active: 0." in result.stdout
+    # The failing push's comment names the node that failed.
+    failing = result.stdout.split("=== 5. ", 1)[1].split("pull request comment", 1)[1]
+    assert "> ### ❌ dbt Cloud CI: error" in failing and "`model.emulated_project.stg_orders` | error" in failing
     assert "dbtc_demo_token" not in result.stdout

@@ -1,0 +1,67 @@
+"""Which step of a failed run failed, and the end of its log, bounded and fit to read; pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from autoscale_ci.models import ERROR, RunStep
+
+# CSI sequences (colours, cursor moves), OSC sequences (titles, links) and lone two-byte escapes.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+TAIL_LINES = 30
+LINE_CHARS = 300
+# Only the end of a log is read: a log of megabytes costs no more than one of kilobytes.
+READ_CHARS = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FailedStep:
+    """The step a failed run stopped in, with the last lines of its log."""
+
+    index: int
+    name: str
+    log_tail: tuple[str, ...]
+    earlier_lines_cut: bool
+
+    @property
+    def command(self) -> str:
+        """The step's name without dbt Cloud's "Invoke dbt with" wrapper: `dbt deps` for "Invoke dbt with `dbt
+        deps`"."""
+        found = re.search(r"`([^`]+)`", self.name)
+        return found.group(1) if found else self.name
+
+
+def failed_step(steps: Sequence[RunStep]) -> RunStep | None:
+    """The first step that ended in error, or None when no step says it failed."""
+    return next((step for step in sorted(steps, key=lambda s: s.index) if step.status == ERROR), None)
+
+
+def strip_ansi(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (tabs, line breaks and carriage returns kept)."""
+    return _CONTROL.sub("", _ANSI.sub("", text))
+
+
+def log_tail(log: str, redact: Callable[[str], str], lines: int = TAIL_LINES) -> tuple[tuple[str, ...], bool]:
+    """The last `lines` non-blank lines of a log, escapes stripped, secrets redacted, each line cut to LINE_CHARS;
+    and whether earlier lines were left out."""
+    cut = len(log) > READ_CHARS
+    text = log[-READ_CHARS:] if cut else log
+    # Redacted before anything is cut, so that no part of a secret survives a cut.
+    text = redact(strip_ansi(redact(text)).replace("\r\n", "\n"))
+    rows = text.split("\n")
+    if cut:
+        rows = rows[1:]  # the first line is whatever the cut left of it
+    # A progress line rewritten with carriage returns shows what it said last.
+    kept = [row.rsplit("\r", 1)[-1].rstrip() for row in rows]
+    kept = [row for row in kept if row.strip()]
+    tail = [row if len(row) <= LINE_CHARS else row[:LINE_CHARS] + "..." for row in kept[-lines:]]
+    return tuple(tail), cut or len(kept) > lines
+
+
+def describe(step: RunStep, redact: Callable[[str], str]) -> FailedStep:
+    """The failed step as reports show it."""
+    tail, cut = log_tail(step.logs or "", redact)
+    return FailedStep(step.index, step.name, tail, cut)

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import io
+import json
+import threading
+from datetime import UTC, datetime
+
+import httpx
+
+from autoscale_ci.commenter import Commenter, Target
+from autoscale_ci.context import PullRequest
+from autoscale_ci.engine import RunStatus, Skip, Trigger
+from autoscale_ci.github import Runtime
+from autoscale_ci.github_api import GitHubAccess
+from autoscale_ci.models import Run
+from autoscale_ci.outcome import Outcome
+from autoscale_ci.pr_comment import Mode
+
+SHA = "a" * 40
+PR = PullRequest(number=7, head_sha=SHA, updated_at=datetime(2026, 11, 25, tzinfo=UTC))
+RUN = Run(id=11, job_definition_id=5, status=3)
+API = "https://github.example/api/v3"
+FAILED = Outcome(Trigger("idle"), PR, RunStatus.ERROR, run=RUN, exit_code=1, message="failed")
+
+
+class GitHub:
+    """Pull request 7 at SHA, its comments, and every request seen; `fail` answers each request with it."""
+
+    def __init__(self, fail: Exception | int | None = None) -> None:
+        self.fail = fail
+        self.bodies: dict[int, str] = {}
+        self.seen: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(f"{request.method} {request.url.path.removeprefix('/api/v3')}")
+        if isinstance(self.fail, Exception):
+            raise self.fail
+        if self.fail is not None:
+            return httpx.Response(self.fail, json={"message": "no"})
+        if request.method == "GET" and request.url.path.endswith("/pulls/7"):
+            return httpx.Response(200, json={"state": "open", "head": {"sha": SHA}})
+        if request.method == "GET":
+            rows = [{"id": key, "body": body, "html_url": f"u{key}"} for key, body in self.bodies.items()]
+            return httpx.Response(200, json=rows)
+        comment_id = len(self.bodies) + 1 if request.method == "POST" else int(request.url.path.rsplit("/", 1)[1])
+        self.bodies[comment_id] = json.loads(request.content)["body"]
+        return httpx.Response(
+            201 if request.method == "POST" else 200, json={"id": comment_id, "html_url": f"u{comment_id}"}
+        )
+
+
+def commenter(github: GitHub, out: io.StringIO, mode: Mode = "always", token: str | None = "ghs_x") -> Commenter:
+    target = Target(GitHubAccess(API, "acme/analytics", token), PR, 5)
+    return Commenter(Runtime({"GITHUB_ACTIONS": "true"}, out), mode, target, transport=httpx.MockTransport(github))
+
+
+def test_the_verdict_edits_the_in_flight_comment_after_it_is_written() -> None:
+    github, out = GitHub(), io.StringIO()
+    writer = commenter(github, out)
+    writer.in_flight(Trigger("idle"), RUN, None)
+    assert writer.finished(FAILED) == "u1"
+    assert [s for s in github.seen if not s.startswith("GET")] == [
+        "POST /repos/acme/analytics/issues/7/comments",
+        "PATCH /repos/acme/analytics/issues/comments/1",
+    ]
+    assert "dbt Cloud CI: error" in github.bodies[1]
+    assert "::warning" not in out.getvalue()
+
+
+def test_github_that_times_out_is_one_warning_for_both_writes() -> None:
+    github, out = GitHub(fail=httpx.ReadTimeout("slow")), io.StringIO()
+    writer = commenter(github, out)
+    writer.in_flight(Trigger("idle"), RUN, None)
+    assert writer.finished(FAILED) == ""
+    assert len(github.seen) == 1
+    assert out.getvalue().count("::warning") == 1 and "ReadTimeout" in out.getvalue()
+
+
+def test_a_refusal_names_the_permission() -> None:
+    out = io.StringIO()
+    assert commenter(GitHub(fail=403), out).finished(FAILED) == ""
+    assert "pull-requests: write" in out.getvalue() and out.getvalue().count("::warning") == 1
+
+
+def test_an_answer_that_breaks_the_writer_is_a_warning_too() -> None:
+    out = io.StringIO()
+    assert commenter(GitHub(fail=RuntimeError("bug")), out).finished(FAILED) == ""
+    assert "Could not write the pull request comment (RuntimeError)" in out.getvalue()
+
+
+def test_a_skipped_step_writes_nothing() -> None:
+    github = GitHub()
+    commenter(github, io.StringIO()).finished(Outcome(Skip("draft"), PR, RunStatus.SKIPPED))
+    assert github.seen == []
+
+
+def test_without_a_token_only_a_comment_that_would_be_written_warns() -> None:
+    passed = Outcome(Trigger("idle"), PR, RunStatus.SUCCESS, run=RUN)
+    quiet, loud = io.StringIO(), io.StringIO()
+    commenter(GitHub(), quiet, mode="on-failure", token=None).finished(passed)
+    assert quiet.getvalue() == ""
+    commenter(GitHub(), loud, mode="on-failure", token=None).finished(FAILED)
+    assert loud.getvalue().count("::warning") == 1 and "no github-token" in loud.getvalue()
+
+
+def test_a_verdict_waits_for_a_slow_in_flight_write_so_it_lands_last() -> None:
+    github, out = GitHub(), io.StringIO()
+    gate = threading.Event()
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            assert gate.wait(timeout=30)
+        return github(request)
+
+    target = Target(GitHubAccess(API, "acme/analytics", "ghs_x"), PR, 5)
+    writer = Commenter(Runtime({"GITHUB_ACTIONS": "true"}, out), "always", target, transport=httpx.MockTransport(slow))
+    writer.in_flight(Trigger("idle"), RUN, None)
+    finishing = threading.Thread(target=writer.finished, args=(FAILED,))
+    finishing.start()
+    gate.set()
+    finishing.join(timeout=30)
+    assert "dbt Cloud CI: error" in github.bodies[1] and len(github.bodies) == 1
