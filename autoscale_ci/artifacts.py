@@ -17,17 +17,19 @@ from autoscale_ci.results import RunResults, summarize
 RUN_RESULTS = "run_results.json"
 # A step is named "Invoke dbt with `dbt build --select ...`"; these commands leave no run results of the build.
 _COMMAND = re.compile(r"`dbt\s+([\w-]+)")
-_NOT_THE_BUILD = frozenset({"deps", "docs", "source", "clean", "debug"})
+_NOT_THE_BUILD = frozenset({"deps", "docs", "source", "clean", "debug", "run-operation"})
+
+
+def builds(step: RunStep) -> bool:
+    """Whether the step is a dbt command whose run_results.json reports the build (not deps, docs, freshness...)."""
+    found = _COMMAND.search(step.name)
+    return found is not None and found.group(1) not in _NOT_THE_BUILD
 
 
 def results_step(steps: Sequence[RunStep]) -> int | None:
     """The step whose run_results.json reports what the job built and tested: the last dbt command that is not
     docs generation (or deps, source freshness...) and that ran; None when no step says."""
-    building = [
-        step
-        for step in sorted(steps, key=lambda s: s.index)
-        if (found := _COMMAND.search(step.name)) is not None and found.group(1) not in _NOT_THE_BUILD
-    ]
+    building = [step for step in sorted(steps, key=lambda s: s.index) if builds(step)]
     # A command after one that failed never ran and left nothing; the failed one holds the results.
     ran = [step for step in building if step.status in (SUCCESS, ERROR)]
     chosen = ran or building
@@ -52,12 +54,12 @@ def _steps(client: DbtCloudClient, runtime: Runtime, run: Run) -> list[RunStep] 
 
 def _results_step(runtime: Runtime, run: Run, steps: list[RunStep], failed: RunStep | None) -> int | None:
     """The step to read run_results.json from; None for the run's last."""
-    if failed is not None:
+    if failed is not None and builds(failed):
         runtime.log(f"Run {run.id} failed in step {failed.index} ({failed.name}); its results come from there.")
         return failed.index
     # With docs generated on the run, its last step is `dbt docs generate`, whose run_results.json marks every
-    # node a success: the build's results are in an earlier step.
-    step = results_step(steps) if run.has_docs_generated else None
+    # node a success: the build's results are in an earlier step. So are they when the run failed in another step.
+    step = results_step(steps) if run.has_docs_generated or failed is not None else None
     if step is not None:
         runtime.log(f"Run {run.id} generated docs last, so its results come from step {step}.")
     return step
@@ -67,7 +69,7 @@ def collect(client: DbtCloudClient, runtime: Runtime, run: Run, wanted: tuple[st
     """Download the wanted artifacts into `folder` (a failure is a warning, never a failed step), read
     run_results.json and, for a failed run, find the step it failed in."""
     steps = _steps(client, runtime, run) if run.has_docs_generated or run.status == ERROR else None
-    failed = failed_step(steps or [])
+    failed = failed_step(steps or []) if run.status == ERROR else None
     step = _results_step(runtime, run, steps, failed) if steps is not None else None
     results = None
     for name in dict.fromkeys((*wanted, RUN_RESULTS)):

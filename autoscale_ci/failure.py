@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from autoscale_ci.models import ERROR, RunStep
 
-# CSI sequences (colours, cursor moves), OSC sequences (titles, links) and lone two-byte escapes.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# CSI sequences (colours, cursor moves; also as the one-byte C1 CSI), OSC sequences (titles, links) and lone escapes.
+_ANSI = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+# Control characters, C1 controls and the bidirectional overrides that could make a line read as another.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 TAIL_LINES = 30
 LINE_CHARS = 300
 # Only the end of a log is read: a log of megabytes costs no more than one of kilobytes.
@@ -35,8 +36,10 @@ class FailedStep:
 
 
 def failed_step(steps: Sequence[RunStep]) -> RunStep | None:
-    """The first step that ended in error, or None when no step says it failed."""
-    return next((step for step in sorted(steps, key=lambda s: s.index) if step.status == ERROR), None)
+    """The step a failed run stopped in: the last that ended in error (a source freshness step may fail without
+    stopping the run), or None when no step says it failed."""
+    failed = [step for step in sorted(steps, key=lambda s: s.index) if step.status == ERROR]
+    return failed[-1] if failed else None
 
 
 def strip_ansi(text: str) -> str:

@@ -3,7 +3,8 @@ comments on it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -17,12 +18,17 @@ COMMENT_PAGES = 30
 
 
 class GitHubApiError(Exception):
-    """GitHub could not be asked, or would not say."""
+    """GitHub could not be asked, or would not say; `write` when it refused a change, `busy` when it was rate
+    limiting."""
 
-    def __init__(self, message: str, status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, status_code: int | None = None, *, write: bool = False, busy: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
+        self.write = write
+        self.busy = busy
 
 
 @dataclass(frozen=True)
@@ -44,11 +50,13 @@ class PullRequestHead:
 
 @dataclass(frozen=True)
 class Comment:
-    """A comment on a pull request."""
+    """A comment on a pull request, and who wrote it."""
 
     id: int
     body: str
     url: str
+    author: str = ""
+    by_bot: bool = False
 
 
 def api_url(env: Mapping[str, str]) -> str:
@@ -67,9 +75,15 @@ class GitHubApi:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = TIMEOUT_SECONDS,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.repository = repository
+        # Every request must be answered by then (on `clock`), whatever the pages or retries it takes.
+        self._deadline = deadline
+        self._clock = clock
+        self._timeout = timeout
         headers = {
             "Accept": "application/vnd.github+json",
             "Authorization": f"Bearer {token}",
@@ -87,12 +101,25 @@ class GitHubApi:
         self._http.close()
 
     def _send(self, method: str, url: str, what: str, *, expect: int = 200, **kwargs: Any) -> httpx.Response:
+        timeout = self._timeout
+        if self._deadline is not None:
+            timeout = min(timeout, self._deadline - self._clock())
+            if timeout <= 0:
+                raise GitHubApiError(f"GitHub at {self.base_url} took too long")
         try:
-            response = self._http.request(method, url, **kwargs)
+            response = self._http.request(method, url, timeout=timeout, **kwargs)
         except httpx.HTTPError as exc:
             raise GitHubApiError(f"could not reach GitHub at {self.base_url} ({type(exc).__name__})") from None
         if response.status_code != expect:
-            raise GitHubApiError(f"GitHub answered {response.status_code} {what}", response.status_code)
+            busy = response.status_code == 429 or (
+                response.status_code == 403 and response.headers.get("x-ratelimit-remaining") == "0"
+            )
+            raise GitHubApiError(
+                f"GitHub answered {response.status_code} {what}",
+                response.status_code,
+                write=method in ("POST", "PATCH"),
+                busy=busy,
+            )
         return response
 
     @staticmethod
@@ -147,6 +174,15 @@ class GitHubApi:
             params = None
         return found
 
+    def login(self) -> str | None:
+        """Whom the token acts for, or None when GitHub does not say (the workflow's token cannot ask)."""
+        try:
+            response = self._send("GET", f"{self.base_url}/user", "for the token's user")
+            login = self._object(response, "for the token's user").get("login")
+        except GitHubApiError:
+            return None
+        return login if isinstance(login, str) else None
+
     def create_comment(self, number: int, body: str) -> Comment:
         """A new comment on the pull request."""
         url = f"{self.base_url}/repos/{self.repository}/issues/{number}/comments"
@@ -169,7 +205,17 @@ class GitHubApi:
 def _comment(row: Any) -> Comment | None:
     if not isinstance(row, dict) or not isinstance(row.get("id"), int):
         return None
-    return Comment(row["id"], str(row.get("body") or ""), str(row.get("html_url") or ""))
+    user = row.get("user")
+    if not isinstance(user, dict):
+        user = {}
+    login = str(user.get("login") or "")
+    return Comment(
+        row["id"],
+        str(row.get("body") or ""),
+        str(row.get("html_url") or ""),
+        author=login,
+        by_bot=user.get("type") == "Bot" or login.endswith("[bot]"),
+    )
 
 
 def pull_request_state(

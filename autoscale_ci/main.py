@@ -47,7 +47,9 @@ def main(*, missing_token: str | None = None) -> int:
     started = time.monotonic()
     runtime.mask(os.environ.get(TOKEN_INPUT, "").strip())
     runtime.mask(os.environ.get(GITHUB_TOKEN_INPUT, "").strip())  # before validation, which may quote a bad value
+    runtime.mask(os.environ.get("GITHUB_TOKEN", "").strip())
     signals.install()
+    commenter: Commenter | None = None
     try:
         runner = Runner.read(os.environ)
         settings = load_settings(fork_pr=lambda: fork_pr_number(runner), missing_token=missing_token)
@@ -64,7 +66,10 @@ def main(*, missing_token: str | None = None) -> int:
         outcome = _run(settings, pr, runtime, started, commenter)
         return _report(outcome, runtime, commenter)
     except ActionError as exc:
-        return _fail(runtime, exc.errors(), exc.exit_code)
+        code = _fail(runtime, exc.errors(), exc.exit_code)
+        if commenter is not None:
+            commenter.failed(" ".join(error.message for error in exc.errors()))
+        return code
     except Aborted as exc:
         message = f"The workflow was cancelled (signal {exc.signum}); the step cleaned up what it had started."
         runtime.warning(message)
@@ -74,7 +79,10 @@ def main(*, missing_token: str | None = None) -> int:
         # Redacted before it is cut, so that no part of the token survives the cut.
         detail = runtime.redact(str(exc))[:300]
         message = f"Unexpected failure ({type(exc).__name__}: {detail}): re-run the workflow, and report it."
-        return _fail(runtime, [ActionError(message, title="autoscale-dbt-ci failed")], 1)
+        code = _fail(runtime, [ActionError(message, title="autoscale-dbt-ci failed")], 1)
+        if commenter is not None:
+            commenter.failed(message)
+        return code
 
 
 def _fail(runtime: Runtime, errors: list[ActionError], code: int) -> int:
@@ -161,7 +169,8 @@ def _attempt(  # noqa: PLR0917 - the pipeline's values, passed on as they are
                 def on_run(carried_out: Plan, run: Run, cloned_job_id: int | None) -> None:
                     if unconfirmed:
                         runtime.log(line)
-                    if commenter is not None:
+                    # With no wait the verdict follows at once: an in-flight comment would be written for nothing.
+                    if commenter is not None and options.wait:
                         commenter.in_flight(carried_out, run, cloned_job_id)
 
                 executor = Executor(client, runtime, options, started=started)
@@ -183,8 +192,7 @@ def _account_if_readable(reads: SnapshotReader) -> AccountFacts | None:
 
 
 def _report(outcome: Outcome, runtime: Runtime, commenter: Commenter | None) -> int:
-    comment_url = commenter.finished(outcome) if commenter is not None else ""
-    runtime.set_outputs(outputs(outcome, comment_url))
+    runtime.set_outputs(outputs(outcome))
     runtime.write_summary(summary(outcome))
     for node in (outcome.results.problems if outcome.results else ())[:NODE_ANNOTATIONS]:
         annotate = runtime.warning if node.status == "warn" else runtime.error
@@ -193,4 +201,6 @@ def _report(outcome: Outcome, runtime: Runtime, commenter: Commenter | None) -> 
         runtime.error(outcome.message, title=f"dbt Cloud run {outcome.run_status}")
     elif outcome.message:
         runtime.warning(outcome.message, title=f"dbt Cloud run {outcome.run_status}")
+    # Last: GitHub may be slow, and the outputs and summary must not wait for it.
+    runtime.set_outputs({"comment-url": commenter.finished(outcome) if commenter is not None else ""})
     return outcome.exit_code

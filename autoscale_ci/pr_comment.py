@@ -10,13 +10,14 @@ from typing import Literal
 
 from autoscale_ci.context import PullRequest
 from autoscale_ci.engine import Plan, RunStatus
+from autoscale_ci.github_api import Comment
 from autoscale_ci.models import Run
 from autoscale_ci.outcome import Outcome
-from autoscale_ci.report import ICONS, cell, counts_line, decision, failed_step_section, timings
+from autoscale_ci.report import ICONS, cell, counts_line, decision, failed_step_section, problems_table, timings
 
 Mode = Literal["always", "on-failure", "never"]
 RUNNING_ICON = "🔄"
-NODE_ROWS = 20
+NODE_ROWS = 20  # the job summary lists far more; a comment stays short enough to read in a review
 MESSAGE_CHARS = 300
 # GitHub refuses a comment body over 65,536 characters.
 BODY_LIMIT = 65_000
@@ -49,6 +50,12 @@ def read_marker(body: str) -> Marker | None:
     return Marker(int(found[1]), found[2], pushed)
 
 
+def trusted(comment: Comment, login: str | None) -> bool:
+    """Whether a comment carrying the marker is this action's: written by a bot (the workflow's token, an app), or
+    by the person whose token the step has. A marker anyone else wrote is not edited: a new comment is made."""
+    return comment.by_bot or (login is not None and comment.author == login)
+
+
 def wanted(mode: Mode, *, failed: bool, exists: bool) -> bool:
     """Whether to write the comment: `on-failure` writes one for a failure, and keeps one that exists current, so
     that it never shows a failure the latest commit fixed."""
@@ -67,12 +74,12 @@ def may_replace(existing: Marker | None, ours: Marker, head_sha: str | None) -> 
 
 
 def _header(marker: Marker, icon: str, status: str, pr: PullRequest, run: Run | None) -> list[str]:
-    link = f"[run {run.id}]({run.href})" if run and run.href else (f"run {run.id}" if run else "no run")
+    link = f" · [run {run.id}]({run.href})" if run and run.href else (f" · run {run.id}" if run else "")
     return [
         marker.line(),
         f"### {icon} dbt Cloud CI: {status}",
         "",
-        f"Job {marker.job_id} · commit `{pr.short_sha}` · {link}",
+        f"Job {marker.job_id} · commit `{pr.short_sha}`{link}",
         "",
     ]
 
@@ -95,6 +102,12 @@ def in_flight(marker: Marker, pr: PullRequest, plan: Plan, run: Run, cloned_job_
     return "\n".join(lines) + "\n"
 
 
+def ended(marker: Marker, pr: PullRequest, message: str) -> str:
+    """The comment of a step that failed before it had a verdict (dbt Cloud refused it, say)."""
+    lines = _header(marker, "❌", "failed", pr, None)
+    return "\n".join([*lines, cell(message)]) + "\n"
+
+
 def finished(marker: Marker, outcome: Outcome) -> str:
     """The comment once the step has a verdict."""
     status = outcome.run_status
@@ -110,7 +123,8 @@ def finished(marker: Marker, outcome: Outcome) -> str:
         lines += ["", *failed_step_section(outcome.failed_step)]
     body = "\n".join(lines) + "\n"
     if len(body) > BODY_LIMIT:
-        body = body[:BODY_LIMIT] + "\n\n_Cut to fit GitHub's limit: see the job summary._\n"
+        # Cut at a line's end, so that no table row or link is left half open.
+        body = body[: body.rfind("\n", 0, BODY_LIMIT) + 1] + "\n_Cut to fit GitHub's limit: see the job summary._\n"
     return body
 
 
@@ -118,11 +132,5 @@ def _problems(outcome: Outcome) -> list[str]:
     problems = outcome.results.problems if outcome.results else ()
     if not problems:
         return []
-    lines = ["", "| node | status | message |", "| --- | --- | --- |"]
-    for node in problems[:NODE_ROWS]:
-        message = node.message if len(node.message) <= MESSAGE_CHARS else node.message[:MESSAGE_CHARS] + "..."
-        lines.append(f"| `{cell(node.unique_id)}` | {node.status} | {cell(message)} |")
-    if len(problems) > NODE_ROWS:
-        where = f"[the run]({outcome.run.href})" if outcome.run and outcome.run.href else "the job summary"
-        lines += ["", f"_{len(problems) - NODE_ROWS} more: see {where}._"]
-    return lines
+    where = f"[the run]({outcome.run.href})" if outcome.run and outcome.run.href else "the job summary"
+    return ["", *problems_table(problems, NODE_ROWS, MESSAGE_CHARS, more=f"are in {where}")]

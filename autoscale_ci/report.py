@@ -12,7 +12,7 @@ from autoscale_ci.failure import FailedStep
 from autoscale_ci.models import Run
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.polling import parse_duration
-from autoscale_ci.results import RunResults
+from autoscale_ci.results import Node, RunResults
 from autoscale_ci.stale_clones import Sweep
 
 ICONS = {
@@ -46,7 +46,7 @@ def failed_nodes(results: RunResults | None) -> list[str]:
     return list(dict.fromkeys(failing))
 
 
-def outputs(outcome: Outcome, comment_url: str = "") -> dict[str, str]:
+def outputs(outcome: Outcome) -> dict[str, str]:
     """The values of the action's outputs."""
     run = outcome.run
     results = outcome.results
@@ -60,7 +60,6 @@ def outputs(outcome: Outcome, comment_url: str = "") -> dict[str, str]:
         "cancelled-run-ids": ",".join(str(run_id) for run_id in outcome.cancelled_run_ids),
         "failed-nodes": "\n".join(failed_nodes(results)),
         "nodes-summary": json.dumps({"total": results.total, **results.tally()}) if results else "",
-        "comment-url": comment_url,
     }
 
 
@@ -69,8 +68,13 @@ def duration(seconds: float) -> str:
     return f"{whole // 60}m {whole % 60:02d}s" if whole >= 60 else f"{whole}s"
 
 
+_INLINE = str.maketrans({"|": "\\|", "\n": " ", "&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
 def cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text from dbt or dbt Cloud, fit for one line of Markdown: no table break, no HTML, and no @mention (a
+    Snowflake stage such as `@raw_stage` would notify whoever has that name)."""
+    return text.translate(_INLINE).replace("@", "@&#8288;")
 
 
 def timings(run: Run) -> str:
@@ -133,16 +137,22 @@ NODE_ROWS = 200
 MESSAGE_CHARS = 500
 
 
+def problems_table(problems: Sequence[Node], rows: int, chars: int, *, more: str) -> list[str]:
+    """The nodes that errored, failed or warned as a table: at most `rows`, messages cut to `chars`."""
+    lines = ["| node | status | message |", "| --- | --- | --- |"]
+    for node in problems[:rows]:
+        message = node.message if len(node.message) <= chars else node.message[:chars] + "..."
+        lines.append(f"| `{node.unique_id.replace('`', '')}` | {cell(node.status)} | {cell(message)} |")
+    if len(problems) > rows:
+        lines += ["", f"_{len(problems) - rows} more {more}._"]
+    return lines
+
+
 def results_section(results: RunResults) -> list[str]:
     """Counts by status and a table of the nodes that errored, failed or warned."""
     lines = ["#### dbt results", "", counts_line(results)]
     if results.problems:
-        lines += ["", "| node | status | message |", "| --- | --- | --- |"]
-        for node in results.problems[:NODE_ROWS]:
-            message = node.message if len(node.message) <= MESSAGE_CHARS else node.message[:MESSAGE_CHARS] + "..."
-            lines.append(f"| `{cell(node.unique_id)}` | {node.status} | {cell(message)} |")
-        if len(results.problems) > NODE_ROWS:
-            lines.append(f"\n_{len(results.problems) - NODE_ROWS} more not shown._")
+        lines += ["", *problems_table(results.problems, NODE_ROWS, MESSAGE_CHARS, more="not shown")]
     return lines
 
 

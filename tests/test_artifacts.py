@@ -136,7 +136,8 @@ def test_a_failed_run_has_its_results_read_from_the_step_that_failed(api: respx.
 def test_a_run_that_failed_before_any_results_keeps_its_log(api: respx.MockRouter, tmp_path: Path) -> None:
     log = "\n".join(f"\x1b[0m12:00:{i:02d}  line {i}" for i in range(50)) + "\nPackage not found ghs_secret"
     api.get("/runs/5/").respond(json=envelope({**run(5, status=20), "run_steps": failed_steps(3, log, "dbt build")}))
-    deps = api.get("/runs/5/artifacts/run_results.json", params={"step": "3"}).respond(404, json=failure(404, "No"))
+    # No build step ran: the results would be the last step's, and it has none.
+    deps = api.get("/runs/5/artifacts/run_results.json").respond(404, json=failure(404, "No"))
     runtime = Runtime(ON_GITHUB, io.StringIO())
     runtime.mask("ghs_secret")
     found = collect(client(), runtime, FAILED, (), tmp_path)
@@ -156,3 +157,26 @@ def test_a_failed_run_whose_steps_cannot_be_read_has_its_last_steps_results(
     found = collect(client(), Runtime(ON_GITHUB, io.StringIO()), FAILED, (), tmp_path)
     assert found.results is not None and found.failed_step is None
     assert "step" not in last.calls.last.request.url.params
+
+
+def test_a_successful_run_whose_freshness_step_failed_has_no_failed_step(api: respx.MockRouter, tmp_path: Path) -> None:
+    listed = [s.model_dump() for s in steps("dbt source freshness", "dbt build", "dbt docs generate")]
+    listed[3] = {**listed[3], "status": 20, "logs": "ERROR STALE source.p.orders"}
+    api.get("/runs/5/").respond(json=envelope({**run(5, status=10), "run_steps": listed}))
+    build = api.get("/runs/5/artifacts/run_results.json", params={"step": "5"}).respond(json=DOCS_RESULTS)
+    found = collect(client(), Runtime(ON_GITHUB, io.StringIO()), WITH_DOCS, (), tmp_path)
+    assert build.call_count == 1
+    assert found.failed_step is None and found.results is not None
+
+
+def test_a_run_failed_outside_the_build_reads_the_builds_results_and_keeps_the_log(
+    api: respx.MockRouter, tmp_path: Path
+) -> None:
+    listed = [s.model_dump() for s in steps("dbt build", "dbt run-operation notify")]
+    listed[4] = {**listed[4], "status": 20, "logs": "Compilation Error in macro notify"}
+    api.get("/runs/5/").respond(json=envelope({**run(5, status=20), "run_steps": listed}))
+    build = api.get("/runs/5/artifacts/run_results.json", params={"step": "4"}).respond(json=RESULTS)
+    found = collect(client(), Runtime(ON_GITHUB, io.StringIO()), FAILED, (), tmp_path)
+    assert build.call_count == 1
+    assert found.failed_step is not None and found.failed_step.command == "dbt run-operation notify"
+    assert found.failed_step.log_tail == ("Compilation Error in macro notify",)

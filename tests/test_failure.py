@@ -11,6 +11,7 @@ def same(text: str) -> str:
 def test_escapes_and_control_characters_are_stripped() -> None:
     coloured = "\x1b[0m10:42:16  \x1b[32mOK\x1b[0m created\x1b]8;;https://x\x07link\x1b]8;;\x07\x07\tend"
     assert strip_ansi(coloured) == "10:42:16  OK createdlink\tend"
+    assert strip_ansi("\x9b31mred\x9b0m \u202eevil\u202c \x85done") == "red evil done"
 
 
 def test_the_tail_is_the_last_lines_that_say_something() -> None:
@@ -48,14 +49,14 @@ def test_secrets_are_redacted_before_lines_are_cut() -> None:
     assert tail[0].endswith("***")
 
 
-def test_the_failed_step_is_the_first_that_ended_in_error() -> None:
+def test_the_failed_step_is_the_last_that_ended_in_error() -> None:
     steps = [
-        RunStep(index=5, name="Invoke dbt with `dbt test`", status=20),
+        RunStep(index=5, name="Invoke dbt with `dbt build`", status=20),
         RunStep(index=3, name="Invoke dbt with `dbt deps`", status=10),
-        RunStep(index=4, name="Invoke dbt with `dbt build`", status=20),
+        RunStep(index=4, name="Invoke dbt with `dbt source freshness`", status=20),  # did not stop the run
     ]
     found = failed_step(steps)
-    assert found is not None and found.index == 4
+    assert found is not None and found.index == 5
     assert failed_step(steps[1:2]) is None
 
 

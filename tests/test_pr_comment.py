@@ -88,7 +88,7 @@ def test_the_finished_comment_counts_nodes_and_lists_the_failing_ones_bounded() 
     body = finished(OURS, outcome(results=results))
     assert f"**Nodes:** 6 success, {len(many)} error, 3 reused" in body
     assert body.count("| `model.p.m") == NODE_ROWS
-    assert "_3 more: see [the run](https://cloud.example/runs/11/)._" in body
+    assert "_3 more are in [the run](https://cloud.example/runs/11/)._" in body
     assert "x" * 301 not in body
 
 
@@ -112,3 +112,12 @@ def test_superseded_and_timed_out_runs_say_so() -> None:
     assert "### ⏭️ dbt Cloud CI: superseded" in superseded and "superseded by bbb" in superseded
     timed = finished(OURS, outcome(run_status=RunStatus.TIMEOUT, message="dbt Cloud cancelled run 11 because"))
     assert "### ⏱️ dbt Cloud CI: timeout" in timed
+
+
+def test_messages_from_dbt_cannot_mention_anyone_or_inject_html() -> None:
+    hostile = "copy into @raw_stage <img src=x> <!-- hide the rest | & more"
+    body = finished(
+        OURS, outcome(message=hostile, results=RunResults({"error": 1}, (Node("m.p.a", "error", hostile),)))
+    )
+    assert "@raw_stage" not in body and "<img" not in body and "<!-- hide" not in body
+    assert "@&#8288;raw_stage &lt;img src=x&gt; &lt;!-- hide the rest \\| &amp; more" in body

@@ -158,3 +158,17 @@ def test_no_token_with_the_comment_on_is_one_warning(emu: Emulator, step: StepFa
     warnings = comment_warnings(done.stdout)
     assert len(warnings) == 1 and "no github-token" in warnings[0]
     assert github.asked == []
+
+
+def test_a_step_that_fails_after_the_trigger_leaves_no_comment_running(
+    emu: Emulator, step: StepFactory, github: FakeGitHub
+) -> None:
+    emu.hold(git_sha=SHA_A)
+    emu.inject(404, count=1000, method="GET", path=r"/runs/\d+/$")  # dbt Cloud loses the run once triggered
+    done = on(github, step(7, SHA_A, **{"pr-comment": "always"})).run()
+    assert done.returncode == 1, done.stdout
+    body = the_comment(github).body
+    assert "### ❌ dbt Cloud CI: failed" in body and "404" in body
+    assert "running" not in body
+    emu.clear_faults()
+    emu.release(git_sha=SHA_A)
