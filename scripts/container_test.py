@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -253,8 +254,9 @@ class Podman:
         )
 
 
-def prepare_images(podman: Podman, cache: Path) -> None:
-    """Import the stand-in base image, check that a container runs at all, then build the action's image."""
+def prepare_images(podman: Podman, cache: Path) -> float:
+    """Import the stand-in base image, check that a container runs at all, then build the action's image; how long
+    the build took (what every job pays with `image: Dockerfile`, and a prebuilt image saves)."""
     tarball = base_rootfs(cache)
     log(f"podman import -> {BASE_TAG}")
     changes = [arg for change in BASE_RECIPE["changes"] for arg in ("--change", change)]
@@ -275,7 +277,96 @@ def prepare_images(podman: Podman, cache: Path) -> None:
         "--file", str(ROOT / "Dockerfile"), "--tag", IMAGE_TAG, str(ROOT),
         timeout=900, what="podman build",
     )  # fmt: skip
-    log(f"built {IMAGE_TAG} in {time.monotonic() - started:.0f} s")
+    took = time.monotonic() - started
+    log(f"built {IMAGE_TAG} in {took:.0f} s")
+    return took
+
+
+def load_image(podman: Podman, archive: Path) -> None:
+    """Load a built image (`docker save` or buildx `type=docker` output) in place of building one."""
+    log(f"podman load -i {archive}")
+    loaded = podman.run("load", "--input", str(archive), timeout=600, what="podman load").stdout
+    names = [line.split(":", 1)[1].strip() for line in loaded.splitlines() if line.startswith("Loaded image")]
+    if not names:
+        raise StepError(f"podman load named no image\n{tail(loaded)}")
+    podman.run("tag", names[-1].split(",")[0].strip(), IMAGE_TAG, timeout=60, what="podman tag")
+
+
+# -- figures ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """What the container test measures for the README: sizes, start to first request, build time."""
+
+    build_seconds: float | None = None
+    size_bytes: int | None = None
+    compressed_bytes: int | None = None
+    own_size_bytes: int | None = None
+    own_compressed_bytes: int | None = None
+    first_request_seconds: float | None = None
+    empty_container_seconds: float | None = None
+
+    def lines(self) -> list[str]:
+        """The figures, one a line, for whatever was measured."""
+
+        def mb(value: int | None) -> str:
+            return f"{value / 1e6:.1f} MB" if value is not None else "?"
+
+        out = []
+        if self.size_bytes is not None:
+            own = f" (the action's layers: {mb(self.own_size_bytes)})" if self.own_size_bytes is not None else ""
+            out.append(f"image size, uncompressed: {mb(self.size_bytes)}{own}")
+        if self.compressed_bytes is not None:
+            own = f" (the action's layers: {mb(self.own_compressed_bytes)})" if self.own_compressed_bytes else ""
+            out.append(f"image size, compressed as a registry stores it: {mb(self.compressed_bytes)}{own}")
+        if self.first_request_seconds is not None:
+            empty = self.empty_container_seconds
+            baseline = f" (an empty container of the image: {empty:.2f} s to start and stop)" if empty else ""
+            first = self.first_request_seconds
+            out.append(f"container start to the first request to dbt Cloud: {first:.2f} s{baseline}")
+        if self.build_seconds is not None:
+            out.append(f"image build, which a prebuilt image saves every job: {self.build_seconds:.0f} s")
+        return out
+
+
+def _layers(podman: Podman, image: str) -> int:
+    found = podman.run("image", "inspect", "--format", "{{len .RootFS.Layers}}", image, timeout=60, what="inspect")
+    return int(found.stdout.strip())
+
+
+def _compressed_size(layout: Path, layer: dict[str, Any]) -> int:
+    """A layer's size as a registry stores it: gzip, as pushed; a layer the push left uncompressed is gzipped here."""
+    if str(layer["mediaType"]).endswith("gzip"):
+        return int(layer["size"])
+    blob = layout / "blobs" / "sha256" / str(layer["digest"]).split(":", 1)[1]
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: the gzip format
+    size = 0
+    with blob.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            size += len(compressor.compress(chunk))
+    return size + len(compressor.flush())
+
+
+def measure_image(podman: Podman, figures: Figures, workdir: Path, *, has_base: bool) -> None:
+    """Uncompressed size, and compressed (gzip layers, as pushed), of the image and of its own layers."""
+    size = podman.run("image", "inspect", "--format", "{{.Size}}", IMAGE_TAG, timeout=60, what="image inspect")
+    figures.size_bytes = int(size.stdout.strip())
+    layout = workdir / "oci-layout"
+    podman.run(
+        "push", "--compression-format", "gzip", IMAGE_TAG, f"oci:{layout}:measured",
+        timeout=600, what="podman push to an OCI layout",
+    )  # fmt: skip
+    index = json.loads((layout / "index.json").read_text(encoding="utf-8"))
+    manifest_digest = index["manifests"][0]["digest"].split(":", 1)[1]
+    manifest = json.loads((layout / "blobs" / "sha256" / manifest_digest).read_text(encoding="utf-8"))
+    sizes = [_compressed_size(layout, layer) for layer in manifest["layers"]]
+    figures.compressed_bytes = sum(sizes)
+    if has_base:
+        base_layers = _layers(podman, BASE_TAG)
+        figures.own_compressed_bytes = sum(sizes[base_layers:])
+        base = podman.run("image", "inspect", "--format", "{{.Size}}", BASE_TAG, timeout=60, what="image inspect")
+        figures.own_size_bytes = figures.size_bytes - int(base.stdout.strip())
 
 
 # -- the runner --------------------------------------------------------------------------------------------------------
@@ -498,13 +589,26 @@ def job_state(emu: Emulator, job_id: int) -> int:
     return int(next(job for job in emu.jobs() if job["id"] == job_id)["state"])
 
 
+def time_empty_container(podman: Podman, figures: Figures) -> None:
+    """How long the engine itself takes to start and remove a container of the image: the part of the start no
+    image change can save."""
+    began = time.monotonic()
+    podman.run(
+        "run", "--rm", "--network", "host", *podman.limits, "--entrypoint", "true", IMAGE_TAG,
+        timeout=120, what="an empty container",
+    )  # fmt: skip
+    figures.empty_container_seconds = time.monotonic() - began
+
+
 def check_image(podman: Podman, report: Report) -> None:
     """The image holds the action and its dependencies; .dockerignore keeps the emulator, tests and bench out."""
     probe = (
         "import json, os, sys, importlib.metadata as m; print(json.dumps({'python': sys.version.split()[0], "
         "'app': sorted(os.listdir('/app')), 'emulator': os.path.exists('/app/dbt_cloud_emulator'), "
         "'deps': {d: m.version(d) for d in ('httpx', 'pydantic-settings', 'tenacity')}, "
-        "'post_mode': oct(os.stat('/app/post.py').st_mode & 0o777)}))"
+        "'post_mode': oct(os.stat('/app/post.py').st_mode & 0o777), "
+        "'compiled': os.path.isdir('/app/autoscale_ci/__pycache__'), "
+        "'leftovers': [p for p in ('/root/.cache', '/app/tests', '/app/bench', '/tmp/pip') if os.path.exists(p)]}))"
     )
     done = podman.run(
         "run", "--rm", "--network", "none", *podman.limits, "--entrypoint", "python", IMAGE_TAG, "-c", probe,
@@ -518,12 +622,17 @@ def check_image(podman: Podman, report: Report) -> None:
         json.dumps(facts),
     )
     report.check(facts["post_mode"] == "0o755", "post entrypoint is executable", json.dumps(facts))
+    report.check(facts["compiled"], "the action's bytecode is compiled into the image", json.dumps(facts))
+    report.check(not facts["leftovers"], "no pip cache, tests or bench in the image", json.dumps(facts))
 
 
-def scenario_idle(podman: Podman, emu: Emulator, workdir: Path, report: Report) -> None:
-    """An idle job: a plain trigger, waited for, reported."""
+def scenario_idle(podman: Podman, emu: Emulator, workdir: Path, report: Report, figures: Figures) -> None:
+    """An idle job: a plain trigger, waited for, reported; and how long the container took to its first request."""
     step = RunnerStep(podman, workdir / "idle", inputs=inputs_for(emu), event=pr_event(7, SHA_IDLE))
+    began = time.time()
     done = step.start().wait()
+    first = min((entry["timestamp"] for entry in emu.requests() if entry["timestamp"] >= began), default=None)
+    figures.first_request_seconds = first - began if first is not None else None
     print(f"      plain trigger: exit {done.returncode} in {done.seconds:.1f} s (container start and removal included)")
     detail = done.stdout
     report.check(done.returncode == 0, "idle job: step exits 0", detail)
@@ -561,7 +670,7 @@ def start_on_clone_path(podman: Podman, emu: Emulator, workdir: Path, pr: int, s
     return step, int(holder["run"]["id"])
 
 
-def scenario_sigint(podman: Podman, emu: Emulator, workdir: Path, report: Report) -> None:
+def scenario_sigint(podman: Podman, emu: Emulator, workdir: Path, report: Report, figures: Figures) -> None:
     """A cancelled workflow: SIGINT to the container cancels the run, deletes the clone and exits 130 fast."""
     step, run_id = start_on_clone_path(podman, emu, workdir, 9, SHA_SIGINT)
     clone_id = int(step.saved_state()["clone_job_id"])
@@ -581,7 +690,7 @@ def scenario_sigint(podman: Podman, emu: Emulator, workdir: Path, report: Report
     report.check(post.returncode == 0, "SIGINT: post entrypoint exits 0", post.stdout)
 
 
-def scenario_sigkill(podman: Podman, emu: Emulator, workdir: Path, report: Report) -> None:
+def scenario_sigkill(podman: Podman, emu: Emulator, workdir: Path, report: Report, figures: Figures) -> None:
     """A killed step: the post entrypoint, fed the saved state as STATE_ variables, cancels and deletes."""
     step, run_id = start_on_clone_path(podman, emu, workdir, 10, SHA_SIGKILL)
     state = step.saved_state()
@@ -620,7 +729,7 @@ def occupy_job(emu: Emulator) -> None:
     response.raise_for_status()
 
 
-def scenarios(podman: Podman, workdir: Path, report: Report) -> None:
+def scenarios(podman: Podman, workdir: Path, report: Report, figures: Figures) -> None:
     """Every container check against one emulator."""
     check_image(podman, report)
     config = EmulatorConfig(host="127.0.0.1", run_slots=3, start_seconds=0.05, run_seconds=0.6)
@@ -633,7 +742,7 @@ def scenarios(podman: Podman, workdir: Path, report: Report) -> None:
                 occupy_job(emu)
             # One scenario going wrong (a container that ignores its signal, say) should not hide the others.
             try:
-                scenario(podman, emu, workdir, report)
+                scenario(podman, emu, workdir, report, figures)
             except StepError as exc:
                 report.check(False, f"{label}: aborted", str(exc))
 
@@ -659,15 +768,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--install-deps", action="store_true", help="apt-get install podman, runc, mmdebstrap")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / ".cache" / "container", help="base rootfs cache")
     parser.add_argument("--keep", action="store_true", help="keep the podman storage directory for inspection")
+    parser.add_argument(
+        "--image-archive",
+        type=Path,
+        help="test this built image (a `docker save` tarball, as a release builds it) instead of building one",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     report = Report()
+    figures = Figures()
     try:
         ensure_tools(args.install_deps)
         with private_storage(args.keep) as podman, tempfile.TemporaryDirectory(prefix="autoscale-runner-") as tmp:
-            prepare_images(podman, args.cache_dir)
-            report.check(True, "image built from the Dockerfile (FROM replaced with the local stand-in)")
-            scenarios(podman, Path(tmp), report)
+            if args.image_archive is None:
+                figures.build_seconds = prepare_images(podman, args.cache_dir)
+                report.check(True, "image built from the Dockerfile (FROM replaced with the local stand-in)")
+            else:
+                load_image(podman, args.image_archive)
+                report.check(True, f"image loaded from {args.image_archive}")
+            measure_image(podman, figures, Path(tmp), has_base=args.image_archive is None)
+            time_empty_container(podman, figures)
+            scenarios(podman, Path(tmp), report, figures)
     except HostUnfitError as exc:
         print(f"SKIPPED (exit {SKIPPED}): {exc}")
         return SKIPPED
@@ -675,6 +796,9 @@ def main(argv: list[str] | None = None) -> int:
         report.check(False, f"aborted: {type(exc).__name__}", str(exc))
     elapsed = time.monotonic() - started
     passed = len(report.results) - report.failed
+    print(f"\nfigures ({time.strftime('%Y-%m-%d')}):")
+    for line in figures.lines():
+        print(f"  {line}")
     print(f"\ncontainer-test {'FAIL' if report.failed else 'PASS'} in {elapsed:.0f} s")
     print(f"container-test: {passed} passed, {report.failed} failed")
     return 1 if report.failed else 0
