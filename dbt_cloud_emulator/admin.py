@@ -22,6 +22,8 @@ def _action(emu: Emulator, method: str, path: str, body: dict[str, Any]) -> Any:
     actions: dict[tuple[str, str], Any] = {
         ("GET", "state"): emu.snapshot,
         ("POST", "jobs"): lambda: {"id": emu.seed_job(**body)},
+        ("POST", "env_vars"): lambda: emu.set_env_var(**body),
+        ("POST", "env_answer_shape"): lambda: emu.set_env_answer_shape(**body),
         ("POST", "account"): lambda: emu.set_account(**body),
         ("POST", "outcome"): lambda: emu.set_outcome(**body),
         ("POST", "log_lines"): lambda: emu.set_log_lines(**body),

@@ -20,7 +20,7 @@ from .validation import JOB_FLAGS, job_fields
 
 
 class Emulator:
-    """A local, stateful dbt Cloud Admin API v2 for one account."""
+    """A local, stateful dbt Cloud Admin API v2 for one account, with v3's job-level env var overrides."""
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
@@ -97,7 +97,7 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        """Base URL such as `http://127.0.0.1:PORT`; the API lives under `/api/v2/accounts/{id}/`."""
+        """Base URL such as `http://127.0.0.1:PORT`; the API lives under `/api/v2/accounts/{id}/` (and v3's)."""
         if self._server is None:
             raise RuntimeError("emulator not started")
         host, port = self._server.server_address[:2]
@@ -169,7 +169,8 @@ class Emulator:
         return job_id
 
     def set_account(self, **changes: Any) -> JsonDict:
-        """Change account fields (locked, lock_reason, run_slots, run_locked_until, queue_limit, plan, name)."""
+        """Change account fields (locked, lock_reason, run_slots, run_locked_until, queue_limit, plan, name, state,
+        static_subdomain, vanity_subdomain)."""
         return self.state.set_account(changes)
 
     def set_outcome(self, outcome: str | None, *, git_sha: str | None = None, job_id: int | None = None) -> None:
@@ -202,6 +203,32 @@ class Emulator:
     ) -> None:
         """Lift the hold of the same filters (or `every` hold); a run already past its end finishes at once."""
         self.state.release(None if every else Hold(run_id, git_sha, job_id))
+
+    def set_env_var(
+        self,
+        name: str,
+        *,
+        project: str | None = None,
+        environment: str | None = None,
+        job_id: int | None = None,
+        job_value: str | None = None,
+        project_id: int | None = None,
+        environment_id: int | None = None,
+    ) -> dict[str, int]:
+        """Create or replace a variable's project value, environment value and/or job override; ids by scope."""
+        # With a job, its project and environment are the defaults, else the seeded ones; the override goes when
+        # the job is deleted. Names starting DBT_ENV_SECRET are answered masked ("**********").
+        if (job_id is None) != (job_value is None):
+            raise ValueError("give job_id and job_value together")
+        values = {"project": project, "environment": environment, "job": job_value}
+        given = {scope: value for scope, value in values.items() if value is not None}
+        return self.state.set_env_var(name, given, project_id=project_id, environment_id=environment_id, job_id=job_id)
+
+    def set_env_answer_shape(self, shape: str) -> None:
+        """Shape the job overrides answer's `data`: "mapping", "list", "null", "null_scopes" or "null_values"."""
+        # "mapping" is the spec's; the others are for clients' bad-input tests: "null_scopes" sends a scope a
+        # variable lacks as null, "null_values" every value as null; views.job_env_vars_view builds each.
+        self.state.set_env_answer_shape(shape)
 
     def inject(
         self,
@@ -259,6 +286,10 @@ class Emulator:
         with self.state.lock:
             return copy.deepcopy(list(self.state.jobs.values()))
 
+    def env_vars(self) -> list[JsonDict]:
+        """Every environment variable value, unmasked, deleted ones included (state 2), oldest first."""
+        return self.state.env_var_records()
+
     def account(self) -> JsonDict:
         """The account."""
         return self.state.snapshot_account()
@@ -275,6 +306,7 @@ class Emulator:
                 "idle": self.state.idle(),
                 "account": self.account(),
                 "jobs": self.jobs(),
+                "env_vars": self.env_vars(),
                 "runs": self.runs(),
                 "requests": self.requests(),
                 "pending_faults": self.faults.pending(),

@@ -1,4 +1,4 @@
-"""The dbt Cloud v2 endpoints, answering from the state (the caller holds its lock)."""
+"""The dbt Cloud v2 endpoints and v3 env var overrides, answering from the state (the caller holds its lock)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from . import artifacts
 from .protocol import ApiError, JsonDict, Reply, Request, fail, ok
 from .state import Run, State
-from .validation import INVALID_REQUEST, job_fields, trigger_fields
-from .views import job_view, run_view
+from .validation import INVALID_REQUEST, REQUIRED, env_var_fields, job_fields, trigger_fields
+from .views import env_var_view, job_env_vars_view, job_view, run_view
 
 MAX_LIMIT = 100
 RUN_ORDERINGS: dict[str, Callable[[Run], Any]] = {
@@ -201,3 +201,22 @@ class Api:
             where = "" if step is None else f" step {step}"
             return fail(404, f"No artifact {req.params[1]!r} found for run {run.id}{where}.")
         return Reply(200, document)
+
+    # -- environment variables (v3, under /api/v3/accounts/{id}/) ----------------------------------------
+
+    def list_job_env_vars(self, req: Request) -> Reply:
+        """GET /projects/{id}/environment-variables/job/?job_definition_id=J."""
+        project_id = _int("project_id", req.params[0])
+        self.state.project(project_id)
+        job_id = _int_param(req, "job_definition_id")
+        if job_id is None:
+            raise ApiError(400, INVALID_REQUEST, {"job_definition_id": [REQUIRED]})
+        variables = self.state.job_env_vars(project_id, job_id)
+        return ok(job_env_vars_view(variables, self.state.env_answer_shape), {})
+
+    def create_env_var(self, req: Request) -> Reply:
+        """POST /projects/{id}/environment-variables/; 200, as the spec says."""
+        project_id = _int("project_id", req.params[0])
+        self.state.project(project_id)
+        value = self.state.create_env_var(project_id, env_var_fields(req.json(), self.account_id, project_id))
+        return ok(env_var_view(value, self.account_id))

@@ -20,25 +20,35 @@ from .protocol import ApiError, Reply, Request, fail, status_block
 from .requestlog import RequestLog, caller_id
 from .state import State
 
-ACCOUNT_PATH = re.compile(r"/api/v2/accounts/(\d+)/(.*)")
+ACCOUNT_PATH = re.compile(r"/api/(v2|v3)/accounts/(\d+)/(.*)")
+Routes = tuple[tuple[str, re.Pattern[str], str], ...]
+
+
+def _routes(*table: tuple[str, str, str]) -> Routes:
+    return tuple((method, re.compile(pattern), name) for method, pattern, name in table)
+
+
 # (method, path after the account, Api method); every path ends with "/", as dbt Cloud's do.
-ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
-    (method, re.compile(pattern), name)
-    for method, pattern, name in (
-        ("GET", r"", "get_account"),
-        ("GET", r"jobs/", "list_jobs"),
-        ("POST", r"jobs/", "create_job"),
-        ("GET", r"jobs/(\d+)/", "get_job"),
-        ("POST", r"jobs/(\d+)/", "update_job"),
-        ("DELETE", r"jobs/(\d+)/", "delete_job"),
-        ("POST", r"jobs/(\d+)/run/", "trigger_run"),
-        ("GET", r"runs/", "list_runs"),
-        ("GET", r"runs/(\d+)/", "get_run"),
-        ("POST", r"runs/(\d+)/cancel/", "cancel_run"),
-        ("GET", r"runs/(\d+)/artifacts/", "list_artifacts"),
-        ("GET", r"runs/(\d+)/artifacts/(.+)", "get_artifact"),
-    )
+ROUTES: Routes = _routes(
+    ("GET", r"", "get_account"),
+    ("GET", r"jobs/", "list_jobs"),
+    ("POST", r"jobs/", "create_job"),
+    ("GET", r"jobs/(\d+)/", "get_job"),
+    ("POST", r"jobs/(\d+)/", "update_job"),
+    ("DELETE", r"jobs/(\d+)/", "delete_job"),
+    ("POST", r"jobs/(\d+)/run/", "trigger_run"),
+    ("GET", r"runs/", "list_runs"),
+    ("GET", r"runs/(\d+)/", "get_run"),
+    ("POST", r"runs/(\d+)/cancel/", "cancel_run"),
+    ("GET", r"runs/(\d+)/artifacts/", "list_artifacts"),
+    ("GET", r"runs/(\d+)/artifacts/(.+)", "get_artifact"),
 )
+# v3 has no jobs or runs; the emulator serves the job-level environment variable overrides from it.
+V3_ROUTES: Routes = _routes(
+    ("GET", r"projects/(\d+)/environment-variables/job/", "list_job_env_vars"),
+    ("POST", r"projects/(\d+)/environment-variables/", "create_env_var"),
+)
+ROUTES_BY_VERSION = {"v2": ROUTES, "v3": V3_ROUTES}
 ROLES = ("admin", "runner", "readonly")
 # What each role may do besides reading, as dbt Cloud's permission sets: Job Runner triggers and cancels runs only.
 WRITES = {"admin": None, "runner": frozenset({"trigger_run", "cancel_run"}), "readonly": frozenset()}
@@ -132,8 +142,12 @@ class Service:
         found = ACCOUNT_PATH.fullmatch(req.path)
         if found is None:
             raise ApiError(404, "Not found.")
-        account, tail = int(found.group(1)), found.group(2)
-        routes = [(method, match, name) for method, pattern, name in ROUTES if (match := pattern.fullmatch(tail))]
+        version, account, tail = found.group(1), int(found.group(2)), found.group(3)
+        routes = [
+            (method, match, name)
+            for method, pattern, name in ROUTES_BY_VERSION[version]
+            if (match := pattern.fullmatch(tail))
+        ]
         if not routes:
             raise ApiError(404, "Not found.")
         if account != self.api.account_id:

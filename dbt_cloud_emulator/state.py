@@ -1,4 +1,4 @@
-"""The account, its jobs and runs, and the scheduler that moves runs along, all under one lock."""
+"""The account, its jobs, runs and env vars, and the scheduler that moves runs along, all under one lock."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 from .clock import Clock, humanize, iso
 from .config import EmulatorConfig, check_log_lines
+from .envvars import ANSWER_SHAPES, ENVIRONMENT, JOB, PROJECT, EnvValue, EnvVarStore
 from .project import PACKAGE_ERROR
 from .protocol import ApiError, JsonDict
+from .validation import INVALID_REQUEST, env_var_name_problem, missing_object
 
 QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
 ACTIVE = (QUEUED, STARTING, RUNNING)
@@ -25,11 +27,28 @@ STATUS_NAMES = {
 }
 # How a run can end, and the status each ends in; "deps_error" fails in `dbt deps`, before any dbt command.
 OUTCOMES = {"success": SUCCESS, "error": ERROR, "deps_error": ERROR}
-ACCOUNT_FIELDS = ("name", "plan", "run_slots", "locked", "lock_reason", "run_locked_until", "queue_limit", "state")
+ACCOUNT_FIELDS = (
+    "name",
+    "plan",
+    "run_slots",
+    "locked",
+    "lock_reason",
+    "run_locked_until",
+    "queue_limit",
+    "state",
+    "static_subdomain",
+    "vanity_subdomain",
+)
 ERROR_MESSAGE = "Database Error in model stg_orders (models/staging/stg_orders.sql)"
 DEPS_ERROR_MESSAGE = f"Failed to install packages with `dbt deps`: {PACKAGE_ERROR}"
 STATUS_MESSAGES = {"error": ERROR_MESSAGE, "deps_error": DEPS_ERROR_MESSAGE}
 TIMED_OUT = "This run timed out after running for {ran}, which exceeded the configured timeout of {limit} seconds."
+# A second value of one name at one scope; the project's wording is what dbt Cloud answers (seen on its bulk endpoint).
+DUPLICATE_ENV_VAR = {
+    PROJECT: "An environment variable by this name already exists in this project and account",
+    ENVIRONMENT: "An environment variable by this name already exists for this environment",
+    JOB: "An environment variable by this name already exists for this job",
+}
 
 
 @dataclass
@@ -171,7 +190,9 @@ class State:
         self.runs: dict[int, Run] = {}
         # Active runs in id order; dict order is insertion order and ids only grow.
         self._active: dict[int, Run] = {}
-        self._next = {"job": 1001, "run": 100001, "trigger": 500001}
+        self._next = {"job": 1001, "run": 100001, "trigger": 500001, "env_var": 700001}
+        self.env_vars = EnvVarStore()
+        self.env_answer_shape = "mapping"
         self._default_timing = (config.start_seconds, config.run_seconds)
         self._timing: dict[int, tuple[float | None, float | None]] = {}
         self._outcomes: dict[tuple[str | None, int | None], str] = {}
@@ -367,15 +388,17 @@ class State:
             job["updated_at"] = iso(self._cursor)
             if job["state"] != 1:
                 self._cancel_job_runs(job_id)
+                self.env_vars.drop_job(job_id, self._cursor)
             return job
 
     def delete_job(self, job_id: int) -> None:
-        """Soft-delete a job (state 2) and cancel its active runs, as dbt Cloud does."""
+        """Soft-delete a job (state 2), cancel its active runs as dbt Cloud does, and drop its env var overrides."""
         with self.lock:
             job = self.job(job_id)
             job["state"] = 2
             job["updated_at"] = job["deactivated_at"] = iso(self._cursor)
             self._cancel_job_runs(job_id)
+            self.env_vars.drop_job(job_id, self._cursor)
 
     def _cancel_job_runs(self, job_id: int) -> None:
         for run in [r for r in self._active.values() if r.job_id == job_id]:
@@ -474,3 +497,123 @@ class State:
         """A copy of the account."""
         with self.lock:
             return copy.deepcopy(self.account)
+
+    # -- environment variables (v3) ---------------------------------------------------------------------
+
+    def project(self, project_id: int) -> None:
+        """Nothing for a project the emulator knows (the seeded one, or one a job or variable names), else a 404."""
+        with self.lock:
+            known = {self.project_id, *(job["project_id"] for job in self.jobs.values())}
+            known.update(value.project_id for value in self.env_vars.values.values())
+            if project_id not in known:
+                raise ApiError(404, f"Project {project_id} not found.")
+
+    def environments(self, project_id: int) -> set[int]:
+        """The environments of a project: the seeded one, and those its jobs or variables name."""
+        with self.lock:
+            known = {self.environment_id} if project_id == self.project_id else set()
+            known.update(job["environment_id"] for job in self.jobs.values() if job["project_id"] == project_id)
+            known.update(
+                value.environment_id
+                for value in self.env_vars.values.values()
+                if value.project_id == project_id and value.environment_id is not None
+            )
+            return known
+
+    def job_env_vars(self, project_id: int, job_id: int) -> dict[str, dict[str, EnvValue]]:
+        """The project's variables with the values that apply to a live job of it; a 404 for an unknown job."""
+        with self.lock:
+            self.project(project_id)
+            job = self.job(job_id)
+            # A job of another project is as unknown under this project's path as one that never existed.
+            if job["project_id"] != project_id:
+                raise ApiError(404, f"Job definition {job_id} not found.")
+            return self.env_vars.for_job(project_id, int(job["environment_id"]), job_id)
+
+    def create_env_var(self, project_id: int, fields: JsonDict) -> EnvValue:
+        """Store a value from validated create fields; a 400 for an id that names nothing or a second value."""
+        with self.lock:
+            self.project(project_id)
+            scope, name = fields["type"], fields["name"]
+            environment_id: int | None = None
+            job_id: int | None = None
+            if scope == JOB:
+                job_id = fields["job_definition_id"]
+                job = self.jobs.get(job_id)
+                if job is None or job["state"] != 1 or job["project_id"] != project_id:
+                    raise ApiError(400, INVALID_REQUEST, {"job_definition_id": missing_object(job_id)})
+            elif scope == ENVIRONMENT:
+                environment_id = fields["environment_id"]
+                if environment_id not in self.environments(project_id):
+                    raise ApiError(400, INVALID_REQUEST, {"environment_id": missing_object(environment_id)})
+            elif scope != PROJECT:
+                # The emulator has no users, so every user id names nothing.
+                raise ApiError(400, INVALID_REQUEST, {"user_id": missing_object(fields["user_id"])})
+            if self.env_vars.find(project_id, name, scope, environment_id=environment_id, job_id=job_id) is not None:
+                raise ApiError(400, INVALID_REQUEST, {"reason": DUPLICATE_ENV_VAR[scope]})
+            value = self._new_env_value(
+                name, project_id, scope, fields["raw_value"], environment_id=environment_id, job_id=job_id
+            )
+            value.state = fields.get("state") or 1
+            return value
+
+    def set_env_var(
+        self,
+        name: str,
+        values: dict[str, str],
+        *,
+        project_id: int | None,
+        environment_id: int | None,
+        job_id: int | None,
+    ) -> dict[str, int]:
+        """Create or replace a variable's values at the scopes `values` names; each value's id by scope."""
+        # A job override's project is the job's, and an environment value goes to the job's environment unless
+        # `environment_id` says otherwise; without a job, the seeded project and environment are the defaults.
+        why = env_var_name_problem(name)
+        if why is not None:
+            raise ValueError(why)
+        if not values:
+            raise ValueError("give at least one value: project, environment or job_value")
+        for scope, value in values.items():
+            if scope not in (PROJECT, ENVIRONMENT, JOB) or not isinstance(value, str) or not value.strip():
+                raise ValueError(f"the {scope} value must be a non-blank string, not {value!r}")
+        with self.lock:
+            if job_id is not None:
+                job = self.jobs.get(job_id)
+                if job is None or job["state"] != 1:
+                    raise ValueError(f"job {job_id} is not a live job")
+                if project_id not in (None, job["project_id"]):
+                    raise ValueError(f"job {job_id} belongs to project {job['project_id']}, not {project_id}")
+                project_id = int(job["project_id"])
+                environment_id = int(job["environment_id"]) if environment_id is None else environment_id
+            project = self.project_id if project_id is None else project_id
+            environment = self.environment_id if environment_id is None else environment_id
+            ids: dict[str, int] = {}
+            for scope, raw in values.items():
+                where = {"environment_id": environment if scope == ENVIRONMENT else None}
+                where["job_id"] = job_id if scope == JOB else None
+                found = self.env_vars.find(project, name, scope, **where)
+                if found is None:
+                    found = self._new_env_value(name, project, scope, raw, **where)
+                found.value, found.updated_at = raw, self._cursor
+                ids[scope] = found.id
+            return ids
+
+    def _new_env_value(
+        self, name: str, project_id: int, scope: str, raw: str, *, environment_id: int | None, job_id: int | None
+    ) -> EnvValue:
+        now = self._cursor
+        value = EnvValue(self._take_id("env_var"), name, project_id, scope, raw, now, now, environment_id, job_id)
+        return self.env_vars.add(value)
+
+    def set_env_answer_shape(self, shape: str) -> None:
+        """Shape the job overrides answer's `data` as the spec says ("mapping") or wrongly, for clients' tests."""
+        if shape not in ANSWER_SHAPES:
+            raise ValueError(f"unknown answer shape {shape!r}; choose from {list(ANSWER_SHAPES)}")
+        with self.lock:
+            self.env_answer_shape = shape
+
+    def env_var_records(self) -> list[JsonDict]:
+        """Every environment variable value, unmasked, deleted ones included (state 2), oldest first."""
+        with self.lock:
+            return self.env_vars.records()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -182,3 +183,49 @@ def trigger_fields(body: Any) -> JsonDict:
     out = {name: f.take(name, kind, required=name == "cause") for name, kind in TRIGGER_FIELDS.items()}
     f.raise_if_any()
     return {name: (None if value is MISSING else value) for name, value in out.items()}
+
+
+# Every variable dbt Cloud accepts starts with DBT_ (DBT_ENV_SECRET_ and DBT_ENV_CUSTOM_ENV_ included).
+ENV_VAR_NAME = re.compile(r"DBT_[A-Za-z0-9_]*")
+ENV_VAR_TYPES = ("project", "environment", "job", "user")
+# Which id field each type of value is bound by; a project value needs none.
+ENV_VAR_BINDINGS = {"environment": "environment_id", "job": "job_definition_id", "user": "user_id"}
+
+
+def env_var_name_problem(name: str) -> str | None:
+    """Why dbt Cloud would refuse this variable name, or None."""
+    if ENV_VAR_NAME.fullmatch(name) is None:
+        return "Environment variable names must start with DBT_ and hold only letters, digits and underscores."
+    return None
+
+
+def env_var_fields(body: Any, account_id: int, project_id: int) -> JsonDict:
+    """The fields of a create body (CustomEnvironmentVariableRequest); the id its type binds it to is required."""
+    f = Fields(_object(body))
+    out: JsonDict = {name: f.take(name, "int", required=True) for name in ("account_id", "project_id")}
+    out["name"] = f.take("name", "str", required=True)
+    out["type"] = f.take("type", "str", required=True)
+    # The spec leaves raw_value optional, but a value without one would override with nothing.
+    out["raw_value"] = f.take("raw_value", "str", required=True)
+    out["display_value"] = f.take("display_value", "str")
+    out["state"] = f.take("state", "int")
+    binding = ENV_VAR_BINDINGS.get(out["type"]) if isinstance(out["type"], str) else None
+    for name in ENV_VAR_BINDINGS.values():
+        out[name] = f.take(name, "int", required=name == binding)
+    if out["account_id"] is not MISSING and out["account_id"] != account_id:
+        f.errors["account_id"] = ["Must match the account in the URL."]
+    if out["project_id"] is not MISSING and out["project_id"] != project_id:
+        f.errors["project_id"] = ["Must match the project in the URL."]
+    if out["name"] is not MISSING and (why := env_var_name_problem(out["name"])) is not None:
+        f.errors["name"] = [why]
+    if out["type"] not in (MISSING, *ENV_VAR_TYPES):
+        f.errors["type"] = [f'"{out["type"]}" is not a valid choice.']
+    if out["state"] not in (MISSING, None, 1, 2):
+        f.errors["state"] = [f'"{out["state"]}" is not a valid choice.']
+    f.raise_if_any()
+    return {name: (None if value is MISSING else value) for name, value in out.items()}
+
+
+def missing_object(value: int) -> list[str]:
+    """DRF's error for an id that names no object (a PrimaryKeyRelatedField)."""
+    return [f'Invalid pk "{value}" - object does not exist.']

@@ -1,10 +1,12 @@
-"""Runs and jobs as the API shows them."""
+"""Runs, jobs and environment variables as the API shows them."""
 
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from .clock import hms, humanize, iso
+from .envvars import SCOPES, EnvValue
 from .protocol import JsonDict
 from .state import ACTIVE, CANCELLED, ERROR, RUNNING, STATUS_NAMES, SUCCESS, Run
 from .steps import run_steps
@@ -147,3 +149,67 @@ def internal_job_view(job: JsonDict) -> JsonDict:
             "time": kinds.get("time"),
         }
     return view
+
+
+def job_env_vars_view(variables: dict[str, dict[str, EnvValue]], shape: str) -> Any:
+    """The `data` of the job overrides answer (EnvVarJobResponse): NAME -> scope -> {id, value}, secrets masked."""
+    # A `shape` other than "mapping" bends it for clients' bad-input tests: "list" gives a list of
+    # {name, scopes...}, "null" gives null, "null_scopes" sends every scope a variable lacks as null, and
+    # "null_values" sends every value as null.
+    if shape == "null":
+        return None
+    mapping: JsonDict = {}
+    for name, scopes in variables.items():
+        shown: JsonDict = {
+            scope: {"id": value.id, "value": None if shape == "null_values" else value.shown}
+            for scope, value in scopes.items()
+        }
+        mapping[name] = {scope: shown.get(scope) for scope in SCOPES} if shape == "null_scopes" else shown
+    if shape == "list":
+        return [{"name": name, **scopes} for name, scopes in mapping.items()]
+    return mapping
+
+
+def environment_view(account_id: int, project_id: int, environment_id: int) -> JsonDict:
+    """An environment as v3 embeds it (EnvironmentV3); the emulator knows nothing of it but its id."""
+    return {
+        "id": environment_id,
+        "account_id": account_id,
+        "project_id": project_id,
+        "credentials_id": None,
+        "connection_id": None,
+        "extended_attributes_id": None,
+        "name": "CI",
+        "dbt_version": "latest",
+        "type": "deployment",
+        "use_custom_branch": False,
+        "custom_branch": None,
+        "supports_docs": True,
+        "deployment_type": None,
+        "enable_model_query_history": False,
+        "enable_dbt_state": False,
+        "state": 1,
+        "primary_profile_id": None,
+    }
+
+
+def env_var_view(value: EnvValue, account_id: int) -> JsonDict:
+    """A created value as the create answer shows it (CustomEnvironmentVariableResponse), its secret masked."""
+    return {
+        "id": value.id,
+        "account_id": account_id,
+        "project_id": value.project_id,
+        "name": value.name,
+        "type": value.type,
+        "user_id": None,
+        "environment_id": value.environment_id,
+        "job_definition_id": value.job_id,
+        "display_value": value.shown,
+        "state": value.state,
+        "created_at": iso(value.created_at),
+        "updated_at": iso(value.updated_at),
+        # Only an environment value is bound to an environment; the others answer null, as live answers do.
+        "environment": None
+        if value.environment_id is None
+        else environment_view(account_id, value.project_id, value.environment_id),
+    }

@@ -39,3 +39,10 @@ def run(api: httpx.Client, run_id: int, **params: Any) -> dict[str, Any]:
 def statuses(emu: Emulator) -> dict[int, int]:
     """Run id -> status, straight from the emulator."""
     return {r["id"]: r["status"] for r in emu.runs()}
+
+
+def env_client(emu: Emulator, token: str | None = None, *, project_id: int | None = None) -> httpx.Client:
+    """An httpx client rooted at a project's v3 environment variables, the admin token by default."""
+    project = emu.project_id if project_id is None else project_id
+    base = f"{emu.url}/api/v3/accounts/{emu.account_id}/projects/{project}/environment-variables"
+    return httpx.Client(base_url=base, headers={"Authorization": f"Token {token or emu.token}"}, timeout=10)
