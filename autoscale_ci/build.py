@@ -23,6 +23,7 @@ def options(settings: Settings, started: float) -> Options:
         deadline=started + settings.timeout_minutes * 60,
         artifacts=tuple(settings.artifacts),
         artifacts_path=Path(settings.artifacts_path),
+        dry_run=settings.dry_run,
     )
 
 

@@ -11,6 +11,7 @@ from autoscale_ci import build
 from autoscale_ci.closed_pr import Closed, close, confirm_closed, drop_command, schema_to_drop
 from autoscale_ci.context import PR_EVENTS, PullRequest, pr_number, pull_request_from_event, read_event
 from autoscale_ci.engine import Trigger
+from autoscale_ci.errors import InputError
 from autoscale_ci.executor import Executor
 from autoscale_ci.github import Runtime
 from autoscale_ci.github_api import GitHubAccess
@@ -58,6 +59,12 @@ def drop_payload(settings: Settings, pr: int) -> dict[str, Any]:
 
 def run(settings: Settings, runner: Runner, runtime: Runtime, started: float) -> int:
     """Clean up; the exit code (1 when the schema drop failed)."""
+    if settings.dry_run:
+        raise InputError(
+            "dry-run",
+            "dry-run is for mode: run (it shows what a run would trigger and cancel); cleanup mode has no dry run, so "
+            "nothing was done: remove dry-run, or set mode: run.",
+        )
     closed = closed_pull_request(settings, runner, runtime)
     payload = drop_payload(settings, closed.number) if closed is not None and settings.drop_schema else None
     drop: Outcome | None = None

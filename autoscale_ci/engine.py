@@ -111,6 +111,7 @@ class RunStatus(StrEnum):
     CANCELLED = "cancelled"
     SUPERSEDED = "superseded"
     TIMEOUT = "timeout"
+    DRY_RUN = "dry-run"
 
     @classmethod
     def of(cls, status: int) -> RunStatus:

@@ -66,6 +66,7 @@ class Options:
     deadline: float = float("inf")
     artifacts: tuple[str, ...] = ()
     artifacts_path: Path = Path("target")
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from autoscale_ci.engine import (
     Clone,
     Plan,
     PrState,
+    RunStatus,
     Skip,
     Trigger,
     decide,
@@ -29,10 +30,11 @@ from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import Executor, Options
 from autoscale_ci.github import Runtime
 from autoscale_ci.github_api import GitHubAccess
+from autoscale_ci.hosts import host_warning
 from autoscale_ci.models import Run
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.payload import build_payload
-from autoscale_ci.report import decision, error_summary, outputs, summary
+from autoscale_ci.report import decision, error_summary, outputs, planned, summary
 from autoscale_ci.runner import Runner, fork_pr_number, pull_request
 from autoscale_ci.settings import GITHUB_TOKEN_INPUT, TOKEN_INPUT, Settings, load_settings
 from autoscale_ci.snapshot import SnapshotReader
@@ -95,7 +97,7 @@ def _fail(runtime: Runtime, errors: list[ActionError], code: int) -> int:
 
 def _commenter(settings: Settings, runner: Runner, runtime: Runtime, pr: PullRequest) -> Commenter | None:
     """The pull request comment's writer, for a GitHub pull request in a GitHub repository."""
-    if settings.pr_comment == "never" or runner.repository is None or pr.provider != "github":
+    if settings.pr_comment == "never" or settings.dry_run or runner.repository is None or pr.provider != "github":
         return None
     token = settings.github_token.get_secret_value() if settings.github_token else runner.github_token
     target = Target(GitHubAccess(runner.api_url, runner.repository, token or None), pr, settings.job_id)
@@ -122,8 +124,9 @@ def _run(settings: Settings, pr: PullRequest, runtime: Runtime, started: float, 
             runtime.notice(f"Nothing to run: {skip.reason}.")
             return Executor(client, runtime, options, started=started).execute(skip, pr, None, payload)
         for attempt in (1, 2):
+            host = settings.dbt_cloud_host if attempt == 1 else None
             outcome = _attempt(
-                client, runtime, options, settings.delete_clone, request, pr, payload, started, commenter
+                client, runtime, options, settings.delete_clone, request, pr, payload, started, commenter, host
             )
             if not decide_again(outcome.plan, outcome.run_status, attempt):
                 return outcome
@@ -144,44 +147,85 @@ def _attempt(  # noqa: PLR0917 - the pipeline's values, passed on as they are
     payload: dict[str, Any],
     started: float,
     commenter: Commenter | None,
+    host: str | None,
 ) -> Outcome:
     """Read, decide, carry the plan out. The reader stays open while the plan runs: on an idle job the trigger goes
-    out without waiting for the account, whose read finishes meanwhile."""
+    out without waiting for the account, whose read finishes meanwhile. `host`: check it is the account's."""
     with SnapshotReader(client, options.job_id, list_clones=not reuse_clones) as reads:
-        with runtime.group("Decide"):
-            early = decide(reads.without_account(), request)
-            plan = early or decide(reads.complete(), request)
-            assert plan is not None  # with the account known, decide always decides
-            job = reads.job() if isinstance(plan, Clone) else None
-            line = f"Decision: {decision(plan)}: {plan.reason}."
-            # An idle job is triggered before anything else is read: whether the job exists is known only once dbt
-            # Cloud accepts the trigger, so only then is the plan called a decision.
-            unconfirmed = early is not None and isinstance(plan, Trigger)
-            if unconfirmed:
-                runtime.log(f"Job {options.job_id} has no run in flight: triggering it.")
-            else:
-                runtime.log(line)
-            if isinstance(plan, Skip):
-                runtime.notice(f"Nothing to run: {plan.reason}.")
-        with runtime.group("Run"):
-            try:
+        try:
+            return _decide_and_execute(client, runtime, options, reads, request, pr, payload, started, commenter)
+        finally:
+            if host is not None:
+                _warn_if_not_the_accounts_host(runtime, host, reads)
 
-                def on_run(carried_out: Plan, run: Run, cloned_job_id: int | None) -> None:
-                    if unconfirmed:
-                        runtime.log(line)
-                    # With no wait the verdict follows at once: an in-flight comment would be written for nothing.
-                    if commenter is not None and options.wait:
-                        commenter.in_flight(carried_out, run, cloned_job_id)
 
-                executor = Executor(client, runtime, options, started=started)
-                return executor.execute(plan, pr, job, payload, on_run=on_run)
-            except DbtCloudError as refused:
-                # An idle job is triggered before the account is read: a refusal may be the account's lock.
-                account = _account_if_readable(reads) if early is not None else None
-                locked = lock_error(account) if account is not None else None
-                if locked is not None:
-                    raise locked from refused
-                raise
+def _decide_and_execute(  # noqa: PLR0917 - the pipeline's values, passed on as they are
+    client: DbtCloudClient,
+    runtime: Runtime,
+    options: Options,
+    reads: SnapshotReader,
+    request: PrState,
+    pr: PullRequest,
+    payload: dict[str, Any],
+    started: float,
+    commenter: Commenter | None,
+) -> Outcome:
+    """Decide on what the reads show, then carry the plan out."""
+    with runtime.group("Decide"):
+        # A dry run triggers nothing, so it can wait for the account and report the decision a real run makes.
+        early = None if options.dry_run else decide(reads.without_account(), request)
+        plan = early or decide(reads.complete(), request)
+        assert plan is not None  # with the account known, decide always decides
+        job = reads.job() if isinstance(plan, Clone) else None
+        line = f"Decision: {decision(plan)}: {plan.reason}."
+        # An idle job is triggered before anything else is read: whether the job exists is known only once dbt
+        # Cloud accepts the trigger, so only then is the plan called a decision.
+        unconfirmed = early is not None and isinstance(plan, Trigger)
+        if unconfirmed:
+            runtime.log(f"Job {options.job_id} has no run in flight: triggering it.")
+        else:
+            runtime.log(line)
+        if isinstance(plan, Skip):
+            runtime.notice(f"Nothing to run: {plan.reason}.")
+    if options.dry_run:
+        return _dry_run(runtime, options, plan, pr, payload)
+    with runtime.group("Run"):
+        try:
+
+            def on_run(carried_out: Plan, run: Run, cloned_job_id: int | None) -> None:
+                if unconfirmed:
+                    runtime.log(line)
+                # With no wait the verdict follows at once: an in-flight comment would be written for nothing.
+                if commenter is not None and options.wait:
+                    commenter.in_flight(carried_out, run, cloned_job_id)
+
+            executor = Executor(client, runtime, options, started=started)
+            return executor.execute(plan, pr, job, payload, on_run=on_run)
+        except DbtCloudError as refused:
+            # An idle job is triggered before the account is read: a refusal may be the account's lock.
+            account = _account_if_readable(reads) if early is not None else None
+            locked = lock_error(account) if account is not None else None
+            if locked is not None:
+                raise locked from refused
+            raise
+
+
+def _warn_if_not_the_accounts_host(runtime: Runtime, host: str, reads: SnapshotReader) -> None:
+    account = reads.account()
+    warning = host_warning(host, account.id, account.static_subdomain, account.vanity_subdomain) if account else None
+    if warning is not None:
+        runtime.warning(warning, title="dbt Cloud host")
+
+
+def _dry_run(runtime: Runtime, options: Options, plan: Plan, pr: PullRequest, payload: dict[str, Any]) -> Outcome:
+    """The plan said, not carried out: nothing is written to dbt Cloud."""
+    steps = planned(plan, options.job_id, payload)
+    with runtime.group("Dry run: what a real run would do"):
+        for number, step in enumerate(steps, start=1):
+            runtime.log(f"{number}. {step}")
+    message = "Dry run: nothing was written to dbt Cloud. A real run would " + "; then ".join(steps) + "."
+    runtime.notice(f"Dry run of {pr.label}: {decision(plan)}; nothing was written to dbt Cloud.")
+    return Outcome(plan, pr, RunStatus.DRY_RUN, job_id=options.job_id, message=message)
 
 
 def _account_if_readable(reads: SnapshotReader) -> AccountFacts | None:
@@ -199,7 +243,7 @@ def _report(outcome: Outcome, runtime: Runtime, commenter: Commenter | None) -> 
         annotate(node.message or node.status, title=f"{node.unique_id}: {node.status}")
     if outcome.exit_code:
         runtime.error(outcome.message, title=f"dbt Cloud run {outcome.run_status}")
-    elif outcome.message:
+    elif outcome.message and outcome.run_status is not RunStatus.DRY_RUN:
         runtime.warning(outcome.message, title=f"dbt Cloud run {outcome.run_status}")
     # Last: GitHub may be slow, and the outputs and summary must not wait for it.
     runtime.set_outputs({"comment-url": commenter.finished(outcome) if commenter is not None else ""})

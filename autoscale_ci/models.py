@@ -52,6 +52,8 @@ class Account(_Lenient):
     run_locked_until: str | None = None
     queue_limit: int | None = None
     plan: str | None = None
+    static_subdomain: str | None = None
+    vanity_subdomain: str | None = None
 
 
 class JobTriggers(_Lenient):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from autoscale_ci.closed_pr import Closed
 from autoscale_ci.engine import Clone, Follow, Plan, RunStatus, Skip, Trigger
@@ -38,6 +39,32 @@ def decision(plan: Plan) -> str:
             return "plain-trigger"
         case Clone():
             return "clone-and-trigger"
+
+
+def planned(plan: Plan, job_id: int, payload: Mapping[str, Any]) -> list[str]:
+    """What a real run would do with `plan`, step by step, for a dry run."""
+    steps: list[str] = []
+    if isinstance(plan, Trigger | Clone):
+        for stale in plan.cancel:
+            at = f" at commit {stale.sha[:7]}" if stale.sha else ""
+            steps.append(f"cancel run {stale.id} of job {stale.job_id} (PR #{stale.pr_number}{at}): {plan.reason}")
+    match plan:
+        case Skip():
+            steps.append(f"trigger nothing: {plan.reason}")
+        case Follow(run=followed):
+            steps.append(f"trigger nothing and follow run {followed.id}, in flight for this commit")
+        case Clone(reuse_clone_id=reused) if reused is not None:
+            steps.append(f"update idle clone job {reused} from job {job_id}, trigger it, and keep it afterwards")
+        case Clone():
+            steps.append(
+                f"clone job {job_id} (every trigger and the schedule off), trigger the clone, and delete it "
+                "once its run has finished"
+            )
+        case Trigger():
+            steps.append(f"trigger job {job_id}")
+    if isinstance(plan, Trigger | Clone):
+        steps.append(f"send the trigger body {json.dumps(dict(payload), sort_keys=True)}")
+    return steps
 
 
 def failed_nodes(results: RunResults | None) -> list[str]:

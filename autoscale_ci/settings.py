@@ -191,6 +191,7 @@ class Settings(BaseSettings):
         None,
         fix="leave it at its default, ${{ github.token }}, or give a token that may read pull requests",
     )
+    dry_run: bool = _input("dry-run", False, fix=_BOOL_FIX)
     pr_comment: Literal["always", "on-failure", "never"] = _input(
         "pr-comment", "on-failure", fix="set always, on-failure or never"
     )

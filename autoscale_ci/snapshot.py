@@ -57,6 +57,13 @@ class SnapshotReader:
         """The snapshot before the account (slots, lock) is known: enough for what the active runs alone settle."""
         return Snapshot(job_id=self.job_id, active_runs=tuple(map(as_active, self.runs())))
 
+    def account(self) -> Account | None:
+        """The account as read, or None when it could not be read (the decision reports that on its own)."""
+        try:
+            return self._account.result()
+        except ActionError:
+            return None
+
     def complete(self) -> Snapshot:
         """The whole snapshot; waits for the account (and the clone list)."""
         account = self._account.result()

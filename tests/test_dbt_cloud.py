@@ -131,6 +131,48 @@ def test_client_errors_say_what_to_fix(api: respx.MockRouter, client: DbtCloudCl
     assert route.call_count == 1  # 4xx is final
 
 
+def test_a_401_from_the_legacy_host_says_first_that_the_account_moved(
+    api: respx.MockRouter, client: DbtCloudClient
+) -> None:
+    api.get("/jobs/5/").respond(401, json=failure(401, "Invalid token"))
+    with pytest.raises(DbtCloudError) as raised:
+        client.get_job(5)
+    fix = raised.value.message.split("To fix: ", 1)[1]
+    assert fix.startswith("the account has probably moved to its own access URL")
+    assert "Account settings" in fix and "valid, unexpired service token" in fix
+
+
+def test_a_401_from_another_host_does_not_say_it_moved() -> None:
+    with respx.mock(base_url="https://emea.dbt.com/api/v2/accounts/1", assert_all_mocked=True) as api:
+        api.get("/jobs/5/").respond(401, json=failure(401, "Invalid token"))
+        with pytest.raises(DbtCloudError) as raised:
+            DbtCloudClient("https://emea.dbt.com", TOKEN, ACCOUNT, sleep=lambda _s: None).get_job(5)
+    assert "moved" not in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("location", "says"),
+    [
+        (
+            "https://ab123.us1.dbt.com/api/v2/accounts/1/jobs/5/",
+            "redirecting to https://ab123.us1.dbt.com;.*To fix: set dbt-cloud-host to https://ab123.us1.dbt.com\\.",
+        ),
+        ("http://ab123.us1.dbt.com/x", "redirecting to http://ab123.us1.dbt.com;.*no token is sent over http"),
+        ("/api/v2/accounts/1/jobs/5", "redirecting to /api/v2/accounts/1/jobs/5 on the same host"),
+        ("", "redirecting without saying where"),
+    ],
+)
+def test_a_redirect_is_never_followed_and_names_where_it_points(
+    api: respx.MockRouter, client: DbtCloudClient, location: str, says: str
+) -> None:
+    route = api.get("/jobs/5/").respond(301, headers={"Location": location} if location else {})
+    with pytest.raises(DbtCloudError, match=says) as raised:
+        client.get_job(5)
+    assert route.call_count == 1
+    assert raised.value.status_code == 301
+    assert "does not follow redirects with the token" in raised.value.message
+
+
 def test_field_errors_are_shown(api: respx.MockRouter, client: DbtCloudClient) -> None:
     api.post(f"/jobs/{JOB}/run/").respond(400, json=failure(400, "Invalid", {"github_pull_request_id": ["int"]}))
     with pytest.raises(DbtCloudError, match=r"Invalid \(github_pull_request_id: \['int'\]\)"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -48,10 +49,19 @@ def user_message(response: httpx.Response) -> str:
     return " ".join(text.split())[:300]
 
 
+LEGACY_HOST = "https://cloud.getdbt.com"
+# Rendered first in the fix of a 401 from the legacy host: since the move to static subdomains (about December
+# 2025) such accounts get a bare 401 there.
+MOVED = (
+    "the account has probably moved to its own access URL (https://<prefix>.<region>.dbt.com since December 2025): "
+    "set dbt-cloud-host to the Access URL shown in dbt Cloud's Account settings. Otherwise, "
+)
+
+
 def fix_for(status: int, host: str, *, not_found: str, forbidden: str) -> str:
     """What the user should do about an error answer with this status."""
     if status == 401:
-        return (
+        return (MOVED if host == LEGACY_HOST else "") + (
             f"check that dbt-cloud-token is a valid, unexpired service token, and that dbt-cloud-host ({host}) is "
             "your account's access URL: accounts in EMEA (https://emea.dbt.com), AU (https://au.dbt.com) or on a "
             "cell host (https://<prefix>.<cell>.dbt.com) must set it, and a token only works on its own host"
@@ -67,9 +77,36 @@ def fix_for(status: int, host: str, *, not_found: str, forbidden: str) -> str:
     return "check the inputs this request was built from"
 
 
+def redirected(response: httpx.Response, operation: str, host: str) -> DbtCloudError:
+    """The error for a redirect, never followed: the token must not go where dbt-cloud-host does not say."""
+    code = response.status_code
+    location = response.headers.get("location", "").strip()
+    target = urlsplit(urljoin(str(response.request.url), location)) if location else None
+    if target is None or not target.hostname:
+        fix = "set dbt-cloud-host to the Access URL shown in dbt Cloud's Account settings"
+        where = "without saying where"
+    elif f"{target.scheme}://{target.netloc}" == host:
+        fix = "check that dbt-cloud-host is the bare Access URL; report it if it is"
+        where = f"to {target.path or '/'} on the same host"
+    elif target.scheme != "https":
+        fix = "set dbt-cloud-host to your account's https Access URL (Account settings): no token is sent over http"
+        where = f"to {target.scheme}://{target.netloc}"
+    else:
+        fix = f"set dbt-cloud-host to https://{target.netloc}"
+        where = f"to https://{target.netloc}"
+    return DbtCloudError(
+        f"dbt Cloud answered {code} to {operation} at {host}, redirecting {where}; the action does not follow "
+        f"redirects with the token. To fix: {fix}.",
+        status_code=code,
+        operation=operation,
+    )
+
+
 def refusal(response: httpx.Response, operation: str, host: str, *, not_found: str, forbidden: str) -> DbtCloudError:
     """The error for an answer that refused the request: the status, dbt Cloud's words, and the fix."""
     code = response.status_code
+    if 300 <= code < 400:
+        return redirected(response, operation, host)
     said = user_message(response).rstrip(".")
     said = f": {said}" if said else ""
     fix = fix_for(code, host, not_found=not_found, forbidden=forbidden)
