@@ -6,8 +6,10 @@ from pathlib import Path
 
 from autoscale_ci import signals
 from autoscale_ci.dbt_cloud import DbtCloudClient
+from autoscale_ci.errors import InputError
 from autoscale_ci.executor import Options
 from autoscale_ci.github import Runtime
+from autoscale_ci.post import Leftovers
 from autoscale_ci.settings import Settings
 
 
@@ -28,11 +30,37 @@ def options(settings: Settings, started: float) -> Options:
 
 
 def client(settings: Settings, started: float, runtime: Runtime) -> DbtCloudClient:
-    """The client, its retries bounded by timeout-minutes, stopped by a signal, and each one said in the log."""
+    """The client, its retries bounded by timeout-minutes, stopped by a signal, and each one said in the log; for
+    the token's own account when account-id is empty."""
+    account_id = settings.account_id or token_account(_client(settings, started, runtime, 0), runtime)
+    return _client(settings, started, runtime, account_id)
+
+
+def token_account(probe: DbtCloudClient, runtime: Runtime) -> int:
+    """The one account the token may use; an InputError naming what was found when it is not one."""
+    with probe:
+        accounts = probe.token_accounts()
+    if len(accounts) == 1:
+        found = accounts[0]
+        runtime.log(
+            f"account-id is empty: the token's account is {found.id}" + (f" ({found.name})." if found.name else ".")
+        )
+        Leftovers(runtime).account_found(found.id)
+        return found.id
+    listed = ", ".join(f"{a.id}" + (f" ({a.name})" if a.name else "") for a in accounts[:10])
+    where = f"{len(accounts)} accounts: {listed}" if accounts else "no account"
+    raise InputError(
+        "account-id",
+        f"account-id is empty, and dbt-cloud-token can use {where} at {probe.host}, so nothing was done: set "
+        "account-id to the number after /accounts/ in your dbt Cloud URL.",
+    )
+
+
+def _client(settings: Settings, started: float, runtime: Runtime, account_id: int) -> DbtCloudClient:
     return DbtCloudClient(
         settings.dbt_cloud_host,
         settings.token,
-        settings.account_id,
+        account_id,
         deadline=started + settings.timeout_minutes * 60,
         interrupted=signals.pending,
         on_retry=runtime.log,

@@ -47,6 +47,8 @@ REQUIRED_DEFAULTS: Mapping[str, Any] = {
     "errors_on_lint_failure": True,
     "state": 1,
 }
+# Job creation has been seen to fail with a bare 500 for a long description; a clone's says little anyway.
+DESCRIPTION_CHARS = 255
 TRIGGERS_OFF = {"github_webhook": False, "schedule": False, "git_provider_webhook": False, "on_merge": False}
 
 
@@ -57,6 +59,8 @@ def clone_definition(job: Mapping[str, Any], job_id: int, pr_number: int, nonce:
     for key, default in REQUIRED_DEFAULTS.items():
         body.setdefault(key, default)
     body["name"] = base_name(str(job.get("name", "job")))[:200] + clone_marker(job_id, pr_number, nonce)
+    if "description" in body:
+        body["description"] = str(body["description"])[:DESCRIPTION_CHARS]
     body["triggers"] = dict(TRIGGERS_OFF)
     body["triggers_on_draft_pr"] = False
     return body

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from autoscale_ci.engine import (
 from autoscale_ci.errors import Aborted
 from autoscale_ci.github import Runtime
 from autoscale_ci.markers import clone_source
-from autoscale_ci.models import RUNNING, Job, JobTriggers, Run, status_name
+from autoscale_ci.models import RUNNING, Job, JobTriggers, Override, Run, status_name
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.polling import expected_duration, next_check, parse_duration
 from autoscale_ci.post import Leftovers
@@ -49,6 +50,13 @@ from autoscale_ci.threads import in_background
 # How dbt Cloud refuses a token that may not create jobs: 403, and often 404 ("... check that you have the proper
 # permissions"). Anything else (a server error, a bad body) is no reason to queue instead.
 PERMISSION_REFUSALS = (403, 404)
+# Rendered when the job has a secret job-level override: the API shows its value masked, so no clone can have it.
+MASKED_OVERRIDE = (
+    "Job {job} has the secret environment-variable override(s) {names}: dbt Cloud shows a secret's value masked, so "
+    "a clone cannot be given it, and a run on a clone would build without it. Job {job} is triggered instead, and "
+    "dbt Cloud queues the run behind the one in flight. To let busy pull requests run on clones, set the secret at "
+    "the environment level (the environment's Environment variables), where every job of the environment reads it."
+)
 # Told of the plan as carried out, its run and the clone it runs on.
 OnRun = Callable[[Plan, Run, int | None], None]
 
@@ -156,14 +164,26 @@ class Executor:
                 if job is None:
                     raise ValueError("a Clone plan needs the job's definition")
                 self._check_triggers(job.triggers)
+                # Read while the clone is made: a job without overrides pays no round trip for them.
+                reading = in_background(self.client.job_overrides, job.project_id, job.id)
                 try:
                     reused = self._prepare_clone(plan, job, pr)
                     target = reused or self._created_clone or target
+                    found, why_not = self._job_overrides(reading)
+                    if why_not is None:
+                        self._copy_overrides(job.project_id, target, found, reused=reused is not None)
                 except DbtCloudError as refused:
                     if refused.status_code not in PERMISSION_REFUSALS:
                         raise
-                    plan = without_clone(plan, f"answered {refused.status_code}")
+                    why_not = f"answered {refused.status_code}"
                     self._warn_clone_refused(refused)
+                if why_not is not None:
+                    # The clone made meanwhile goes at once; a reused one stays, idle, for a later step.
+                    if self._created_clone is not None:
+                        self._teardown(None, self._created_clone)
+                        self._created_clone = None
+                    target, reused = self.options.job_id, None
+                    plan = without_clone(plan, why_not)
             # Stale runs are cancelled while the trigger is sent: dbt Cloud queues a run behind its job's run in
             # flight, so the new run starts the moment the cancel lands, a round trip sooner.
             cancels = [(stale, in_background(self.client.cancel_run, stale.id)) for stale in plan.cancel]
@@ -208,6 +228,48 @@ class Executor:
                 self.leftovers.clone_created(clone.id)
         self.runtime.log(f"Created clone job {clone.id} '{clone.name}' (every trigger and the schedule off).")
         return None
+
+    def _job_overrides(self, reading: Future[dict[str, Override]]) -> tuple[dict[str, Override], str | None]:
+        """The job's overrides, which its clone must get; and why not to clone (a secret, or overrides that could not
+        be read), said in a warning."""
+        try:
+            found = reading.result()
+        except DbtCloudError as exc:
+            self.runtime.warning(
+                f"Could not read the environment-variable overrides of job {self.options.job_id} ({exc.message}), so "
+                "a clone might build with other settings than the job: the job is triggered instead, and dbt Cloud "
+                "queues the run.",
+                title="Clone skipped",
+            )
+            return {}, "its environment-variable overrides could not be read"
+        secrets = sorted(name for name, override in found.items() if override.secret)
+        if not secrets:
+            return found, None
+        self.runtime.warning(
+            MASKED_OVERRIDE.format(job=self.options.job_id, names=", ".join(secrets)), title="Clone skipped"
+        )
+        return found, f"its secret override {secrets[0]} cannot be copied to a clone"
+
+    def _copy_overrides(self, project_id: int, clone_id: int, wanted: dict[str, Override], *, reused: bool) -> None:
+        """Give the clone exactly the job's overrides, all at once, before its run is triggered."""
+        have = self.client.job_overrides(project_id, clone_id) if reused else {}
+        writes: list[Future[None]] = []
+        for name, override in wanted.items():
+            current = have.get(name)
+            if current is not None and current.value == override.value:
+                continue
+            changing = current.id if current is not None else None
+            value = override.value or ""
+            set_it = partial(self.client.set_job_override, project_id, clone_id, name, value, override_id=changing)
+            writes.append(in_background(set_it))
+        for name, current in have.items():
+            if name not in wanted and current.id is not None:
+                writes.append(in_background(self.client.delete_job_override, project_id, current.id))
+        for write in writes:
+            write.result()
+        if writes:
+            job_id = self.options.job_id
+            self.runtime.log(f"Clone job {clone_id} has the {len(wanted)} override(s) of job {job_id} now.")
 
     def _warn_clone_refused(self, refused: DbtCloudError) -> None:
         job_id = self.options.job_id
@@ -379,11 +441,13 @@ class Executor:
             )
 
     def _check_triggers_once(self, run: Run) -> None:
-        """With no wait, no poll reads the job: one read of the run does, after the trigger."""
+        """With no wait, no poll reads the job: the run at hand does when it carries the job's triggers (a followed
+        run), else one read of it, after the trigger."""
         if self._job_checked or run.job_definition_id != self.options.job_id:
             return
         try:
-            self._warn_if_job_runs_on_prs(self.client.get_run(run.id))
+            carries = run.job is not None and run.job.triggers is not None
+            self._warn_if_job_runs_on_prs(run if carries else self.client.get_run(run.id))
         except DbtCloudError:
             self._job_checked = True  # a check, never a reason to fail a step whose run is accepted
 

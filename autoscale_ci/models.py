@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -128,6 +129,7 @@ class Run(_Lenient):
 
     id: int
     job_definition_id: int
+    project_id: int | None = None
     status: int
     status_humanized: str | None = None
     status_message: str | None = None
@@ -162,3 +164,16 @@ class Run(_Lenient):
             return None
         ids: list[int | None] = [getattr(self.trigger, field) for field in PR_FIELDS.values()]
         return next((number for number in ids if number is not None), None)
+
+
+# Overrides named so are secrets: dbt Cloud shows their values masked, so they cannot be copied.
+SECRET_PREFIX = "DBT_ENV_SECRET"  # noqa: S105 - a name prefix, not a secret
+
+
+@dataclass(frozen=True)
+class Override:
+    """A job-level environment-variable override: its id, and its value unless it is a secret."""
+
+    id: int | None
+    value: str | None
+    secret: bool = False

@@ -11,7 +11,7 @@ from autoscale_ci.errors import ActionError
 from autoscale_ci.github import Runtime
 from autoscale_ci.settings import TOKEN_INPUT, InvalidInputs, load_settings
 
-RUN, CLONE = "run_id", "clone_job_id"
+RUN, CLONE, ACCOUNT = "run_id", "clone_job_id", "account_id"
 
 
 class Leftovers:
@@ -40,6 +40,16 @@ class Leftovers:
         """The clone needs nothing more from the post step."""
         self._runtime.save_state({CLONE: ""})
 
+    def account_found(self, account_id: int) -> None:
+        """The account the step found for an empty account-id: the post step needs it too."""
+        self._runtime.save_state({ACCOUNT: str(account_id)})
+
+    @staticmethod
+    def account(env: Mapping[str, str]) -> int:
+        """The account the main step found, or 0 when it found none (account-id was given)."""
+        found = env.get(f"STATE_{ACCOUNT}", "").strip()
+        return int(found) if found.isdigit() else 0
+
     @staticmethod
     def read(env: Mapping[str, str]) -> tuple[int | None, int | None]:
         """The run to cancel and the clone to delete, as the runner hands them to the post step."""
@@ -61,7 +71,8 @@ def main() -> int:
     except InvalidInputs:
         return 0
     try:
-        with DbtCloudClient(settings.dbt_cloud_host, settings.token, settings.account_id, max_attempts=3) as client:
+        account_id = settings.account_id or Leftovers.account(env)
+        with DbtCloudClient(settings.dbt_cloud_host, settings.token, account_id, max_attempts=3) as client:
             if run_id is not None and settings.cancel_on_abort:
                 run = client.get_run(run_id)
                 if run.is_active:

@@ -114,8 +114,12 @@ class Settings(BaseSettings):
         "dbt-cloud-token",
         fix="set it to a dbt Cloud service token, e.g. `dbt-cloud-token: ${{ secrets.DBT_CLOUD_SERVICE_TOKEN }}`",
     )
-    account_id: int = _input(
-        "account-id", gt=0, lt=2**63, fix="set it to the number after /accounts/ in your dbt Cloud URL"
+    account_id: int | None = _input(
+        "account-id",
+        None,
+        gt=0,
+        lt=2**63,
+        fix="set it to the number after /accounts/ in your dbt Cloud URL, or leave it empty for the token's account",
     )
     job_id: int = _input(
         "job-id", gt=0, lt=2**63, fix="set it to the number after /jobs/ in the dbt Cloud URL of your CI job"

@@ -68,6 +68,15 @@ def _other_pr(emu: Emulator, client: httpx.Client, ci: int) -> dict[str, int]:
     return {"PR #2": trigger(client, ci, 2, SHA_C)}
 
 
+OVERRIDES = {"DBT_TARGET_SUFFIX": "ci", "DBT_THREADS": "8"}
+
+
+def _other_pr_with_overrides(emu: Emulator, client: httpx.Client, ci: int) -> dict[str, int]:
+    for name, value in OVERRIDES.items():
+        emu.set_env_var(name, project="prod", job_id=ci, job_value=value)
+    return _other_pr(emu, client, ci)
+
+
 def _no_slot(emu: Emulator, client: httpx.Client, ci: int) -> dict[str, int]:
     deploy = emu.seed_job("Deploy", job_type="scheduled", run_seconds=LONG)
     return {"PR #2": trigger(client, ci, 2, SHA_C), "Deploy": trigger(client, deploy, None, None)}
@@ -81,6 +90,14 @@ SITUATIONS = (
     Situation("idle", "idle job", 3, 1, SHA_A, _idle),
     Situation("older_sha", "same PR at an older SHA", 3, 1, SHA_B, _older_sha),
     Situation("clone", "other PR, free slot (clone path)", 3, 1, SHA_A, _other_pr),
+    Situation(
+        "clone_overrides",
+        f"other PR, free slot, job with {len(OVERRIDES)} env-var overrides (clone path)",
+        3,
+        1,
+        SHA_A,
+        _other_pr_with_overrides,
+    ),
     Situation("no_slot", "other PR, no free slot", 2, 1, SHA_A, _no_slot),
     Situation("same_sha", "re-run of the same SHA", 3, 1, SHA_A, _same_sha),
 )

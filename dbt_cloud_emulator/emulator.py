@@ -173,6 +173,11 @@ class Emulator:
         static_subdomain, vanity_subdomain)."""
         return self.state.set_account(changes)
 
+    def set_listed_accounts(self, accounts: list[JsonDict] | None) -> None:
+        """What `GET /api/v3/accounts/` lists for any token: these accounts, or (None) the emulated one."""
+        with self.state.lock:
+            self.state.listed_accounts = None if accounts is None else copy.deepcopy(accounts)
+
     def set_outcome(self, outcome: str | None, *, git_sha: str | None = None, job_id: int | None = None) -> None:
         """Make runs matching `git_sha` and/or `job_id` end "success", "error" or "deps_error" (None forgets the rule).
 

@@ -101,6 +101,11 @@ class Api:
         """GET /."""
         return ok(copy.deepcopy(self.state.account))
 
+    def list_token_accounts(self, req: Request) -> Reply:
+        """GET /api/v3/accounts/: the token's account, or the accounts a test listed instead."""
+        listed = self.state.listed_accounts
+        return ok(copy.deepcopy([self.state.account] if listed is None else listed))
+
     def list_jobs(self, req: Request) -> Reply:
         """GET /jobs/."""
         filters: JsonDict = {"account_id": self.account_id}
@@ -220,3 +225,15 @@ class Api:
         self.state.project(project_id)
         value = self.state.create_env_var(project_id, env_var_fields(req.json(), self.account_id, project_id))
         return ok(env_var_view(value, self.account_id))
+
+    def update_env_var(self, req: Request) -> Reply:
+        """POST /projects/{id}/environment-variables/{id}/: a new value for the same variable and scope."""
+        project_id = _int("project_id", req.params[0])
+        fields = env_var_fields(req.json(), self.account_id, project_id)
+        value = self.state.update_env_var(project_id, _int("id", req.params[1]), fields)
+        return ok(env_var_view(value, self.account_id))
+
+    def delete_env_var(self, req: Request) -> Reply:
+        """DELETE /projects/{id}/environment-variables/{id}/; 204 without a body."""
+        self.state.delete_env_var(_int("project_id", req.params[0]), _int("id", req.params[1]))
+        return Reply(204)

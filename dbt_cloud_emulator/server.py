@@ -21,6 +21,8 @@ from .requestlog import RequestLog, caller_id
 from .state import State
 
 ACCOUNT_PATH = re.compile(r"/api/(v2|v3)/accounts/(\d+)/(.*)")
+# The accounts a token may use (v3 List Accounts): a service token belongs to one.
+TOKEN_ACCOUNTS_PATH = "/api/v3/accounts/"
 Routes = tuple[tuple[str, re.Pattern[str], str], ...]
 
 
@@ -47,6 +49,8 @@ ROUTES: Routes = _routes(
 V3_ROUTES: Routes = _routes(
     ("GET", r"projects/(\d+)/environment-variables/job/", "list_job_env_vars"),
     ("POST", r"projects/(\d+)/environment-variables/", "create_env_var"),
+    ("POST", r"projects/(\d+)/environment-variables/(\d+)/", "update_env_var"),
+    ("DELETE", r"projects/(\d+)/environment-variables/(\d+)/", "delete_env_var"),
 )
 ROUTES_BY_VERSION = {"v2": ROUTES, "v3": V3_ROUTES}
 ROLES = ("admin", "runner", "readonly")
@@ -139,6 +143,10 @@ class Service:
 
     def _route(self, req: Request) -> Reply:
         req.role = self._role(req.headers.get("authorization"))
+        if req.path == TOKEN_ACCOUNTS_PATH:
+            if req.method != "GET":
+                raise ApiError(405, f'Method "{req.method}" not allowed.')
+            return self.api.list_token_accounts(req)
         found = ACCOUNT_PATH.fullmatch(req.path)
         if found is None:
             raise ApiError(404, "Not found.")

@@ -193,6 +193,8 @@ class State:
         self._next = {"job": 1001, "run": 100001, "trigger": 500001, "env_var": 700001}
         self.env_vars = EnvVarStore()
         self.env_answer_shape = "mapping"
+        # What GET /api/v3/accounts/ lists; None for the account itself (a test lists several, or none).
+        self.listed_accounts: list[JsonDict] | None = None
         self._default_timing = (config.start_seconds, config.run_seconds)
         self._timing: dict[int, tuple[float | None, float | None]] = {}
         self._outcomes: dict[tuple[str | None, int | None], str] = {}
@@ -529,6 +531,27 @@ class State:
             if job["project_id"] != project_id:
                 raise ApiError(404, f"Job definition {job_id} not found.")
             return self.env_vars.for_job(project_id, int(job["environment_id"]), job_id)
+
+    def _env_value(self, project_id: int, var_id: int) -> EnvValue:
+        value = self.env_vars.values.get(var_id)
+        if value is None or value.state != 1 or value.project_id != project_id:
+            raise ApiError(404, f"Environment variable {var_id} not found.")
+        return value
+
+    def update_env_var(self, project_id: int, var_id: int, fields: JsonDict) -> EnvValue:
+        """Set a live value anew; its name and scope cannot change (a 400), an unknown id is a 404."""
+        with self.lock:
+            value = self._env_value(project_id, var_id)
+            if (fields["name"], fields["type"]) != (value.name, value.type):
+                raise ApiError(400, INVALID_REQUEST, {"reason": "The name and type of a variable cannot change"})
+            value.value, value.updated_at = fields["raw_value"], self._cursor
+            return value
+
+    def delete_env_var(self, project_id: int, var_id: int) -> None:
+        """Delete a live value (state 2); an unknown id is a 404."""
+        with self.lock:
+            value = self._env_value(project_id, var_id)
+            value.state, value.updated_at = 2, self._cursor
 
     def create_env_var(self, project_id: int, fields: JsonDict) -> EnvValue:
         """Store a value from validated create fields; a 400 for an id that names nothing or a second value."""

@@ -94,6 +94,7 @@ def run(
         "id": run_id,
         "account_id": ACCOUNT,
         "job_definition_id": job_id,
+        "project_id": 10,
         "status": status,
         "status_message": status_message,
         "git_sha": sha,
@@ -103,3 +104,19 @@ def run(
         "trigger": {"cause": "x", "git_sha": sha, "github_pull_request_id": pr, "job_definition_id": job_id},
         "job": {"id": job_id, "name": job_name},
     }
+
+
+def no_overrides(api: Any) -> None:
+    """The v3 overrides read answers that the job has none; a test replaces the route of the same name to say
+    otherwise. The route names its host, so the v2 base of the mocked account is not laid on it."""
+    overrides(api, {})
+
+
+def overrides(api: Any, data: Any, *, status: int = 200) -> Any:
+    """Answer the v3 read of job-level overrides with `data` (replacing any earlier answer)."""
+    return api.route(
+        name="overrides",
+        method="GET",
+        host="cloud.getdbt.com",
+        path__regex=r"^/api/v3/accounts/\d+/projects/\d+/environment-variables/job/$",
+    ).respond(status, json={"status": {"code": status, "is_success": status == 200}, "data": data})

@@ -357,3 +357,68 @@ def test_each_retry_says_what_failed_and_when_the_next_try_is(api: respx.MockRou
     assert said[0].endswith("s (attempt 2 of 3).")
     assert "failed (ConnectTimeout)" in said[1]
     assert TOKEN not in " ".join(said)
+
+
+V3 = "https://cloud.getdbt.com/api/v3/accounts/1/projects/10/environment-variables/"
+
+
+def test_job_overrides_are_read_by_name_with_secrets_marked() -> None:
+    data = {
+        "DBT_TARGET": {"project": {"id": 1, "value": "prod"}, "job": {"id": 2, "value": "ci"}},
+        "DBT_PROJECT_ONLY": {"project": {"id": 3, "value": "x"}},
+        "DBT_ENV_SECRET_KEY": {"job": {"id": 4, "value": "**********"}},
+        "DBT_NULL_SCOPES": {"project": None, "job": None},
+    }
+    with respx.mock(assert_all_mocked=True) as api:
+        read = api.get(f"{V3}job/", params={"job_definition_id": "5"}).respond(json={"status": {}, "data": data})
+        found = DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=lambda _s: None).job_overrides(10, 5)
+    assert read.call_count == 1
+    assert {name: (o.id, o.value, o.secret) for name, o in found.items()} == {
+        "DBT_TARGET": (2, "ci", False),
+        "DBT_ENV_SECRET_KEY": (4, "**********", True),
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        ([{"name": "DBT_X"}], "was not a mapping of variables"),
+        (None, "was not a mapping of variables"),
+        ({"DBT_X": {"job": {"id": 2, "value": None}}}, "gave override DBT_X no value"),
+    ],
+)
+def test_an_overrides_answer_the_action_cannot_read_is_an_error(data: Any, says: str) -> None:
+    with respx.mock(assert_all_mocked=True) as api:
+        api.get(f"{V3}job/").respond(json={"status": {}, "data": data})
+        with pytest.raises(DbtCloudError, match=says):
+            DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=lambda _s: None).job_overrides(10, 5)
+
+
+def test_a_new_override_is_created_once_even_after_an_ambiguous_failure() -> None:
+    with respx.mock(assert_all_mocked=True) as api:
+        create = api.post(V3).mock(side_effect=[httpx.Response(502), httpx.Response(200, json={"data": {"id": 9}})])
+        api.get(f"{V3}job/").respond(json={"status": {}, "data": {"DBT_X": {"job": {"id": 9, "value": "1"}}}})
+        DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=lambda _s: None).set_job_override(
+            10, 77, "DBT_X", "1", override_id=None
+        )
+    assert create.call_count == 1  # the read showed it had landed: not sent twice
+    body = json.loads(create.calls.last.request.content)
+    assert body == {
+        "account_id": ACCOUNT,
+        "project_id": 10,
+        "name": "DBT_X",
+        "type": "job",
+        "job_definition_id": 77,
+        "raw_value": "1",
+    }
+
+
+def test_an_existing_override_is_set_by_id_and_deleted_by_id() -> None:
+    with respx.mock(assert_all_mocked=True) as api:
+        update = api.post(f"{V3}9/").respond(json={"data": {"id": 9}})
+        delete = api.delete(f"{V3}9/").respond(204)
+        client = DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=lambda _s: None)
+        client.set_job_override(10, 77, "DBT_X", "2", override_id=9)
+        client.delete_job_override(10, 9)
+    assert json.loads(update.calls.last.request.content)["raw_value"] == "2"
+    assert delete.call_count == 1

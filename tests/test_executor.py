@@ -23,7 +23,7 @@ from autoscale_ci.github import Runtime
 from autoscale_ci.markers import clone_marker, push_marker
 from autoscale_ci.models import Job
 from autoscale_ci.report import decision
-from tests.builders import ACCOUNT, HOST, JOB, SHA_A, SHA_B, TOKEN, envelope, failure, job, run
+from tests.builders import ACCOUNT, HOST, JOB, SHA_A, SHA_B, TOKEN, envelope, failure, job, no_overrides, overrides, run
 
 ON_GITHUB = {"GITHUB_ACTIONS": "true"}
 
@@ -51,6 +51,7 @@ class Clock:
 def no_history(api: respx.MockRouter) -> respx.Route:
     """The job has no finished runs to predict a run's length from, and runs leave no artifacts."""
     api.get(url__regex=r".*/artifacts/.*").respond(404, json=failure(404, "Not found"))
+    no_overrides(api)
     api.get(path__regex=r"/runs/\d+/$", params={"include_related": '["run_steps"]'}).respond(
         json=envelope({**run(11, status=20), "run_steps": []})
     )
@@ -622,3 +623,35 @@ def test_the_time_waited_counts_from_the_start_of_the_step(
     assert outcome.run_status == "timeout"
     assert "(1m50s waited)" in outcome.message
     assert outcome.seconds == 110.0
+
+
+def test_a_clone_whose_overrides_may_not_be_copied_is_deleted_and_the_job_triggered(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    overrides(api, {"DBT_TARGET": {"job": {"id": 2, "value": "ci"}}})
+    api.post("/jobs/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))
+    copy = api.route(method="POST", host="cloud.getdbt.com", path__regex=r"^/api/v3/.*/environment-variables/$")
+    copy.respond(403, json=failure(403, "You do not have permission to perform this action."))
+    delete = api.delete(f"/jobs/{CLONE_ID}/").respond(204)
+    trigger = api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    statuses(api, 11, 1)
+    outcome = make(clock, out, wait=False).execute(CLONE, PR, JOB_OBJ, PAYLOAD)
+    assert isinstance(outcome.plan, Trigger) and outcome.cloned_job_id is None
+    assert delete.call_count == 1 and trigger.call_count == 1
+    assert "::warning title=Clone not allowed::dbt Cloud answered 403 when asked to copy override DBT_TARGET" in (
+        out.getvalue()
+    )
+
+
+def test_overrides_that_cannot_be_read_keep_the_run_on_the_job(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    overrides(api, None, status=403)
+    api.post("/jobs/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))  # made while the read went out
+    delete = api.delete(f"/jobs/{CLONE_ID}/").respond(204)
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    statuses(api, 11, 1)
+    outcome = make(clock, out, wait=False).execute(CLONE, PR, JOB_OBJ, PAYLOAD)
+    assert isinstance(outcome.plan, Trigger) and outcome.cloned_job_id is None
+    assert delete.call_count == 1
+    assert out.getvalue().count("::warning title=Clone skipped::Could not read the environment-variable overrides") == 1

@@ -9,7 +9,7 @@ import respx
 
 from autoscale_ci.main import main
 from autoscale_ci.markers import clone_marker
-from tests.builders import JOB, SHA_A, SHA_B, TOKEN, account, envelope, failure, job, run
+from tests.builders import JOB, SHA_A, SHA_B, TOKEN, account, envelope, failure, job, no_overrides, run
 from tests.conftest import pr_event, read_outputs
 
 CLONE_ID = 900
@@ -25,6 +25,7 @@ def dbt_cloud(
     api.get("/runs/", params={"status__in": "[1,2,3]"}).respond(json=envelope(active))
     api.get("/runs/", params={"status__in": "[10,20]"}).respond(json=envelope([]))  # no history
     api.get(url__regex=r".*/artifacts/.*").respond(404, json=failure(404, "Not found"))
+    no_overrides(api)
     for job_id in (JOB, CLONE_ID):
         api.post(f"/jobs/{job_id}/run/").respond(json=envelope(run(500, job_id=job_id, status=1, pr=7, sha=SHA_A)))
     api.get("/runs/500/").respond(json=envelope(run(500, status=10, pr=7, sha=SHA_A)))
@@ -37,12 +38,16 @@ def dbt_cloud(
     )
 
 
+OVERRIDES = "GET /projects/10/environment-variables/job/"
+
+
 def made(api: respx.MockRouter) -> list[str]:
-    """The requests made, in order, without the base path and without the account read, which goes out with
-    the runs read and whose answer lands whenever it does."""
+    """The requests made, in order, without the base path and without the account read and the job's overrides
+    read, which go out with the runs read (the overrides when the job is busy) and land whenever they do."""
     calls = [f"{c.request.method} {c.request.url.path.split('/accounts/1', 1)[1]}" for c in api.calls]
     assert calls.count("GET /") == 1
-    return [call for call in calls if call != "GET /"]
+    assert calls.count(OVERRIDES) <= 1
+    return [call for call in calls if call not in ("GET /", OVERRIDES)]
 
 
 SNAPSHOT = ["GET /runs/"]
@@ -107,6 +112,8 @@ def test_busy_job_with_free_slot_clones(api: respx.MockRouter, action_env: dict[
     busy["job"] = job()  # a run includes its job's whole definition: no separate read is needed to clone it
     dbt_cloud(api, active=[busy], slots=2)
     assert main() == 0
+    overrides_read = [c.request for c in api.calls if c.request.url.path.endswith("/environment-variables/job/")]
+    assert [r.url.params["job_definition_id"] for r in overrides_read] == [str(JOB)]
     assert made(api) == [*SNAPSHOT, "POST /jobs/", f"POST /jobs/{CLONE_ID}/run/", *WAIT, f"DELETE /jobs/{CLONE_ID}/"]
     outputs = read_outputs(action_env["output"])
     assert (outputs["decision"], outputs["cloned-job-id"], outputs["job-id"]) == (

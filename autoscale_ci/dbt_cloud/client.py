@@ -23,7 +23,17 @@ from autoscale_ci.dbt_cloud.errors import (
 )
 from autoscale_ci.dbt_cloud.transport import Transport
 from autoscale_ci.markers import PR_FIELDS
-from autoscale_ci.models import ACTIVE_STATUSES, ERROR, SUCCESS, Account, Job, Run, parse_timestamp
+from autoscale_ci.models import (
+    ACTIVE_STATUSES,
+    ERROR,
+    SECRET_PREFIX,
+    SUCCESS,
+    Account,
+    Job,
+    Override,
+    Run,
+    parse_timestamp,
+)
 
 PAGE_SIZE = 100
 MAX_ITEMS = 20_000  # a runaway pagination loop stops here
@@ -313,6 +323,82 @@ class DbtCloudClient:
             "POST", f"/jobs/{job_id}/", operation=f"update job {job_id}", forbidden=ADMIN_NEEDED, json=dict(body)
         )
         return parse(Job, data, f"update job {job_id}")
+
+    def token_accounts(self) -> list[Account]:
+        """The accounts the token may use (Admin API v3; a service token belongs to one)."""
+        operation = "list the accounts of dbt-cloud-token"
+        data, _ = self._call(
+            "GET",
+            f"{self.host}/api/v3/accounts/",
+            operation=operation,
+            not_found=f"check that dbt-cloud-host ({self.host}) is your account's access URL, or set account-id",
+            forbidden="set account-id: the token may not list its accounts",
+        )
+        if not isinstance(data, list):
+            raise unreadable(operation, self.host, "was not a list of accounts", 200)
+        return [parse(Account, row, operation) for row in data]
+
+    # -- job-level environment-variable overrides (Admin API v3) ---------------------------------------------------
+
+    def _v3(self, project_id: int, rest: str) -> str:
+        return f"{self.host}/api/v3/accounts/{self.account_id}/projects/{project_id}/environment-variables/{rest}"
+
+    def job_overrides(self, project_id: int, job_id: int) -> dict[str, Override]:
+        """The job's own environment-variable overrides by name (a secret's value comes back masked)."""
+        operation = f"read the environment-variable overrides of job {job_id}"
+        data, _ = self._call(
+            "GET", self._v3(project_id, "job/"), operation=operation, params={"job_definition_id": job_id}
+        )
+        if not isinstance(data, dict):
+            raise unreadable(operation, self.host, "was not a mapping of variables", 200)
+        found: dict[str, Override] = {}
+        for name, scopes in data.items():
+            job = scopes.get("job") if isinstance(scopes, dict) else None
+            if not isinstance(job, dict):
+                continue  # set for the project or environment only: a clone of the job shares those
+            secret = str(name).upper().startswith(SECRET_PREFIX)
+            value = job.get("value")
+            if not secret and not isinstance(value, str):
+                raise unreadable(operation, self.host, f"gave override {name} no value", 200)
+            override_id = job.get("id")
+            found[str(name)] = Override(override_id if isinstance(override_id, int) else None, value, secret)
+        return found
+
+    def set_job_override(self, project_id: int, job_id: int, name: str, value: str, *, override_id: int | None) -> None:
+        """Give the job an override of `name` (a new one, or `override_id` changed to `value`)."""
+        body = {
+            "account_id": self.account_id,
+            "project_id": project_id,
+            "name": name,
+            "type": "job",
+            "job_definition_id": job_id,
+            "raw_value": value,
+        }
+        operation = f"copy override {name} to job {job_id}"
+        if override_id is not None:  # setting a value twice does no harm: sent again after any failure
+            self._call(
+                "POST", self._v3(project_id, f"{override_id}/"), operation=operation, forbidden=ADMIN_NEEDED, json=body
+            )
+            return
+
+        def send() -> bool:
+            self._call(
+                "POST", self._v3(project_id, ""), operation=operation, forbidden=ADMIN_NEEDED, idempotent=False,
+                json=body,
+            )  # fmt: skip
+            return True
+
+        def find() -> bool | None:
+            return True if name in self.job_overrides(project_id, job_id) else None
+
+        self._confirmed_write(operation, send, find)
+
+    def delete_job_override(self, project_id: int, override_id: int) -> None:
+        """Remove an override (one a reused clone has and its job no longer does)."""
+        self._call(
+            "DELETE", self._v3(project_id, f"{override_id}/"), operation=f"delete override {override_id}",
+            forbidden=ADMIN_NEEDED,
+        )  # fmt: skip
 
     def delete_job(self, job_id: int) -> bool:
         """Delete a job; False when it was already gone."""

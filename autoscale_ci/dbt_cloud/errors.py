@@ -26,8 +26,8 @@ class AmbiguousWriteError(Exception):
 
 # Rendered as the fix of a 403 to a request that creates, changes or deletes a job.
 ADMIN_NEEDED = (
-    "give the service token the Job Admin permission set for this project: cloning and deleting jobs needs it "
-    "(a plain trigger needs only Job Runner)"
+    "give the service token the Job Admin permission set for this project (or Job Creator, on Enterprise): cloning "
+    "and deleting jobs, and copying their overrides, needs it (a plain trigger needs only Job Runner)"
 )
 # Rendered as the fix of a 403 to a trigger or a cancel.
 RUNNER_NEEDED = "give the service token permission to run jobs in this project (Job Runner or Job Admin)"

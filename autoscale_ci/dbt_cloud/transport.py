@@ -192,5 +192,5 @@ class Transport:
         except httpx.TransportError as exc:
             if not idempotent and not isinstance(exc, NEVER_SENT):
                 raise AmbiguousWriteError(type(exc).__name__) from exc
-            raise unreachable(f"{self._base}{path}", exc, method) from None
+            raise unreachable(path if "://" in path else f"{self._base}{path}", exc, method) from None
         raise AssertionError("unreachable")  # pragma: no cover

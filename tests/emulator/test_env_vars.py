@@ -423,3 +423,29 @@ def test_admin_endpoints_seed_and_shape_env_vars(emu: Emulator, env: httpx.Clien
     assert admin(emu, "POST", "env_vars", {"name": "nope", "project": "x"}).status_code == 400
     state = admin(emu, "GET", "state").json()["data"]
     assert [(value["id"], value["value"]) for value in state["env_vars"]] == [(job_value_id, "pr")]
+
+
+def test_an_override_can_be_set_anew_and_deleted_by_id(emu: Emulator, env: httpx.Client) -> None:
+    job_id = emu.ci_job_id
+    created = env.post("/", json=override_body(emu, job_id, raw_value="old")).json()["data"]
+    changed = env.post(f"/{created['id']}/", json=override_body(emu, job_id, raw_value="new"))
+    assert changed.status_code == 200, changed.text
+    assert overrides(env, job_id)["DBT_TARGET"]["job"] == {"id": created["id"], "value": "new"}
+    renamed = env.post(f"/{created['id']}/", json=override_body(emu, job_id, name="DBT_OTHER"))
+    assert renamed.status_code == 400
+    assert env.delete(f"/{created['id']}/").status_code == 204
+    assert "DBT_TARGET" not in overrides(env, job_id)
+    assert env.delete(f"/{created['id']}/").status_code == 404
+    assert env.post("/999999/", json=override_body(emu, job_id)).status_code == 404
+
+
+def test_the_token_lists_its_one_account_or_what_a_test_lists() -> None:
+    with Emulator(EmulatorConfig()) as emu:
+        url = f"{emu.url}/api/v3/accounts/"
+        auth = {"Authorization": f"Token {emu.token}"}
+        listed = httpx.get(url, headers=auth).json()["data"]
+        assert [account["id"] for account in listed] == [emu.account_id]
+        emu.set_listed_accounts([{"id": 1, "name": "A"}, {"id": 2, "name": "B"}])
+        assert [account["id"] for account in httpx.get(url, headers=auth).json()["data"]] == [1, 2]
+        assert httpx.get(url).status_code == 401
+        assert httpx.post(url, headers=auth).status_code == 405
