@@ -6,8 +6,9 @@ import argparse
 import os
 from collections.abc import MutableMapping, Sequence
 
+from autoscale_ci import __version__, post
 from autoscale_ci import main as action
-from autoscale_ci import post
+from autoscale_ci.inputs_help import INPUTS
 from autoscale_ci.settings import input_names
 
 COMMANDS = ("run", "cleanup", "post")
@@ -18,30 +19,78 @@ NO_CREDENTIAL = (
 )
 
 
+# Rendered at the end of --help.
+EPILOG = """\
+The dbt Cloud token is read from DBT_CLOUD_TOKEN (or --dbt-cloud-token, which shows in the process list: prefer the
+variable), a GitHub token from GITHUB_TOKEN; neither is ever printed. Every flag can also be given as the variable
+AUTOSCALE_DBT_CI_<FLAG> (upper case, - as _), for example AUTOSCALE_DBT_CI_JOB_ID=73797; a flag wins.
+
+exit codes:
+  0        the run succeeded; with --wait false, dbt Cloud accepted the trigger; or nothing needed to run
+  1        the run failed, was cancelled or timed out; or an input, the event or dbt Cloud refused
+  130/143  the step was cancelled (SIGINT/SIGTERM): the run it started was cancelled and its clone deleted first
+"""
+COMMAND_HELP = {
+    "run": "trigger the CI job for the pull request (the default)",
+    "cleanup": "delete this job's idle clones, or a closed pull request's clones, runs and schema",
+    "post": "cancel the run and delete the clone that a killed run step left behind",
+}
+
+
+def env_name(flag: str) -> str:
+    """The variable a flag may also be given as: AUTOSCALE_DBT_CI_JOB_ID for --job-id."""
+    return "AUTOSCALE_DBT_CI_" + flag.upper().replace("-", "_")
+
+
+def _flags() -> argparse.ArgumentParser:
+    flags = argparse.ArgumentParser(add_help=False)
+    for name in input_names():
+        description, default = INPUTS.get(name, ("", ""))
+        shown = f" (default: {default})" if default and not default.startswith("${{") else ""
+        # Left out when not given, so that a flag before the command and one after it never overwrite each other.
+        flags.add_argument(f"--{name}", dest=name, metavar="VALUE", default=argparse.SUPPRESS, help=description + shown)
+    return flags
+
+
 def parser() -> argparse.ArgumentParser:
-    """A flag for every input of the action, named as the input is."""
+    """The command line: a flag for every input of the action, named and described as action.yml has it."""
+    flags = _flags()
     parse = argparse.ArgumentParser(
         prog="autoscale-dbt-ci",
         allow_abbrev=False,
         description="Trigger a dbt Cloud CI job for a pull request without queueing behind other pull requests.",
-        epilog="The dbt Cloud token is read from DBT_CLOUD_TOKEN (or --dbt-cloud-token, which shows in the process "
-        "list: prefer the variable), a GitHub token from GITHUB_TOKEN. Neither is ever printed.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[flags],
     )
-    parse.add_argument("command", nargs="?", choices=COMMANDS, default=None, help="run (the default), cleanup or post")
-    for name in input_names():
-        parse.add_argument(f"--{name}", dest=name, metavar="VALUE")
+    parse.add_argument("--version", action="version", version=f"autoscale-dbt-ci {__version__}")
+    commands = parse.add_subparsers(dest="command", metavar="{run,cleanup,post}", title="commands")
+    for command in COMMANDS:
+        commands.add_parser(
+            command,
+            help=COMMAND_HELP[command],
+            description=COMMAND_HELP[command][0].upper() + COMMAND_HELP[command][1:] + ".",
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[flags],
+            allow_abbrev=False,
+        )
     return parse
 
 
 def apply(args: argparse.Namespace, env: MutableMapping[str, str]) -> str:
-    """Turn flags into the INPUT_ variables the action reads, as the runner would; the command to run."""
+    """Turn flags (and AUTOSCALE_DBT_CI_ variables) into the INPUT_ variables the action reads, as the runner
+    would; the command to run."""
     given = vars(args)
-    command = given.pop("command")
-    mode = given.get("mode")
+    command = given.pop("command", None)
+    mode = given.get("mode") or env.get(env_name("mode"))
     if command is not None and mode is not None and command != mode:
         raise SystemExit(f"autoscale-dbt-ci: the command '{command}' and --mode {mode} disagree: give one of them.")
     command = command or mode or "run"
-    for name, value in given.items():
+    for name in input_names():
+        value = given.get(name)
+        if value is None and not env.get(f"INPUT_{name.upper()}"):
+            value = env.get(env_name(name))
         if value is not None:
             env[f"INPUT_{name.upper()}"] = value
     if not env.get("INPUT_DBT-CLOUD-TOKEN") and env.get("DBT_CLOUD_TOKEN"):

@@ -35,3 +35,52 @@ def test_every_input_is_a_flag_the_token_and_mode_too() -> None:
 def test_a_command_and_a_mode_that_disagree_are_refused() -> None:
     with pytest.raises(SystemExit, match="disagree"):
         apply(parser().parse_args(["run", "--mode", "cleanup"]), {})
+
+
+def test_help_describes_every_flag_as_action_yml_does(capsys: pytest.CaptureFixture[str]) -> None:
+    from autoscale_ci.inputs_help import INPUTS
+    from autoscale_ci.settings import input_names
+
+    for argv in (["--help"], ["cleanup", "--help"]):
+        with pytest.raises(SystemExit) as done:
+            parser().parse_args(argv)
+        assert done.value.code == 0
+        out = capsys.readouterr().out
+        shown = "".join(out.split())  # help wraps lines (and words at hyphens) to the terminal's width
+        for name in input_names():
+            assert f"--{name} VALUE" in out
+            assert "".join(INPUTS[name][0].split()) in shown, name
+        assert "exitcodes:0" in shown and "AUTOSCALE_DBT_CI_JOB_ID=73797" in shown
+
+
+def test_help_shows_defaults_and_each_command_has_its_own() -> None:
+    text = " ".join(parser().format_help().split())
+    assert "--poll-interval VALUE" in text and "(default: 30)" in text
+    assert "post cancel the run and delete the clone that a killed run step left behind" in text
+
+
+def test_version_is_the_packages(capsys: pytest.CaptureFixture[str]) -> None:
+    from autoscale_ci import __version__
+
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--version"])
+    assert capsys.readouterr().out.strip() == f"autoscale-dbt-ci {__version__}"
+
+
+def test_every_flag_can_be_a_variable_and_a_flag_wins() -> None:
+    env = {"AUTOSCALE_DBT_CI_JOB_ID": "5", "AUTOSCALE_DBT_CI_POLL_INTERVAL": "9", "AUTOSCALE_DBT_CI_MODE": "cleanup"}
+    command = apply(parser().parse_args(["--poll-interval", "3"]), env)
+    assert command == "cleanup"
+    assert (env["INPUT_JOB-ID"], env["INPUT_POLL-INTERVAL"], env["INPUT_MODE"]) == ("5", "3", "cleanup")
+
+
+def test_a_runners_own_input_is_not_replaced_by_a_variable() -> None:
+    env = {"INPUT_JOB-ID": "7", "AUTOSCALE_DBT_CI_JOB_ID": "5"}
+    apply(parser().parse_args([]), env)
+    assert env["INPUT_JOB-ID"] == "7"
+
+
+def test_flags_before_and_after_the_command_are_both_kept() -> None:
+    env: dict[str, str] = {}
+    assert apply(parser().parse_args(["--job-id", "5", "run", "--account-id", "1"]), env) == "run"
+    assert (env["INPUT_JOB-ID"], env["INPUT_ACCOUNT-ID"]) == ("5", "1")

@@ -101,3 +101,13 @@ def test_the_readme_shows_the_comment_the_action_writes() -> None:
     quoted = [line[2:] if line.startswith("> ") else line[1:] for line in section.splitlines() if line.startswith(">")]
     rendered = example_comment().splitlines()[1:]  # the hidden marker is not shown
     assert quoted == rendered, "\n".join(f"> {line}".rstrip() for line in rendered)
+
+
+def test_the_command_lines_help_says_what_action_yml_says() -> None:
+    from autoscale_ci.inputs_help import INPUTS
+
+    declared = {
+        name: (" ".join(str(body.get("description", "")).split()), str(body.get("default", "")))
+        for name, body in ACTION["inputs"].items()
+    }
+    assert declared == INPUTS, "regenerate autoscale_ci/inputs_help.py from action.yml"

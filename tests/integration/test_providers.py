@@ -183,3 +183,25 @@ def test_a_host_that_does_not_answer_is_retried_aloud_and_named_with_the_url_tri
     assert "Could not reach dbt Cloud at https://127.0.0.1:9/api/v2/accounts/1/" in errors[0]  # the URL tried
     assert "a host given without one is taken as https://" in errors[0]
     assert WRONG_TOKEN not in done.stdout + done.stderr
+
+
+def test_the_command_takes_every_input_from_a_variable_too(emu: Emulator, tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("INPUT_", "GITHUB_", "STATE_"))}
+    env.pop("DBT_CLOUD_TOKEN", None)
+    env.update({"PYTHONPATH": str(ROOT), **PROVIDERS["gitlab"]})
+    env.update(
+        {
+            "AUTOSCALE_DBT_CI_DBT_CLOUD_TOKEN": emu.token,
+            "AUTOSCALE_DBT_CI_JOB_ID": str(emu.ci_job_id),
+            "AUTOSCALE_DBT_CI_DBT_CLOUD_HOST": emu.url,
+            "AUTOSCALE_DBT_CI_POLL_INTERVAL": "0.1",
+            "AUTOSCALE_DBT_CI_DRY_RUN": "true",
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "autoscale_ci", "run"],
+        env=env, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "output run-status=dry-run" in done.stdout.splitlines()  # every input arrived, account-id found
+    assert emu.token not in done.stdout + done.stderr

@@ -1,0 +1,128 @@
+"""What each input of the action does and its default, as action.yml says (a test keeps the two equal): the
+command line's help, which has no action.yml beside it in the image or the wheel."""
+
+from __future__ import annotations
+
+# name -> (description, default), in action.yml's order.
+INPUTS: dict[str, tuple[str, str]] = {
+    "mode": (
+        "run (trigger CI for the pull request) or cleanup (delete this job's clones that no run uses and that"
+        " are older than clone-max-age-minutes, or belong to the closed pull request of the event).",
+        "run",
+    ),
+    "dbt-cloud-token": (
+        "dbt Cloud service token: Job Admin to clone and delete jobs; with Job Runner a busy job's run queues"
+        " on the job. Pass it from a secret.",
+        "",
+    ),
+    "account-id": (
+        "dbt Cloud account id (the number after /accounts/ in the dbt Cloud URL); empty for the one account "
+        "the token belongs to.",
+        "",
+    ),
+    "job-id": ("The dbt Cloud CI job to trigger (the number after /jobs/). Its own PR trigger should be off.", ""),
+    "dbt-cloud-host": (
+        "Your account's access URL, e.g. https://cloud.getdbt.com, https://emea.dbt.com, https://au.dbt.com "
+        "or a cell host like https://ab123.us1.dbt.com. https only (http for loopback addresses).",
+        "https://cloud.getdbt.com",
+    ),
+    "clone": (
+        "Clone the job when it is busy with another pull request and a run slot is free. With false the job "
+        "is always triggered itself and dbt Cloud queues the run, leaving run slots to other jobs "
+        "(production, say); a Job Runner token is then enough.",
+        "true",
+    ),
+    "delete-clone": (
+        "Delete a clone once its run has finished (the step then waits on the clone path even if wait is "
+        "false). With false, clones stay and idle ones are reused by later runs.",
+        "true",
+    ),
+    "max-run-slots": (
+        "Most runs of this job and its clones to have in flight at once (empty for no cap besides the account's).",
+        "",
+    ),
+    "wait": ("Wait for the run to finish and fail the step if it fails.", "true"),
+    "poll-interval": (
+        "Longest wait in seconds between run status checks. Checks get denser towards the end predicted from "
+        "the job's recent run times (down to every 1.5 s) and thin out again after it; a run still queued is "
+        "looked at again after 2 s, then less often the longer the queue lasts.",
+        "30",
+    ),
+    "timeout-minutes": (
+        "Longest the step waits for the run; on expiry it fails, and cancels the run it started (cancel-on-timeout).",
+        "60",
+    ),
+    "cancel-on-timeout": (
+        "Cancel the run this step started when timeout-minutes runs out (false leaves it, and its clone, running).",
+        "true",
+    ),
+    "cancel-on-abort": ("Cancel the run this step started when the workflow is cancelled.", "true"),
+    "run-on-draft": ("Run for draft pull requests too.", "false"),
+    "cause": (
+        'Cause shown in dbt Cloud (default "Autoscaling Slim CI: PR #<n> @ <sha7>"); " [pushed <time>]" is appended.',
+        "",
+    ),
+    "schema-override": ("Schema for the run (default dbt_cloud_pr_<job-id>_<pr>, as dbt Cloud's own CI names it).", ""),
+    "steps-override": ('dbt commands to run instead of the job\'s, one a line, each starting with "dbt ".', ""),
+    "dbt-version-override": ("dbt version for this run instead of the job's.", ""),
+    "threads-override": ("Number of threads for this run.", ""),
+    "target-name-override": ("target.name for this run.", ""),
+    "timeout-seconds-override": ("dbt Cloud run timeout in seconds for this run (0 for none).", ""),
+    "generate-docs-override": ("Whether this run generates docs (true or false).", ""),
+    "git-branch": ("Git branch dbt Cloud checks out, in addition to the commit.", ""),
+    "artifacts": (
+        "Artifacts of the finished run to download for later steps, separated by spaces (for example "
+        "run_results.json manifest.json); downloaded after failed runs too. A missing one is a warning.",
+        "",
+    ),
+    "artifacts-path": ("Folder in the workspace to save the artifacts in.", "target"),
+    "drop-schema": (
+        "In cleanup mode for a closed pull request, also drop its schema (dbt_cloud_pr_<job>_<pr>) through "
+        "dbt Cloud, with the macro in dbt/macros/drop_pr_schema.sql copied into your dbt project.",
+        "true",
+    ),
+    "drop-schema-macro": ("Name of the macro that drops the schema.", "drop_pr_schema"),
+    "drop-schema-command": (
+        "The dbt command that drops the schema, with the placeholders {macro}, {schema}, {pr} and {job} "
+        "(default \"dbt run-operation {macro} --args '{{schema: {schema}, pr: {pr}}}'\").",
+        "",
+    ),
+    "clone-max-age-minutes": ("In cleanup mode, how old an idle clone must be before it is deleted.", "60"),
+    "git-provider": (
+        "Where the pull request lives, which decides the trigger field dbt Cloud reads its id from: auto "
+        "(detected from the CI's variables), github, gitlab, azure or other.",
+        "auto",
+    ),
+    "github-token": (
+        "Token for the GitHub REST API: it writes the pull request comment (needs pull-requests: write), and "
+        "cleanup mode uses it to check that a pull request named by hand (pr-number) is closed (needs "
+        "pull-requests: read).",
+        "${{ github.token }}",
+    ),
+    "dry-run": (
+        "Read and decide, print the plan a real run would carry out (the runs it would cancel and why, "
+        "whether it would clone or reuse a clone, the slot arithmetic) and set the decision output, but write"
+        " nothing to dbt Cloud.",
+        "false",
+    ),
+    "pr-comment": (
+        "The pull request comment, one per PR and job, edited in place on every push: always, on-failure (a "
+        "comment when a run fails, kept current from then on, so it never shows a failure a later commit "
+        "fixed) or never.",
+        "on-failure",
+    ),
+    "confirm-closed": (
+        "For cleanup of a pull request named by hand where GitHub cannot be asked whether it is closed "
+        "(another CI, no token): true says you checked that it is closed. An open pull request is refused "
+        "whatever this says.",
+        "false",
+    ),
+    "pr-number": ("Pull request number, for workflow_dispatch runs (or the workflow input of the same name).", ""),
+    "pushed-at": (
+        "When the commit was pushed (ISO 8601 with a time zone), for CIs whose variables do not say: it "
+        "orders a late workflow for an older commit behind a newer one. GitHub's event and GitLab's "
+        "CI_COMMIT_TIMESTAMP give it.",
+        "",
+    ),
+    "git-sha": ("Full commit SHA to run, for workflow_dispatch runs (or the workflow input of the same name).", ""),
+}
