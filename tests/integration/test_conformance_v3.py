@@ -19,6 +19,7 @@ import yaml
 from openapi_core import Config, OpenAPI
 
 from dbt_cloud_emulator import Emulator, EmulatorConfig
+from tests.emulator.test_env_vars import override_body
 from tests.harness import ROOT
 from tests.integration.test_conformance import Recorder, SpecRequest, SpecResponse, _nullable, _reason
 
@@ -77,14 +78,7 @@ def env(emu: Emulator, recorder: Recorder) -> Iterator[httpx.Client]:
 
 def job_override(emu: Emulator, job_id: int, name: str, value: str) -> dict[str, Any]:
     """A create body for a job override."""
-    return {
-        "account_id": emu.account_id,
-        "project_id": emu.project_id,
-        "name": name,
-        "type": "job",
-        "job_definition_id": job_id,
-        "raw_value": value,
-    }
+    return override_body(emu, job_id, name, raw_value=value)
 
 
 def test_reading_and_copying_job_overrides_speaks_the_v3_spec(
