@@ -93,7 +93,7 @@ class Commenter:
             body = in_flight(self._marker, self.target.pr, plan, run, cloned_job_id)
             self._pending = in_background(self._write, body, False)
         except Exception as exc:  # an optional comment must never fail the step
-            self._give_up(f"Could not write the pull request comment ({type(exc).__name__}). The verdict is unchanged.")
+            self._broke(exc)
 
     def finished(self, outcome: Outcome) -> str:
         """Write the verdict (after the in-flight comment, never before); the comment's URL, or ""."""
@@ -102,7 +102,7 @@ class Commenter:
             if not isinstance(outcome.plan, Skip):
                 self._write(finished(self._marker, outcome), outcome.exit_code != 0)
         except Exception as exc:
-            self._give_up(f"Could not write the pull request comment ({type(exc).__name__}). The verdict is unchanged.")
+            self._broke(exc)
         return self.url
 
     def failed(self, message: str) -> None:
@@ -111,7 +111,7 @@ class Commenter:
             self._settle()
             self._write(ended(self._marker, self.target.pr, message), True)
         except Exception as exc:
-            self._give_up(f"Could not write the pull request comment ({type(exc).__name__}). The verdict is unchanged.")
+            self._broke(exc)
 
     def _settle(self) -> None:
         if self._pending is None:
@@ -148,7 +148,7 @@ class Commenter:
         except GitHubApiError as exc:
             self._give_up(_why(exc))
         except Exception as exc:  # an optional comment must never fail the step
-            self._give_up(f"Could not write the pull request comment ({type(exc).__name__}). The verdict is unchanged.")
+            self._broke(exc)
 
     def _write_with(self, api: GitHubApi, body: str, failed: bool) -> None:
         number = self.target.pr.number
@@ -195,6 +195,10 @@ class Commenter:
             if trusted(comment, login or None):
                 return comment
         return None
+
+    def _broke(self, exc: Exception) -> None:
+        """Anything but GitHub's own answer (a bug, a thread that would not start): one warning, nothing more."""
+        self._give_up(f"Could not write the pull request comment ({type(exc).__name__}). The verdict is unchanged.")
 
     def _give_up(self, message: str) -> None:
         with self._lock:

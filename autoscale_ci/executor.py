@@ -161,29 +161,7 @@ class Executor:
         try:
             # The clone comes first, so that nothing is cancelled before dbt Cloud has said whether it may be made.
             if isinstance(plan, Clone):
-                if job is None:
-                    raise ValueError("a Clone plan needs the job's definition")
-                self._check_triggers(job.triggers)
-                # Read while the clone is made: a job without overrides pays no round trip for them.
-                reading = in_background(self.client.job_overrides, job.project_id, job.id)
-                try:
-                    reused = self._prepare_clone(plan, job, pr)
-                    target = reused or self._created_clone or target
-                    found, why_not = self._job_overrides(reading)
-                    if why_not is None:
-                        self._copy_overrides(job.project_id, target, found, reused=reused is not None)
-                except DbtCloudError as refused:
-                    if refused.status_code not in PERMISSION_REFUSALS:
-                        raise
-                    why_not = f"answered {refused.status_code}"
-                    self._warn_clone_refused(refused)
-                if why_not is not None:
-                    # The clone made meanwhile goes at once; a reused one stays, idle, for a later step.
-                    if self._created_clone is not None:
-                        self._teardown(None, self._created_clone)
-                        self._created_clone = None
-                    target, reused = self.options.job_id, None
-                    plan = without_clone(plan, why_not)
+                plan, target, reused = self._clone(plan, job, pr)
             # Stale runs are cancelled while the trigger is sent: dbt Cloud queues a run behind its job's run in
             # flight, so the new run starts the moment the cancel lands, a round trip sooner.
             cancels = [(stale, in_background(self.client.cancel_run, stale.id)) for stale in plan.cancel]
@@ -205,6 +183,32 @@ class Executor:
         # Only a clone this step created is ever deleted by it; a reused one is kept (delete-clone is false).
         to_delete = self._created_clone if self.options.delete_clone else None
         return Started(plan, run, to_delete, reused or self._created_clone, cancelled)
+
+    def _clone(self, plan: Clone, job: Job | None, pr: PullRequest) -> tuple[Trigger | Clone, int, int | None]:
+        """Make (or update) the clone and give it the job's overrides: the plan as it stands then, the job to trigger
+        and the reused clone; the job itself, with a warning, when the clone may not be made or would differ."""
+        if job is None:
+            raise ValueError("a Clone plan needs the job's definition")
+        self._check_triggers(job.triggers)
+        # Read while the clone is made: a job without overrides pays no round trip for them.
+        reading = in_background(self.client.job_overrides, job.project_id, job.id)
+        try:
+            reused = self._prepare_clone(plan, job, pr)
+            target = reused or self._created_clone or self.options.job_id
+            found, why_not = self._job_overrides(reading)
+            if why_not is None:
+                self._copy_overrides(job.project_id, target, found, reused=reused is not None)
+                return plan, target, reused
+        except DbtCloudError as refused:
+            if refused.status_code not in PERMISSION_REFUSALS:
+                raise
+            why_not = f"answered {refused.status_code}"
+            self._warn_clone_refused(refused)
+        # The clone made meanwhile goes at once; a reused one stays, idle, for a later step.
+        if self._created_clone is not None:
+            self._teardown(None, self._created_clone)
+            self._created_clone = None
+        return without_clone(plan, why_not), self.options.job_id, None
 
     def _prepare_clone(self, plan: Clone, job: Job, pr: PullRequest) -> int | None:
         """The idle clone updated for reuse, or None with the clone created in `_created_clone` (set the moment it

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from dbt_cloud_emulator import Emulator, EmulatorConfig, caller_id
-from tests.harness import Step, make_step, pr_event
+from tests.fake_github import FakeGitHub
+from tests.harness import EXPRESSIONS, Step, make_step, pr_event
 
 TOKENS = [f"dbtc_step_token_{index}" for index in range(40)]
 # Job Runner tokens: they may trigger and cancel runs, but not create, change or delete jobs.
@@ -83,3 +84,14 @@ def trigger(emu: Emulator, pr: int, sha: str, job_id: int | None = None) -> dict
 def run_of(emu: Emulator, run_id: int) -> dict[str, Any]:
     """One run from the emulator's state."""
     return next(run for run in emu.runs() if run["id"] == run_id)
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    """The GitHub API of acme/analytics, whose PR #7 is open at commit a...a, taking the workflow's token."""
+    with FakeGitHub(
+        token=EXPRESSIONS["${{ github.token }}"],
+        pulls={("acme/analytics", 7): "open"},
+        heads={("acme/analytics", 7): "a" * 40},
+    ) as fake:
+        yield fake

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from dbt_cloud_emulator import Emulator
 from tests.fake_github import FakeGitHub
-from tests.harness import EXPRESSIONS
 from tests.integration.conftest import StepFactory
 
 SHA_A = "a" * 40
 REPO = "acme/analytics"
 DEPS_ERROR = "Package dbt-labs/dbt_utilz was not found in the package index"
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    token = EXPRESSIONS["${{ github.token }}"]
-    with FakeGitHub(token=token, pulls={(REPO, 7): "open"}, heads={(REPO, 7): SHA_A}) as fake:
-        yield fake
 
 
 def test_a_run_that_failed_in_dbt_deps_shows_that_step_and_the_end_of_its_log(

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from autoscale_ci.pr_comment import Marker, read_marker
 from dbt_cloud_emulator import Emulator
 from tests.fake_github import FakeComment, FakeGitHub
-from tests.harness import EXPRESSIONS, NO_GITHUB, Step, wait_for
+from tests.harness import NO_GITHUB, Step, wait_for
 from tests.integration.conftest import StepFactory
 
 SHA_A, SHA_B = "a" * 40, "b" * 40
 REPO = "acme/analytics"
-WORKFLOW_TOKEN = EXPRESSIONS["${{ github.token }}"]
 FAILING_NODE = "model.emulated_project.stg_orders"
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub(token=WORKFLOW_TOKEN, pulls={(REPO, 7): "open"}, heads={(REPO, 7): SHA_A}) as fake:
-        yield fake
 
 
 def on(github: FakeGitHub | None, step: Step) -> Step:
