@@ -10,9 +10,9 @@ from pathlib import Path
 
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.failure import FailedStep, describe, failed_step
-from autoscale_ci.github import Runtime
 from autoscale_ci.models import ERROR, SUCCESS, Run, RunStep
 from autoscale_ci.results import RunResults, summarize
+from autoscale_ci.runtime import Runtime
 
 RUN_RESULTS = "run_results.json"
 # A step is named "Invoke dbt with `dbt build --select ...`"; these commands leave no run results of the build.

@@ -8,8 +8,8 @@ from autoscale_ci import signals
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.errors import InputError
 from autoscale_ci.executor import Options
-from autoscale_ci.github import Runtime
 from autoscale_ci.post import Leftovers
+from autoscale_ci.runtime import Runtime
 from autoscale_ci.settings import Settings
 
 

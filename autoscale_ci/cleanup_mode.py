@@ -13,12 +13,12 @@ from autoscale_ci.context import PR_EVENTS, PullRequest, pr_number, pull_request
 from autoscale_ci.engine import Trigger
 from autoscale_ci.errors import InputError
 from autoscale_ci.executor import Executor
-from autoscale_ci.github import Runtime
 from autoscale_ci.github_api import GitHubAccess
 from autoscale_ci.markers import drop_cause, pr_schema
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.report import cleanup_outputs, cleanup_summary
 from autoscale_ci.runner import Runner
+from autoscale_ci.runtime import Runtime
 from autoscale_ci.settings import Settings
 from autoscale_ci.stale_clones import report_line, sweep
 

@@ -9,6 +9,7 @@ from collections.abc import MutableMapping, Sequence
 from autoscale_ci import __version__, post
 from autoscale_ci import main as action
 from autoscale_ci.inputs_help import INPUTS
+from autoscale_ci.runtime import OUTPUTS_FILE_VARIABLE, SUMMARY_FILE_VARIABLE
 from autoscale_ci.settings import input_names
 
 COMMANDS = ("run", "cleanup", "post")
@@ -37,6 +38,22 @@ COMMAND_HELP = {
 }
 
 
+# Flags of the command line alone: under GitHub Actions the job summary and GITHUB_OUTPUT hold these.
+FILE_FLAGS = {
+    "summary-file": (
+        SUMMARY_FILE_VARIABLE,
+        "also write the Markdown summary to this file (default under GitLab CI: autoscale-dbt-ci-summary.md, for "
+        "artifacts:; under Azure Pipelines: $(Agent.TempDirectory)/autoscale-dbt-ci-summary.md, shown on the run's "
+        "summary page; elsewhere none)",
+    ),
+    "outputs-file": (
+        OUTPUTS_FILE_VARIABLE,
+        "also write the outputs to this dotenv file as AUTOSCALE_DBT_CI_OUTPUT_<NAME>=value lines (default under "
+        "GitLab CI: autoscale-dbt-ci.env, for artifacts: reports: dotenv:; elsewhere none)",
+    ),
+}
+
+
 def env_name(flag: str) -> str:
     """The variable a flag may also be given as: AUTOSCALE_DBT_CI_JOB_ID for --job-id."""
     return "AUTOSCALE_DBT_CI_" + flag.upper().replace("-", "_")
@@ -49,6 +66,8 @@ def _flags() -> argparse.ArgumentParser:
         shown = f" (default: {default})" if default and not default.startswith("${{") else ""
         # Left out when not given, so that a flag before the command and one after it never overwrite each other.
         flags.add_argument(f"--{name}", dest=name, metavar="VALUE", default=argparse.SUPPRESS, help=description + shown)
+    for name, (_, description) in FILE_FLAGS.items():
+        flags.add_argument(f"--{name}", dest=name, metavar="PATH", default=argparse.SUPPRESS, help=description)
     return flags
 
 
@@ -87,6 +106,9 @@ def apply(args: argparse.Namespace, env: MutableMapping[str, str]) -> str:
     if command is not None and mode is not None and command != mode:
         raise SystemExit(f"autoscale-dbt-ci: the command '{command}' and --mode {mode} disagree: give one of them.")
     command = command or mode or "run"
+    for name, (variable, _) in FILE_FLAGS.items():
+        if name in given:
+            env[variable] = given[name]
     for name in input_names():
         value = given.get(name)
         if value is None and not env.get(f"INPUT_{name.upper()}"):

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.engine import belongs_to
 from autoscale_ci.errors import ActionError, InputError
-from autoscale_ci.github import Runtime
 from autoscale_ci.github_api import GitHubAccess, GitHubApiError, pull_request_state
 from autoscale_ci.markers import SCHEMA_PREFIX, clone_marker_prefix, clone_pr, clone_source, drop_cause, pr_schema
+from autoscale_ci.runtime import Runtime
 
 DEFAULT_COMMAND = "dbt run-operation {macro} --args '{{schema: {schema}, pr: {pr}}}'"
 _MACRO = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")

@@ -14,7 +14,6 @@ import httpx
 
 from autoscale_ci.context import PullRequest
 from autoscale_ci.engine import Plan, Skip
-from autoscale_ci.github import Runtime
 from autoscale_ci.github_api import TIMEOUT_SECONDS, Comment, GitHubAccess, GitHubApi, GitHubApiError
 from autoscale_ci.models import Run
 from autoscale_ci.outcome import Outcome
@@ -29,6 +28,7 @@ from autoscale_ci.pr_comment import (
     trusted,
     wanted,
 )
+from autoscale_ci.runtime import Runtime
 from autoscale_ci.threads import in_background
 
 # Rendered when GitHub refuses to write the comment: the workflow's token lacks the permission (or, for a pull

@@ -38,12 +38,12 @@ from autoscale_ci.engine import (
     without_clone,
 )
 from autoscale_ci.errors import Aborted
-from autoscale_ci.github import Runtime
 from autoscale_ci.markers import clone_source
 from autoscale_ci.models import RUNNING, Job, JobTriggers, Override, Run, status_name
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.polling import expected_duration, next_check, parse_duration
 from autoscale_ci.post import Leftovers
+from autoscale_ci.runtime import Runtime
 from autoscale_ci.snapshot import as_active
 from autoscale_ci.threads import in_background
 

@@ -28,7 +28,6 @@ from autoscale_ci.engine import (
 )
 from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import Executor, Options
-from autoscale_ci.github import Runtime
 from autoscale_ci.github_api import GitHubAccess
 from autoscale_ci.hosts import host_warning
 from autoscale_ci.models import Run
@@ -36,6 +35,7 @@ from autoscale_ci.outcome import Outcome
 from autoscale_ci.payload import build_payload
 from autoscale_ci.report import decision, error_summary, outputs, planned, summary
 from autoscale_ci.runner import Runner, fork_pr_number, pull_request
+from autoscale_ci.runtime import Runtime
 from autoscale_ci.settings import GITHUB_TOKEN_INPUT, TOKEN_INPUT, Settings, load_settings
 from autoscale_ci.snapshot import SnapshotReader
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.errors import ActionError
-from autoscale_ci.github import Runtime
+from autoscale_ci.runtime import Runtime
 from autoscale_ci.settings import TOKEN_INPUT, InvalidInputs, load_settings
 
 RUN, CLONE, ACCOUNT = "run_id", "clone_job_id", "account_id"

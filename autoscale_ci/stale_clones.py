@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from autoscale_ci.dbt_cloud import DbtCloudClient
-from autoscale_ci.github import Runtime
 from autoscale_ci.markers import clone_marker_prefix, clone_pr, clone_source
 from autoscale_ci.models import Job, parse_timestamp
+from autoscale_ci.runtime import Runtime
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.engine import Trigger
 from autoscale_ci.executor import Executor, Options
-from autoscale_ci.github import Runtime
 from autoscale_ci.models import parse_timestamp
+from autoscale_ci.runtime import Runtime
 from dbt_cloud_emulator import Emulator, EmulatorConfig
 
 RUN_SECONDS = 600.0

@@ -9,8 +9,8 @@ import respx
 
 from autoscale_ci.artifacts import Findings, collect, results_step
 from autoscale_ci.dbt_cloud import DbtCloudClient
-from autoscale_ci.github import Runtime
 from autoscale_ci.models import Run, RunStep
+from autoscale_ci.runtime import Runtime
 from tests.builders import ACCOUNT, HOST, TOKEN, envelope, failure, run
 
 ON_GITHUB = {"GITHUB_ACTIONS": "true"}

@@ -84,3 +84,19 @@ def test_flags_before_and_after_the_command_are_both_kept() -> None:
     env: dict[str, str] = {}
     assert apply(parser().parse_args(["--job-id", "5", "run", "--account-id", "1"]), env) == "run"
     assert (env["INPUT_JOB-ID"], env["INPUT_ACCOUNT-ID"]) == ("5", "1")
+
+
+def test_the_summary_and_outputs_files_are_flags_and_variables_of_the_same_name() -> None:
+    from autoscale_ci.cli import FILE_FLAGS, env_name
+
+    env: dict[str, str] = {}
+    apply(parser().parse_args(["run", "--summary-file", "s.md", "--outputs-file", "o.env"]), env)
+    assert env == {
+        "AUTOSCALE_DBT_CI_SUMMARY_FILE": "s.md",
+        "AUTOSCALE_DBT_CI_OUTPUTS_FILE": "o.env",
+        "INPUT_MODE": "run",
+    }
+    assert all(env_name(name) == variable for name, (variable, _) in FILE_FLAGS.items())  # the one naming rule
+    text = " ".join(parser().format_help().split())
+    assert "--summary-file PATH also write the Markdown summary" in text
+    assert "artifacts: reports: dotenv:" in text

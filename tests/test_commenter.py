@@ -12,11 +12,11 @@ from autoscale_ci import commenter as commenter_module
 from autoscale_ci.commenter import Commenter, Target
 from autoscale_ci.context import PullRequest
 from autoscale_ci.engine import RunStatus, Skip, Trigger
-from autoscale_ci.github import Runtime
 from autoscale_ci.github_api import GitHubAccess
 from autoscale_ci.models import Run
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.pr_comment import Marker, Mode
+from autoscale_ci.runtime import Runtime
 
 SHA = "a" * 40
 PR = PullRequest(number=7, head_sha=SHA, updated_at=datetime(2026, 11, 25, tzinfo=UTC))

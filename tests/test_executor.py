@@ -19,10 +19,10 @@ from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import ActiveRun, Clone, Follow, Skip, Trigger
 from autoscale_ci.errors import Aborted
 from autoscale_ci.executor import Executor, Options
-from autoscale_ci.github import Runtime
 from autoscale_ci.markers import clone_marker, push_marker
 from autoscale_ci.models import Job
 from autoscale_ci.report import decision
+from autoscale_ci.runtime import Runtime
 from tests.builders import ACCOUNT, HOST, JOB, SHA_A, SHA_B, TOKEN, envelope, failure, job, no_overrides, overrides, run
 
 ON_GITHUB = {"GITHUB_ACTIONS": "true"}

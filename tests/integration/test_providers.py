@@ -45,6 +45,30 @@ PR_FIELD = {
 }
 
 
+# The lines each CI reads: a group's opening, an output, an error's start, and the one line allowed to hold the token
+# (the CI's own masking command, which the CI consumes before anything is shown).
+ESC = "\x1b"
+FORMS: dict[str, dict[str, str | None]] = {
+    "github": {"group": "::group::Decide", "output": None, "error": "::error", "mask": "::add-mask::"},
+    "gitlab": {
+        "group": f"{ESC}[0Ksection_start:",
+        "output": "output decision=plain-trigger",
+        "error": f"{ESC}[31;1merror: ",
+        "mask": None,
+    },
+    "azure": {
+        "group": "##[group]Decide",
+        "output": "##vso[task.setvariable variable=decision;isOutput=true]plain-trigger",
+        "error": "##vso[task.logissue type=error]",
+        "mask": "##vso[task.setsecret]",
+    },
+    "bitbucket": {"group": "== Decide ==", "output": "output decision=plain-trigger", "error": "error: ", "mask": None},
+    "shell": {"group": "== Decide ==", "output": "output decision=plain-trigger", "error": "error: ", "mask": None},
+}
+# Bitbucket keeps the summary and outputs only when asked; GitLab and Azure have a place for them by default.
+ASKED = {"bitbucket": ["--summary-file", "summary.md", "--outputs-file", "outputs.env"]}
+
+
 def run_cli(emu: Emulator, workdir: Path, provider: str, token: str) -> tuple[subprocess.CompletedProcess[str], str]:
     """`autoscale-dbt-ci run` as that CI would run it; also returns every file the run left, concatenated."""
     workdir.mkdir()
@@ -55,12 +79,16 @@ def run_cli(emu: Emulator, workdir: Path, provider: str, token: str) -> tuple[su
     env.update({"DBT_CLOUD_TOKEN": token, "PYTHONPATH": str(ROOT), **PROVIDERS[provider]})
     args = ["--account-id", str(emu.account_id), "--job-id", str(emu.ci_job_id), "--dbt-cloud-host", emu.url]
     args += ["--poll-interval", "0.1", "--artifacts", "run_results.json", "--artifacts-path", "dbt"]
+    args += ASKED.get(provider, [])
     if provider == "github":
         (workdir / "event.json").write_text(json.dumps(pr_event(PR, SHA)), encoding="utf-8")
         env["GITHUB_EVENT_PATH"] = str(workdir / "event.json")
         for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_STATE"):
             (workdir / name).write_text("", encoding="utf-8")
             env[name] = str(workdir / name)
+    if provider == "azure":
+        (workdir / "agent-temp").mkdir()
+        env["AGENT_TEMPDIRECTORY"] = str(workdir / "agent-temp")
     if provider == "shell":
         args += ["--pr-number", str(PR), "--git-sha", SHA]
     result = subprocess.run(
@@ -69,6 +97,31 @@ def run_cli(emu: Emulator, workdir: Path, provider: str, token: str) -> tuple[su
     )  # fmt: skip
     written = "".join(path.read_text(encoding="utf-8") for path in sorted(workdir.rglob("*")) if path.is_file())
     return result, written
+
+
+def the_token_shows_only_in_the_masking_command(provider: str, printed: str, token: str) -> None:
+    """The token is in no line, but in the one that hands it to the CI's masking."""
+    mask = FORMS[provider]["mask"]
+    assert [line for line in printed.splitlines() if token in line] == ([f"{mask}{token}"] if mask else [])
+    if provider != "github":
+        assert [line for line in printed.splitlines() if line.startswith("::")] == []
+
+
+def summary_and_outputs(provider: str, workdir: Path) -> tuple[str, str]:
+    """The summary and the outputs as the CI keeps them: its own files, or the ones asked for; none in a shell."""
+    files = {
+        "github": ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"),
+        "gitlab": ("autoscale-dbt-ci-summary.md", "autoscale-dbt-ci.env"),
+        "azure": ("agent-temp/autoscale-dbt-ci-summary.md", ""),
+        "bitbucket": ("summary.md", "outputs.env"),
+    }
+    if provider not in files:
+        assert sorted(path.name for path in workdir.iterdir()) == ["dbt"]  # the artifacts asked for, and nothing more
+        return "", ""
+    summary, outputs = (workdir / name if name else None for name in files[provider])
+    return (summary.read_text(encoding="utf-8") if summary else ""), (
+        outputs.read_text(encoding="utf-8") if outputs else ""
+    )
 
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))
@@ -84,17 +137,23 @@ def test_a_run_prints_the_token_nowhere_and_speaks_the_ci_s_language(
         field: PR if field == PR_FIELD[provider] else None for field in set(PR_FIELD.values())
     }
     assert emu.token not in written
+    the_token_shows_only_in_the_masking_command(provider, printed, emu.token)
+    lines = printed.splitlines()
+    forms = FORMS[provider]
+    assert any(line.startswith(str(forms["group"])) for line in lines), printed
+    if forms["output"] is not None:
+        assert forms["output"] in lines
+    summary, outputs = summary_and_outputs(provider, tmp_path / "ok")
     if provider == "github":
-        assert [line for line in printed.splitlines() if emu.token in line] == [f"::add-mask::{emu.token}"]
-        outputs = parse_file_commands((tmp_path / "ok" / "GITHUB_OUTPUT").read_text(encoding="utf-8"))
-        assert outputs["decision"] == "plain-trigger"
-        assert "### ✅ dbt Cloud CI: success" in (tmp_path / "ok" / "GITHUB_STEP_SUMMARY").read_text(encoding="utf-8")
-    else:
-        assert emu.token not in printed
-        assert [line for line in printed.splitlines() if line.startswith("::")] == []
-        assert "output decision=plain-trigger" in printed.splitlines()
-        assert "== Decide ==" in printed.splitlines()
-        assert any(line.startswith("notice: dbt Cloud run ") for line in printed.splitlines())
+        assert parse_file_commands(outputs)["decision"] == "plain-trigger"
+    elif outputs:
+        assert "AUTOSCALE_DBT_CI_OUTPUT_DECISION=plain-trigger" in outputs.splitlines()
+    if summary:
+        assert "### ✅ dbt Cloud CI: success" in summary
+    if provider == "azure":
+        assert f"##vso[task.uploadsummary]{tmp_path / 'ok' / 'agent-temp' / 'autoscale-dbt-ci-summary.md'}" in lines
+    if provider != "github":
+        assert any(line.startswith("notice: dbt Cloud run ") for line in lines)
     assert (tmp_path / "ok" / "dbt" / "run_results.json").exists()  # artifacts are the user's files, everywhere
 
 
@@ -104,14 +163,8 @@ def test_a_refused_token_is_one_error_that_never_shows_the_token(emu: Emulator, 
     printed = result.stdout + result.stderr
     assert result.returncode == 1, printed
     assert WRONG_TOKEN not in written
-    lines = printed.splitlines()
-    if provider == "github":
-        assert [line for line in lines if WRONG_TOKEN in line] == [f"::add-mask::{WRONG_TOKEN}"]
-        errors = [line for line in lines if line.startswith("::error")]
-    else:
-        assert WRONG_TOKEN not in printed
-        assert [line for line in lines if line.startswith("::")] == []
-        errors = [line for line in lines if line.startswith("error: ")]
+    the_token_shows_only_in_the_masking_command(provider, printed, WRONG_TOKEN)
+    errors = [line for line in printed.splitlines() if line.startswith(str(FORMS[provider]["error"]))]
     assert len(errors) == 1, printed
     assert "401" in errors[0]
     assert emu.runs() == []  # nothing changed in dbt Cloud

@@ -1,0 +1,159 @@
+"""The runner's side of a step: log lines, annotations, groups, outputs, summary, state and masking, each in the
+dialect of the CI that runs it (`dialects`).
+
+GitHub's workflow commands and its GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and GITHUB_STATE files are used only under
+GitHub Actions (`GITHUB_ACTIONS=true`): anywhere else only GitHub's runner would swallow `::add-mask::<token>`, so the
+line would print the token in clear. Every secret the step was given is replaced by `***` in whatever it prints or
+writes, and only the CI's own masking command (`::add-mask::`, `##vso[task.setsecret]`) ever carries one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from autoscale_ci.dialects import Plain, dotenv, for_env, format_outputs
+
+# A step summary larger than this is rejected by GitHub's runner; the same cut keeps a summary file readable.
+SUMMARY_LIMIT = 1024 * 1024
+REDACTED = "***"
+# Where the summary and the outputs also go when asked, outside GitHub Actions too (`--summary-file`, `--outputs-file`).
+SUMMARY_FILE_VARIABLE = "AUTOSCALE_DBT_CI_SUMMARY_FILE"
+OUTPUTS_FILE_VARIABLE = "AUTOSCALE_DBT_CI_OUTPUTS_FILE"
+
+
+class Runtime:
+    """The step's view of the runner: stdout for log lines and commands, files for outputs, summary and state."""
+
+    def __init__(self, env: Mapping[str, str] | None = None, out: TextIO | None = None) -> None:
+        self._env = os.environ if env is None else env
+        self._out = out
+        self.dialect: Plain = for_env(self._env)
+        self.github = self.dialect.name == "github"
+        summary_file, outputs_file = self.dialect.default_files(self._env)
+        self._summary_file = self._env.get(SUMMARY_FILE_VARIABLE) or summary_file
+        self._outputs_file = self._env.get(OUTPUTS_FILE_VARIABLE) or outputs_file
+        self._outputs: dict[str, str] = {}
+        self._summary_started = False
+        self._secrets: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def out(self) -> TextIO:
+        """Where log lines and commands go."""
+        return self._out if self._out is not None else sys.stdout
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret given to `mask` replaced by `***`."""
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def log(self, line: str) -> None:
+        """Print a log line, secrets redacted and never taken for a command; whole, when other threads (reads,
+        cancels, retries) print too."""
+        self._write(self.dialect.quote(self.redact(line)))
+
+    def _write(self, line: str) -> None:
+        with self._lock:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def _annotate(self, level: str, message: str, title: str) -> None:
+        self._write(self.dialect.annotation(level, self.redact(message), self.redact(title)))
+
+    def error(self, message: str, title: str = "") -> None:
+        """Annotate an error."""
+        self._annotate("error", message, title)
+
+    def warning(self, message: str, title: str = "") -> None:
+        """Annotate a warning."""
+        self._annotate("warning", message, title)
+
+    def notice(self, message: str, title: str = "") -> None:
+        """Annotate a notice."""
+        self._annotate("notice", message, title)
+
+    def mask(self, secret: str) -> None:
+        """Keep a secret out of every later line and file; the CI masks it too where it can be told to."""
+        if not secret or secret in self._secrets:
+            return
+        self._secrets.append(secret)
+        line = self.dialect.mask(secret)
+        if line is not None:
+            # The one line that carries the secret, and the CI consumes it before anything is shown.
+            self._write(line)
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """Fold the lines printed inside into one collapsible group (a heading line where the CI has none)."""
+        opening, closing = self.dialect.group(self.redact(title))
+        self._write(opening)
+        try:
+            yield
+        finally:
+            if closing is not None:
+                self._write(closing)
+
+    def verbatim(self, title: str, lines: Iterable[str]) -> None:
+        """Print text the step did not write (a run's log) in a group, secrets redacted, so that a command in it is
+        shown, never obeyed."""
+        with self.group(title):
+            for line in self.dialect.verbatim(self.redact(line) for line in lines):
+                self._write(line)
+
+    def _append(self, variable: str, text: str) -> bool:
+        path = self._env.get(variable, "") if self.github else ""
+        if not path:
+            return False
+        with Path(path).open("a", encoding="utf-8") as handle:
+            handle.write(self.redact(text))
+        return True
+
+    def _write_file(self, path: str, text: str, *, append: bool = False) -> bool:
+        """Write a file the user (or the CI's convention) asked for; a failure is a warning, never the verdict."""
+        try:
+            with Path(path).open("a" if append else "w", encoding="utf-8") as handle:
+                handle.write(self.redact(text))
+        except OSError as exc:
+            self.warning(f"Could not write {path} ({exc.strerror or exc}); the step goes on without it.")
+            return False
+        return True
+
+    def set_outputs(self, values: Mapping[str, str]) -> None:
+        """Write step outputs: to GITHUB_OUTPUT under GitHub Actions, elsewhere in the CI's form; and to the outputs
+        file when there is one, rewritten whole so that it always holds every output so far."""
+        if not self._append("GITHUB_OUTPUT", format_outputs(values)):
+            for line in self.dialect.outputs({name: self.redact(value) for name, value in values.items()}):
+                self._write(line)
+        if self._outputs_file:
+            self._outputs.update(values)
+            self._write_file(self._outputs_file, dotenv({k: self.redact(v) for k, v in self._outputs.items()}))
+
+    def save_state(self, values: Mapping[str, str]) -> None:
+        """Save values for the post step, which reads them as `STATE_<name>` (GitHub Actions only)."""
+        self._append("GITHUB_STATE", format_outputs(values))
+
+    def write_summary(self, markdown: str) -> None:
+        """Append Markdown to the job summary (GitHub Actions) and to the summary file (when there is one; begun
+        afresh by each step), cut to GitHub's size limit."""
+        data = markdown.encode("utf-8")
+        if len(data) > SUMMARY_LIMIT:
+            marker = "\n\n_Summary cut to fit the 1 MiB limit._\n"
+            keep = SUMMARY_LIMIT - len(marker.encode("utf-8"))
+            markdown = data[:keep].decode("utf-8", errors="ignore") + marker
+        self._append("GITHUB_STEP_SUMMARY", markdown)
+        if not self._summary_file:
+            return
+        first = not self._summary_started
+        if self._write_file(self._summary_file, markdown, append=not first):
+            self._summary_started = True
+            # Handed over once: each hand-over would show the file as one more summary.
+            uploaded = self.dialect.summary_uploaded(Path(self._summary_file).resolve()) if first else None
+            if uploaded is not None:
+                self._write(uploaded)
