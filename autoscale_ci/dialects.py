@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
+import shlex
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -30,6 +31,16 @@ def on_github_actions(env: Mapping[str, str]) -> bool:
     return env.get("GITHUB_ACTIONS", "").strip().lower() == "true"
 
 
+def outputs_name(output: str) -> str:
+    """An output's variable in an outputs file: `AUTOSCALE_DBT_CI_OUTPUT_RUN_URL` for `run-url`."""
+    return DOTENV_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", output).upper()
+
+
+def never_closes() -> str | None:
+    """The closing of a group that has no closing line."""
+    return None
+
+
 def one_line(value: str) -> str:
     """A list's lines joined with `,`, for the forms that hold one line (`output name=value`, dotenv)."""
     return ",".join(part for part in value.splitlines() if part) if "\n" in value or "\r" in value else value
@@ -39,6 +50,8 @@ class Plain:
     """Bitbucket Pipelines, any other CI and a terminal: plain lines a person reads."""
 
     name = "plain"
+    # Whether a group may open inside another; where it may not, the runtime closes the outer one meanwhile.
+    nests = False
 
     def annotation(self, level: str, message: str, title: str) -> str:
         """`error: title: message`."""
@@ -49,9 +62,9 @@ class Plain:
         del secret
         return None
 
-    def group(self, title: str) -> tuple[str, str | None]:
-        """The lines that open and close a group of lines."""
-        return f"== {title} ==", None
+    def group(self, title: str) -> tuple[str, Callable[[], str | None]]:
+        """The line that opens a group of lines, and what renders its closing line when it closes."""
+        return f"== {self.quote(title)} ==", never_closes
 
     def quote(self, line: str) -> str:
         """A line as printed when the step did not choose its text (dbt Cloud's names, a run's log): never a command."""
@@ -74,6 +87,10 @@ class Plain:
         """Where the summary and the outputs go when no one says: nowhere."""
         del env
         return "", ""
+
+    def outputs_file(self, values: Mapping[str, str]) -> str:
+        """The outputs file: `NAME='value'` lines that a later step can `source`."""
+        return "".join(f"{outputs_name(name)}={shlex.quote(one_line(value))}\n" for name, value in values.items())
 
 
 def escape_data(value: str) -> str:
@@ -117,9 +134,15 @@ class GitHub(Plain):
         """`::add-mask::`, which the runner consumes before anything is shown."""
         return format_command("add-mask", secret)
 
-    def group(self, title: str) -> tuple[str, str | None]:
+    def group(self, title: str) -> tuple[str, Callable[[], str | None]]:
         """`::group::` and `::endgroup::`."""
-        return format_command("group", title), format_command("endgroup", "")
+        return format_command("group", title), lambda: format_command("endgroup", "")
+
+    def quote(self, line: str) -> str:
+        """On one line, and never starting with `::` (the runner looks past leading spaces): `> ` goes before it.
+        Visible on purpose: the runner's comparison may skip an invisible character."""
+        line = line.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+        return f"> {line}" if line.lstrip().startswith("::") else line
 
     def verbatim(self, lines: Iterable[str]) -> Iterator[str]:
         """The lines between `::stop-commands::` markers, so that a `::` line among them is shown, never obeyed."""
@@ -140,7 +163,7 @@ def azure_name(output: str) -> str:
 
 
 # The agent acts on `##vso[` anywhere in a line and formats a line that starts with `##[`.
-_AZURE_COMMANDS = re.compile(r"##(?=vso\[|\[)")
+_AZURE_COMMANDS = re.compile(r"##(vso)?\[")
 
 
 class Azure(Plain):
@@ -159,13 +182,14 @@ class Azure(Plain):
         """`##vso[task.setsecret]`, which the agent consumes, masking the value in every later line."""
         return f"##vso[task.setsecret]{azure_data(secret)}"
 
-    def group(self, title: str) -> tuple[str, str | None]:
+    def group(self, title: str) -> tuple[str, Callable[[], str | None]]:
         """`##[group]` and `##[endgroup]`."""
-        return f"##[group]{self.quote(one_line(title))}", "##[endgroup]"
+        return f"##[group]{self.quote(one_line(title))}", lambda: "##[endgroup]"
 
     def quote(self, line: str) -> str:
-        """A zero-width space between the `##` of a command, so that the agent shows the line and obeys nothing."""
-        return _AZURE_COMMANDS.sub("#\u200b#", line)
+        """A space before the `[` of a command, so that the agent shows the line and obeys nothing. (Not an invisible
+        character: the agent's search for `##vso[` may skip one.)"""
+        return _AZURE_COMMANDS.sub(lambda found: found.group(0)[:-1] + " [", line)
 
     def outputs(self, values: Mapping[str, str]) -> list[str]:
         """Each output as a line to read and as an output variable of the step (`$(<step name>.run_status)`)."""
@@ -193,6 +217,7 @@ class GitLab(Plain):
     """GitLab CI: collapsible sections and coloured lines; outputs also in a dotenv report, the summary in a file."""
 
     name = "gitlab"
+    nests = True
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -204,31 +229,38 @@ class GitLab(Plain):
         colour = _COLOURS.get(level)
         return f"{colour}{line}{_RESET}" if colour else line
 
-    def group(self, title: str) -> tuple[str, str | None]:
-        """`section_start` and `section_end` lines of one unique name, folded like GitHub's groups."""
+    def group(self, title: str) -> tuple[str, Callable[[], str | None]]:
+        """`section_start` and `section_end` lines of one unique name, folded like GitHub's groups; GitLab shows the
+        time between the two."""
         slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
         name = f"autoscale_dbt_ci_{next(self._sections)}_{slug}"[:100]
-        start = f"{ESC}[0Ksection_start:{int(self._clock())}:{name}[collapsed=true]\r{ESC}[0K{one_line(title)}"
-        return start, f"{ESC}[0Ksection_end:{int(self._clock())}:{name}\r{ESC}[0K"
+        heading = self.quote(one_line(title))
+        start = f"{ESC}[0Ksection_start:{int(self._clock())}:{name}[collapsed=true]\r{ESC}[0K{heading}"
+        return start, lambda: f"{ESC}[0Ksection_end:{int(self._clock())}:{name}\r{ESC}[0K"
+
+    def quote(self, line: str) -> str:
+        """Without escape characters and carriage returns, so that no text can end a section or redraw a line."""
+        return line.replace(ESC, "").replace("\r", "")
 
     def default_files(self, env: Mapping[str, str]) -> tuple[str, str]:
         """Both in the job's directory, where `artifacts:` finds them."""
         del env
         return SUMMARY_FILE, OUTPUTS_FILE
 
+    def outputs_file(self, values: Mapping[str, str]) -> str:
+        """The outputs file as GitLab's dotenv report takes it."""
+        return dotenv(values)
+
 
 def dotenv(values: Mapping[str, str]) -> str:
     """Outputs as GitLab's dotenv report takes them: `PREFIX_NAME=value`, one line each, `$` doubled (GitLab expands
     variables in them), under GitLab's size limit: the longest values are cut, ending in `...`."""
-    lines = {
-        DOTENV_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", name).upper(): one_line(value).replace("$", "$$").strip()
-        for name, value in values.items()
-    }
+    lines = {outputs_name(name): one_line(value).replace("$", "$$").strip() for name, value in values.items()}
 
     def size() -> int:
         return sum(len(f"{key}={value}\n".encode()) for key, value in lines.items())
 
-    while size() >= DOTENV_LIMIT:
+    while size() >= DOTENV_LIMIT and any(len(value) > len(CUT) for value in lines.values()):
         key = max(lines, key=lambda name: len(lines[name].encode()))
         keep = len(lines[key].encode()) - (size() - DOTENV_LIMIT + 1) - len(CUT)
         cut = lines[key].encode()[: max(keep, 0)].decode("utf-8", errors="ignore")

@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from autoscale_ci.dialects import Plain, dotenv, for_env, format_outputs
+from autoscale_ci.dialects import Plain, for_env, format_outputs
 
 # A step summary larger than this is rejected by GitHub's runner; the same cut keeps a summary file readable.
 SUMMARY_LIMIT = 1024 * 1024
@@ -25,6 +26,15 @@ REDACTED = "***"
 # Where the summary and the outputs also go when asked, outside GitHub Actions too (`--summary-file`, `--outputs-file`).
 SUMMARY_FILE_VARIABLE = "AUTOSCALE_DBT_CI_SUMMARY_FILE"
 OUTPUTS_FILE_VARIABLE = "AUTOSCALE_DBT_CI_OUTPUTS_FILE"
+
+
+@dataclass
+class _Group:
+    """A group entered and not left; `closing` renders its closing line, and is None while an inner group has it
+    closed."""
+
+    title: str
+    closing: Callable[[], str | None] | None
 
 
 class Runtime:
@@ -41,6 +51,8 @@ class Runtime:
         self._outputs: dict[str, str] = {}
         self._summary_started = False
         self._secrets: list[str] = []
+        # The groups entered and not left, innermost last.
+        self._groups: list[_Group] = []
         self._lock = threading.Lock()
 
     @property
@@ -50,7 +62,8 @@ class Runtime:
 
     def redact(self, text: str) -> str:
         """`text` with every secret given to `mask` replaced by `***`."""
-        for secret in self._secrets:
+        # Longest first: a secret inside a longer one must not leave the longer one's ends in clear.
+        for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, REDACTED)
         return text
 
@@ -59,9 +72,15 @@ class Runtime:
         cancels, retries) print too."""
         self._write(self.dialect.quote(self.redact(line)))
 
-    def _write(self, line: str) -> None:
+    def _write(self, *lines: str) -> None:
+        """Lines written together: no other thread's line lands between them. The first line into a group that an
+        inner one closed opens it again."""
         with self._lock:
-            self.out.write(line + "\n")
+            current = self._groups[-1] if self._groups else None
+            if current is not None and current.closing is None:
+                opening, current.closing = self.dialect.group(current.title)
+                lines = (opening, *lines)
+            self.out.write("".join(line + "\n" for line in lines))
             self.out.flush()
 
     def _annotate(self, level: str, message: str, title: str) -> None:
@@ -91,21 +110,37 @@ class Runtime:
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
-        """Fold the lines printed inside into one collapsible group (a heading line where the CI has none)."""
-        opening, closing = self.dialect.group(self.redact(title))
-        self._write(opening)
+        """Fold the lines printed inside into one collapsible group (a heading line where the CI has none). Where
+        groups do not nest (GitHub, Azure), an inner group closes the outer one, which opens again when a line is
+        written into it, so that no line falls out of its group."""
+        title = self.redact(title)
+        with self._lock:
+            if self._groups and not self.dialect.nests:
+                self._close(self._groups[-1])
+            opening, closing = self.dialect.group(title)
+            self.out.write(opening + "\n")
+            self.out.flush()
+            self._groups.append(_Group(title, closing))
         try:
             yield
         finally:
-            if closing is not None:
-                self._write(closing)
+            with self._lock:
+                self._close(self._groups.pop())
+
+    def _close(self, group: _Group) -> None:
+        """Its closing line, if it is open and has one; called with the lock held."""
+        line = group.closing() if group.closing is not None else None
+        group.closing = None
+        if line is not None:
+            self.out.write(line + "\n")
+            self.out.flush()
 
     def verbatim(self, title: str, lines: Iterable[str]) -> None:
         """Print text the step did not write (a run's log) in a group, secrets redacted, so that a command in it is
-        shown, never obeyed."""
+        shown, never obeyed; in one piece, so that no line of the step's own lands in it and goes unobeyed."""
+        shown = list(self.dialect.verbatim(self.redact(line) for line in lines))
         with self.group(title):
-            for line in self.dialect.verbatim(self.redact(line) for line in lines):
-                self._write(line)
+            self._write(*shown)
 
     def _append(self, variable: str, text: str) -> bool:
         path = self._env.get(variable, "") if self.github else ""
@@ -118,10 +153,12 @@ class Runtime:
     def _write_file(self, path: str, text: str, *, append: bool = False) -> bool:
         """Write a file the user (or the CI's convention) asked for; a failure is a warning, never the verdict."""
         try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
             with Path(path).open("a" if append else "w", encoding="utf-8") as handle:
                 handle.write(self.redact(text))
-        except OSError as exc:
-            self.warning(f"Could not write {path} ({exc.strerror or exc}); the step goes on without it.")
+        except (OSError, ValueError) as exc:  # ValueError: text no encoding can write (a lone surrogate)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            self.warning(f"Could not write {path} ({reason}); the step goes on without it.")
             return False
         return True
 
@@ -133,7 +170,9 @@ class Runtime:
                 self._write(line)
         if self._outputs_file:
             self._outputs.update(values)
-            self._write_file(self._outputs_file, dotenv({k: self.redact(v) for k, v in self._outputs.items()}))
+            text = self.dialect.outputs_file({name: self.redact(value) for name, value in self._outputs.items()})
+            if not self._write_file(self._outputs_file, text):
+                self._outputs_file = ""  # warned once; not tried again
 
     def save_state(self, values: Mapping[str, str]) -> None:
         """Save values for the post step, which reads them as `STATE_<name>` (GitHub Actions only)."""
@@ -142,7 +181,9 @@ class Runtime:
     def write_summary(self, markdown: str) -> None:
         """Append Markdown to the job summary (GitHub Actions) and to the summary file (when there is one; begun
         afresh by each step), cut to GitHub's size limit."""
-        data = markdown.encode("utf-8")
+        markdown = self.redact(markdown)  # before the cut, which could leave part of a secret
+        data = markdown.encode("utf-8", errors="replace")  # a lone surrogate (JSON allows them) becomes `?`
+        markdown = data.decode("utf-8")
         if len(data) > SUMMARY_LIMIT:
             marker = "\n\n_Summary cut to fit the 1 MiB limit._\n"
             keep = SUMMARY_LIMIT - len(marker.encode("utf-8"))
@@ -157,3 +198,5 @@ class Runtime:
             uploaded = self.dialect.summary_uploaded(Path(self._summary_file).resolve()) if first else None
             if uploaded is not None:
                 self._write(uploaded)
+        else:
+            self._summary_file = ""  # warned once; not tried again

@@ -21,8 +21,6 @@ from autoscale_ci.dialects import (
     one_line,
 )
 
-ZWSP = "\u200b"
-
 
 def test_escaping() -> None:
     assert escape_data("50%\r\nnext") == "50%25%0D%0Anext"
@@ -63,7 +61,8 @@ def test_azure_speaks_logging_commands() -> None:
     assert azure.annotation("warning", "careful", "") == "##vso[task.logissue type=warning]careful"
     assert azure.annotation("notice", "run 5", "dbt Cloud") == "notice: dbt Cloud: run 5"  # Azure has no notice
     assert azure.mask("dbtc_s3cret") == "##vso[task.setsecret]dbtc_s3cret"
-    assert azure.group("Decide") == ("##[group]Decide", "##[endgroup]")
+    opening, closing = azure.group("Decide")
+    assert (opening, closing()) == ("##[group]Decide", "##[endgroup]")
     assert azure.outputs({"run-status": "success", "failed-nodes": "model.a\nmodel.b"}) == [
         "output run-status=success",
         "output failed-nodes=model.a,model.b",
@@ -76,8 +75,7 @@ def test_azure_obeys_no_command_in_text_the_step_did_not_write() -> None:
     azure = Azure()
     planted = "##vso[task.setvariable variable=PATH]/tmp/evil and ##[error]red"
     shown = azure.quote(planted)
-    assert "##vso[" not in shown and "##[" not in shown
-    assert shown.replace(ZWSP, "") == planted  # the text reads as it was
+    assert shown == "##vso [task.setvariable variable=PATH]/tmp/evil and ## [error]red"  # reads as it was
     assert list(azure.verbatim([planted, "12:00:01  1 of 2 OK"])) == [shown, "12:00:01  1 of 2 OK"]
     assert azure.annotation("error", planted, "") == "##vso[task.logissue type=error]" + shown
     assert azure.group(planted)[0] == "##[group]" + shown
@@ -89,12 +87,13 @@ def test_azure_obeys_no_command_in_text_the_step_did_not_write() -> None:
 
 
 def test_gitlab_folds_sections_and_colours_problems() -> None:
-    clock = iter([1700000000.5, 1700000042.0, 1700000050.0, 1700000051.0])
-    gitlab = GitLab(clock=lambda: next(clock))
+    now = [1700000000.5]
+    gitlab = GitLab(clock=lambda: now[0])
     start, end = gitlab.group("Dry run: what a real run would do")
     name = "autoscale_dbt_ci_1_dry_run_what_a_real_run_would_do"
     assert start == f"\x1b[0Ksection_start:1700000000:{name}[collapsed=true]\r\x1b[0KDry run: what a real run would do"
-    assert end == f"\x1b[0Ksection_end:1700000042:{name}\r\x1b[0K"
+    now[0] = 1700000042.0
+    assert end() == f"\x1b[0Ksection_end:1700000042:{name}\r\x1b[0K"  # the time it closed: GitLab shows how long
     again, _ = gitlab.group("Dry run: what a real run would do")
     assert ":autoscale_dbt_ci_2_dry_run" in again  # section names are unique in a job's log
     assert re.fullmatch(r"[a-z0-9_.-]+", name)
@@ -102,18 +101,38 @@ def test_gitlab_folds_sections_and_colours_problems() -> None:
     assert gitlab.annotation("warning", "careful", "") == "\x1b[33;1mwarning: careful\x1b[0m"
     assert gitlab.annotation("notice", "run 5", "") == "notice: run 5"
     assert gitlab.mask("dbtc_s3cret") is None  # GitLab masks only variables it was told of, so it is never printed
+    # Text from elsewhere can neither end a section nor redraw a line.
+    assert gitlab.quote(f"job \x1b[0Ksection_end:1:{name}\r\x1b[0Kx") == f"job [0Ksection_end:1:{name}[0Kx"
+    assert gitlab.annotation("error", "\x1b[0Kx\ry", "") == "\x1b[31;1merror: [0Kxy\x1b[0m"
+
+
+def test_github_takes_no_line_of_text_from_elsewhere_for_a_command() -> None:
+    github = GitHub()
+    assert github.quote("step (dbt build\n::stop-commands::x) failed") == "step (dbt build ::stop-commands::x) failed"
+    assert github.quote("  ::add-mask::x") == ">   ::add-mask::x"
+    assert github.quote("Decision: plain-trigger: job 5 is idle.") == "Decision: plain-trigger: job 5 is idle."
 
 
 def test_plain_lines_everywhere_else() -> None:
     plain = Plain()
     assert plain.annotation("error", "refused", "401") == "error: 401: refused"
     assert plain.mask("dbtc_s3cret") is None
-    assert plain.group("Run") == ("== Run ==", None)
+    opening, closing = plain.group("Run")
+    assert (opening, closing()) == ("== Run ==", None)
+    assert plain.nests is False and GitHub.nests is False and Azure.nests is False and GitLab.nests is True
     assert plain.outputs({"decision": "skip", "failed-nodes": "a\nb"}) == [
         "output decision=skip",
         "output failed-nodes=a,b",
     ]
     assert plain.default_files({}) == ("", "")
+    # The outputs file a later step can `source`; GitLab's is its dotenv report.
+    text = plain.outputs_file({"run-url": "https://x/$HOME", "nodes-summary": '{"total": 1}', "failed-nodes": "a\nb"})
+    assert text == (
+        f"{DOTENV_PREFIX}RUN_URL='https://x/$HOME'\n"
+        f"""{DOTENV_PREFIX}NODES_SUMMARY='{{"total": 1}}'\n"""
+        f"{DOTENV_PREFIX}FAILED_NODES=a,b\n"
+    )
+    assert GitLab().outputs_file({"run-url": "https://x/$HOME"}) == f"{DOTENV_PREFIX}RUN_URL=https://x/$$HOME\n"
 
 
 def test_one_line_joins_a_list() -> None:
@@ -144,3 +163,8 @@ def test_dotenv_cuts_the_longest_value_to_fit_gitlab_s_limit(unit: str) -> None:
     nodes = lines[f"{DOTENV_PREFIX}FAILED_NODES"]
     assert nodes.endswith("...")
     assert nodes.rstrip(".").replace("$$", "").count("$") == 0  # no lone `$` for GitLab to expand
+
+
+def test_dotenv_stops_cutting_when_nothing_is_left_to_cut() -> None:
+    names = {f"output-{'x' * 300}-{n}": "value" for n in range(20)}  # names alone past the limit: cannot fit
+    assert set(dotenv(names).splitlines()) == {f"{DOTENV_PREFIX}{name.upper().replace('-', '_')}=..." for name in names}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -121,7 +122,7 @@ def test_azure_registers_the_token_with_the_agent_and_names_outputs_as_variables
         "##vso[task.setsecret]dbtc_s3cret",
         "##[group]Decide",
         "##vso[task.logissue type=error]401: dbt Cloud refused token ***",
-        "job #\u200b#vso[task.complete result=Succeeded]",
+        "job ##vso [task.complete result=Succeeded]",
         "##[endgroup]",
         "output decision=skip",
         "##vso[task.setvariable variable=decision;isOutput=true]skip",
@@ -165,12 +166,124 @@ def test_anywhere_the_summary_and_outputs_go_to_files_when_asked(tmp_path: Path)
     assert set(tmp_path.iterdir()) == {summary, outputs}
 
 
-def test_a_file_that_cannot_be_written_is_one_warning(tmp_path: Path) -> None:
+def test_a_file_that_cannot_be_written_is_one_warning_however_often_it_is_asked_for(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    summary, outputs = tmp_path / "a-file" / "summary.md", tmp_path / "a-file" / "outputs.env"  # under a file
     out = io.StringIO()
-    missing = tmp_path / "no-such-directory" / "summary.md"
-    runtime = Runtime({SUMMARY_FILE_VARIABLE: str(missing)}, out)
-    runtime.write_summary("### success\n")
-    lines = out.getvalue().splitlines()
-    assert len(lines) == 1
-    assert lines[0].startswith(f"warning: Could not write {missing} (")
-    assert lines[0].endswith("the step goes on without it.")
+    runtime = Runtime({SUMMARY_FILE_VARIABLE: str(summary), OUTPUTS_FILE_VARIABLE: str(outputs)}, out)
+    for _ in range(2):
+        runtime.write_summary("### success\n")
+        runtime.set_outputs({"decision": "skip"})
+    warnings = [line for line in out.getvalue().splitlines() if line.startswith("warning: ")]
+    assert [line.split(" (")[0] for line in warnings] == [
+        f"warning: Could not write {summary}",
+        f"warning: Could not write {outputs}",
+    ]
+    assert all(line.endswith("the step goes on without it.") for line in warnings)
+
+
+def test_text_no_encoding_can_write_is_replaced_in_the_summary_and_a_warning_in_outputs(tmp_path: Path) -> None:
+    out = io.StringIO()
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs.env"
+    runtime = Runtime({SUMMARY_FILE_VARIABLE: str(summary), OUTPUTS_FILE_VARIABLE: str(outputs)}, out)
+    runtime.write_summary("a lone surrogate from dbt: \udc80\n")
+    assert summary.read_text(encoding="utf-8") == "a lone surrogate from dbt: ?\n"
+    runtime.set_outputs({"failed-nodes": "model.\udc80"})
+    warnings = [line for line in out.getvalue().splitlines() if line.startswith("warning: ")]
+    assert warnings == [f"warning: Could not write {outputs} (UnicodeEncodeError); the step goes on without it."]
+
+
+def test_a_missing_directory_of_a_file_asked_for_is_made(tmp_path: Path) -> None:
+    path = tmp_path / "reports" / "ci" / "summary.md"
+    Runtime({SUMMARY_FILE_VARIABLE: str(path)}, io.StringIO()).write_summary("### success\n")
+    assert path.read_text(encoding="utf-8") == "### success\n"
+
+
+def test_a_secret_inside_a_longer_one_leaves_nothing_of_either() -> None:
+    runtime = Runtime({}, io.StringIO())
+    runtime.mask("abc")
+    runtime.mask("xxabcyy_longer_token")
+    assert runtime.redact("t=xxabcyy_longer_token u=abc") == "t=*** u=***"
+
+
+def test_a_secret_across_the_summary_s_cut_is_redacted_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "summary"
+    token = "dbtc_" + "S" * 40
+    runtime = Runtime({**ON_GITHUB, "GITHUB_STEP_SUMMARY": str(path)})
+    runtime.mask(token)
+    runtime.write_summary("x" * (SUMMARY_LIMIT - 60) + token + "y" * 100)
+    assert "dbtc_SSS" not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            ON_GITHUB,
+            ["::group::Run", "trigger", "::endgroup::", "::group::Log", "dbt", "::endgroup::", "::group::Run", "wait",
+             "::endgroup::"],
+        ),
+        ({"TF_BUILD": "True"}, ["##[group]Run", "trigger", "##[endgroup]", "##[group]Log", "dbt", "##[endgroup]",
+                                "##[group]Run", "wait", "##[endgroup]"]),
+        ({}, ["== Run ==", "trigger", "== Log ==", "dbt", "== Run ==", "wait"]),
+    ],
+)  # fmt: skip
+def test_where_groups_do_not_nest_the_outer_one_closes_around_an_inner_one(
+    env: dict[str, str], expected: list[str]
+) -> None:
+    out = io.StringIO()
+    runtime = Runtime(env, out)
+    with runtime.group("Run"):
+        runtime.log("trigger")
+        with runtime.group("Log"):
+            runtime.log("dbt")
+        runtime.log("wait")
+    assert out.getvalue().splitlines() == expected
+
+
+def test_gitlab_sections_nest() -> None:
+    out = io.StringIO()
+    runtime = Runtime({"GITLAB_CI": "true"}, out)
+    with runtime.group("Run"), runtime.group("Log"):
+        runtime.log("dbt")
+    lines = out.getvalue().split("\n")[:-1]  # not splitlines: a section line holds a carriage return
+    kinds = [line.split(":")[0].removeprefix("\x1b[0K") for line in lines]
+    assert kinds == ["section_start", "section_start", "dbt", "section_end", "section_end"]
+    ends = [line for line in lines if "section_end" in line]
+    assert ["autoscale_dbt_ci_2_log" in ends[0], "autoscale_dbt_ci_1_run" in ends[1]] == [True, True]
+
+
+def test_a_run_s_log_is_written_in_one_piece_amid_other_threads() -> None:
+    out = io.StringIO()
+    runtime = Runtime(ON_GITHUB, out)
+    lines = iter(["12:00:01 a", "12:00:02 b"])
+
+    def log_and_warn() -> Iterator[str]:
+        for line in lines:
+            runtime.warning("from another thread")  # as a background write would, while the log is read
+            yield line
+
+    runtime.verbatim("Log", log_and_warn())
+    printed = out.getvalue().splitlines()
+    start = next(index for index, line in enumerate(printed) if line.startswith("::stop-commands::"))
+    assert printed[start + 1 : start + 4] == ["12:00:01 a", "12:00:02 b", printed[start + 3]]
+    assert printed[start + 3].startswith("::resume-")
+    assert all(line.startswith("::warning::") for line in printed[:start] if "another" in line)
+
+
+def test_an_outer_group_with_nothing_more_to_show_is_not_opened_again() -> None:
+    out = io.StringIO()
+    runtime = Runtime(ON_GITHUB, out)
+    with runtime.group("Run"):
+        runtime.log("trigger")
+        with runtime.group("Artifacts"):
+            pass
+    runtime.log("output decision=plain-trigger")
+    assert out.getvalue().splitlines() == [
+        "::group::Run",
+        "trigger",
+        "::endgroup::",
+        "::group::Artifacts",
+        "::endgroup::",
+        "output decision=plain-trigger",
+    ]

@@ -1,5 +1,6 @@
 """The real command under the variables of each CI, against the emulator: the token is printed and written nowhere
-except into GitHub's own masking command, and no GitHub workflow command appears outside GitHub Actions."""
+except into the CI's own masking command (GitHub's `::add-mask::`, Azure's `##vso[task.setsecret]`), no GitHub
+workflow command appears outside GitHub Actions, and groups, errors, outputs and the summary come in each CI's form."""
 
 from __future__ import annotations
 
@@ -49,28 +50,51 @@ PR_FIELD = {
 # (the CI's own masking command, which the CI consumes before anything is shown).
 ESC = "\x1b"
 FORMS: dict[str, dict[str, str | None]] = {
-    "github": {"group": "::group::Decide", "output": None, "error": "::error", "mask": "::add-mask::"},
+    "github": {
+        "group": "::group::Decide",
+        "output": None,
+        "error": "::error",
+        "warning": "::warning::",
+        "mask": "::add-mask::",
+    },
     "gitlab": {
         "group": f"{ESC}[0Ksection_start:",
         "output": "output decision=plain-trigger",
         "error": f"{ESC}[31;1merror: ",
+        "warning": f"{ESC}[33;1mwarning: ",
         "mask": None,
     },
     "azure": {
         "group": "##[group]Decide",
         "output": "##vso[task.setvariable variable=decision;isOutput=true]plain-trigger",
         "error": "##vso[task.logissue type=error]",
+        "warning": "##vso[task.logissue type=warning]",
         "mask": "##vso[task.setsecret]",
     },
-    "bitbucket": {"group": "== Decide ==", "output": "output decision=plain-trigger", "error": "error: ", "mask": None},
-    "shell": {"group": "== Decide ==", "output": "output decision=plain-trigger", "error": "error: ", "mask": None},
+    "bitbucket": {
+        "group": "== Decide ==",
+        "output": "output decision=plain-trigger",
+        "error": "error: ",
+        "warning": "warning: ",
+        "mask": None,
+    },
+    "shell": {
+        "group": "== Decide ==",
+        "output": "output decision=plain-trigger",
+        "error": "error: ",
+        "warning": "warning: ",
+        "mask": None,
+    },
 }
 # Bitbucket keeps the summary and outputs only when asked; GitLab and Azure have a place for them by default.
 ASKED = {"bitbucket": ["--summary-file", "summary.md", "--outputs-file", "outputs.env"]}
 
 
-def run_cli(emu: Emulator, workdir: Path, provider: str, token: str) -> tuple[subprocess.CompletedProcess[str], str]:
-    """`autoscale-dbt-ci run` as that CI would run it; also returns every file the run left, concatenated."""
+def run_cli(
+    emu: Emulator, workdir: Path, provider: str, token: str, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """`autoscale-dbt-ci run` as that CI would run it, `extra` flags last; also returns every file the run left,
+    concatenated."""
     workdir.mkdir()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("INPUT_", "GITHUB_", "STATE_"))}
     for variables in PROVIDERS.values():
@@ -79,7 +103,7 @@ def run_cli(emu: Emulator, workdir: Path, provider: str, token: str) -> tuple[su
     env.update({"DBT_CLOUD_TOKEN": token, "PYTHONPATH": str(ROOT), **PROVIDERS[provider]})
     args = ["--account-id", str(emu.account_id), "--job-id", str(emu.ci_job_id), "--dbt-cloud-host", emu.url]
     args += ["--poll-interval", "0.1", "--artifacts", "run_results.json", "--artifacts-path", "dbt"]
-    args += ASKED.get(provider, [])
+    args += [*ASKED.get(provider, []), *extra]
     if provider == "github":
         (workdir / "event.json").write_text(json.dumps(pr_event(PR, SHA)), encoding="utf-8")
         env["GITHUB_EVENT_PATH"] = str(workdir / "event.json")
@@ -159,7 +183,10 @@ def test_a_run_prints_the_token_nowhere_and_speaks_the_ci_s_language(
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))
 def test_a_refused_token_is_one_error_that_never_shows_the_token(emu: Emulator, tmp_path: Path, provider: str) -> None:
-    result, written = run_cli(emu, tmp_path / "refused", provider, WRONG_TOKEN)
+    workdir = tmp_path / "refused"
+    # A summary file that cannot be written: one warning, in the CI's form, and the verdict unchanged.
+    unwritable = Path(os.devnull) / "summary.md"
+    result, written = run_cli(emu, workdir, provider, WRONG_TOKEN, "--summary-file", str(unwritable))
     printed = result.stdout + result.stderr
     assert result.returncode == 1, printed
     assert WRONG_TOKEN not in written
@@ -167,6 +194,9 @@ def test_a_refused_token_is_one_error_that_never_shows_the_token(emu: Emulator, 
     errors = [line for line in printed.splitlines() if line.startswith(str(FORMS[provider]["error"]))]
     assert len(errors) == 1, printed
     assert "401" in errors[0]
+    warnings = [line for line in printed.splitlines() if line.startswith(str(FORMS[provider]["warning"]))]
+    assert len(warnings) == 1, printed
+    assert f"Could not write {unwritable}" in warnings[0]
     assert emu.runs() == []  # nothing changed in dbt Cloud
 
 
