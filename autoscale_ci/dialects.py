@@ -139,9 +139,10 @@ class GitHub(Plain):
         return format_command("group", title), lambda: format_command("endgroup", "")
 
     def quote(self, line: str) -> str:
-        """On one line, and never starting with `::` (the runner looks past leading spaces): `> ` goes before it.
-        Visible on purpose: the runner's comparison may skip an invisible character."""
-        line = line.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+        """On one line, never starting with `::` (the runner looks past leading spaces: `> ` goes before it), and
+        with a space in `##[`, the runner's older command form, which it finds anywhere in a line. Visible on
+        purpose: the runner's comparison may skip an invisible character."""
+        line = line.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").replace("##[", "## [")
         return f"> {line}" if line.lstrip().startswith("::") else line
 
     def verbatim(self, lines: Iterable[str]) -> Iterator[str]:

@@ -28,7 +28,7 @@ SUMMARY_FILE_VARIABLE = "AUTOSCALE_DBT_CI_SUMMARY_FILE"
 OUTPUTS_FILE_VARIABLE = "AUTOSCALE_DBT_CI_OUTPUTS_FILE"
 
 
-@dataclass
+@dataclass(eq=False)  # found on the stack by identity: two groups may have one title
 class _Group:
     """A group entered and not left; `closing` renders its closing line, and is None while an inner group has it
     closed."""
@@ -61,27 +61,31 @@ class Runtime:
         return self._out if self._out is not None else sys.stdout
 
     def redact(self, text: str) -> str:
-        """`text` with every secret given to `mask` replaced by `***`."""
+        """`text` with every secret given to `mask` replaced by `***`, and fit to write: a lone surrogate (JSON
+        allows them) becomes `?` rather than failing the write."""
         # Longest first: a secret inside a longer one must not leave the longer one's ends in clear.
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, REDACTED)
-        return text
+        return text.encode("utf-8", errors="replace").decode("utf-8")
 
     def log(self, line: str) -> None:
         """Print a log line, secrets redacted and never taken for a command; whole, when other threads (reads,
         cancels, retries) print too."""
         self._write(self.dialect.quote(self.redact(line)))
 
-    def _write(self, *lines: str) -> None:
+    def _write(self, *lines: str, reopen: bool = True) -> None:
         """Lines written together: no other thread's line lands between them. The first line into a group that an
-        inner one closed opens it again."""
+        inner one closed opens it again (not a command the CI consumes, which would leave it empty)."""
         with self._lock:
             current = self._groups[-1] if self._groups else None
-            if current is not None and current.closing is None:
-                opening, current.closing = self.dialect.group(current.title)
+            closing = None
+            if reopen and current is not None and current.closing is None:
+                opening, closing = self.dialect.group(current.title)
                 lines = (opening, *lines)
             self.out.write("".join(line + "\n" for line in lines))
             self.out.flush()
+            if current is not None and closing is not None:
+                current.closing = closing  # open only once its opening line is out
 
     def _annotate(self, level: str, message: str, title: str) -> None:
         self._write(self.dialect.annotation(level, self.redact(message), self.redact(title)))
@@ -106,26 +110,30 @@ class Runtime:
         line = self.dialect.mask(secret)
         if line is not None:
             # The one line that carries the secret, and the CI consumes it before anything is shown.
-            self._write(line)
+            self._write(line, reopen=False)
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
         """Fold the lines printed inside into one collapsible group (a heading line where the CI has none). Where
         groups do not nest (GitHub, Azure), an inner group closes the outer one, which opens again when a line is
         written into it, so that no line falls out of its group."""
-        title = self.redact(title)
-        with self._lock:
-            if self._groups and not self.dialect.nests:
-                self._close(self._groups[-1])
-            opening, closing = self.dialect.group(title)
-            self.out.write(opening + "\n")
-            self.out.flush()
-            self._groups.append(_Group(title, closing))
+        entry = _Group(self.redact(title), None)
         try:
+            with self._lock:
+                if self._groups and not self.dialect.nests:
+                    self._close(self._groups[-1])
+                opening, closing = self.dialect.group(entry.title)
+                self.out.write(opening + "\n")
+                self.out.flush()
+                entry.closing = closing
+                self._groups.append(entry)
             yield
         finally:
+            # This group, whatever happened: a signal between its opening and here must not leave it on the stack.
             with self._lock:
-                self._close(self._groups.pop())
+                if entry in self._groups:
+                    self._groups.remove(entry)
+                self._close(entry)
 
     def _close(self, group: _Group) -> None:
         """Its closing line, if it is open and has one; called with the lock held."""
@@ -156,8 +164,8 @@ class Runtime:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             with Path(path).open("a" if append else "w", encoding="utf-8") as handle:
                 handle.write(self.redact(text))
-        except (OSError, ValueError) as exc:  # ValueError: text no encoding can write (a lone surrogate)
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
             self.warning(f"Could not write {path} ({reason}); the step goes on without it.")
             return False
         return True
@@ -182,8 +190,7 @@ class Runtime:
         """Append Markdown to the job summary (GitHub Actions) and to the summary file (when there is one; begun
         afresh by each step), cut to GitHub's size limit."""
         markdown = self.redact(markdown)  # before the cut, which could leave part of a secret
-        data = markdown.encode("utf-8", errors="replace")  # a lone surrogate (JSON allows them) becomes `?`
-        markdown = data.decode("utf-8")
+        data = markdown.encode("utf-8")
         if len(data) > SUMMARY_LIMIT:
             marker = "\n\n_Summary cut to fit the 1 MiB limit._\n"
             keep = SUMMARY_LIMIT - len(marker.encode("utf-8"))
@@ -197,6 +204,6 @@ class Runtime:
             # Handed over once: each hand-over would show the file as one more summary.
             uploaded = self.dialect.summary_uploaded(Path(self._summary_file).resolve()) if first else None
             if uploaded is not None:
-                self._write(uploaded)
+                self._write(uploaded, reopen=False)
         else:
             self._summary_file = ""  # warned once; not tried again

@@ -110,6 +110,7 @@ def test_github_takes_no_line_of_text_from_elsewhere_for_a_command() -> None:
     github = GitHub()
     assert github.quote("step (dbt build\n::stop-commands::x) failed") == "step (dbt build ::stop-commands::x) failed"
     assert github.quote("  ::add-mask::x") == ">   ::add-mask::x"
+    assert github.quote("dbt says ##[stop-commands]x") == "dbt says ## [stop-commands]x"  # the older form, anywhere
     assert github.quote("Decision: plain-trigger: job 5 is idle.") == "Decision: plain-trigger: job 5 is idle."
 
 

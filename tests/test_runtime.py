@@ -182,15 +182,39 @@ def test_a_file_that_cannot_be_written_is_one_warning_however_often_it_is_asked_
     assert all(line.endswith("the step goes on without it.") for line in warnings)
 
 
-def test_text_no_encoding_can_write_is_replaced_in_the_summary_and_a_warning_in_outputs(tmp_path: Path) -> None:
-    out = io.StringIO()
-    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs.env"
-    runtime = Runtime({SUMMARY_FILE_VARIABLE: str(summary), OUTPUTS_FILE_VARIABLE: str(outputs)}, out)
-    runtime.write_summary("a lone surrogate from dbt: \udc80\n")
-    assert summary.read_text(encoding="utf-8") == "a lone surrogate from dbt: ?\n"
+def test_a_lone_surrogate_from_dbt_is_written_as_a_question_mark_everywhere(tmp_path: Path) -> None:
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)  # strict, as a pipe's stdout is
+    paths = {"GITHUB_OUTPUT": tmp_path / "out", "GITHUB_STEP_SUMMARY": tmp_path / "summary"}
+    files = {SUMMARY_FILE_VARIABLE: tmp_path / "summary.md", OUTPUTS_FILE_VARIABLE: tmp_path / "outputs.env"}
+    runtime = Runtime({**ON_GITHUB, **{name: str(path) for name, path in {**paths, **files}.items()}}, out)
+    runtime.log("model.\udc80 failed")
+    runtime.error("model.\udc80 failed")
     runtime.set_outputs({"failed-nodes": "model.\udc80"})
-    warnings = [line for line in out.getvalue().splitlines() if line.startswith("warning: ")]
-    assert warnings == [f"warning: Could not write {outputs} (UnicodeEncodeError); the step goes on without it."]
+    runtime.write_summary("model.\udc80\n")
+    assert raw.getvalue().decode("utf-8").splitlines() == ["model.? failed", "::error::model.? failed"]
+    assert read_outputs(paths["GITHUB_OUTPUT"]) == {"failed-nodes": "model.?"}
+    assert paths["GITHUB_STEP_SUMMARY"].read_text(encoding="utf-8") == "model.?\n"
+    assert files[SUMMARY_FILE_VARIABLE].read_text(encoding="utf-8") == "model.?\n"
+    assert (
+        files[OUTPUTS_FILE_VARIABLE].read_text(encoding="utf-8") == "AUTOSCALE_DBT_CI_OUTPUT_FAILED_NODES='model.?'\n"
+    )
+
+
+def test_a_command_the_ci_consumes_does_not_reopen_a_group() -> None:
+    out = io.StringIO()
+    runtime = Runtime(ON_GITHUB, out)
+    with runtime.group("Run"):
+        with runtime.group("Artifacts"):
+            pass
+        runtime.mask("dbtc_s3cret")  # consumed by the runner: a group opened for it would show empty
+    assert out.getvalue().splitlines() == [
+        "::group::Run",
+        "::endgroup::",
+        "::group::Artifacts",
+        "::endgroup::",
+        "::add-mask::dbtc_s3cret",
+    ]
 
 
 def test_a_missing_directory_of_a_file_asked_for_is_made(tmp_path: Path) -> None:
