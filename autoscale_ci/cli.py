@@ -48,8 +48,9 @@ FILE_FLAGS = {
     ),
     "outputs-file": (
         OUTPUTS_FILE_VARIABLE,
-        "also write the outputs to this dotenv file as AUTOSCALE_DBT_CI_OUTPUT_<NAME>=value lines (default under "
-        "GitLab CI: autoscale-dbt-ci.env, for artifacts: reports: dotenv:; elsewhere none)",
+        "also write the outputs to this file as AUTOSCALE_DBT_CI_OUTPUT_<NAME>=value lines, quoted for `source`; "
+        "under GitLab CI the dotenv report (default autoscale-dbt-ci.env, for artifacts: reports: dotenv:; "
+        "elsewhere none)",
     ),
 }
 

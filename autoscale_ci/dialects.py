@@ -43,7 +43,7 @@ def never_closes() -> str | None:
 
 def one_line(value: str) -> str:
     """A list's lines joined with `,`, for the forms that hold one line (`output name=value`, dotenv)."""
-    return ",".join(part for part in value.splitlines() if part) if "\n" in value or "\r" in value else value
+    return ",".join(part for part in value.splitlines() if part)
 
 
 class Plain:
@@ -190,7 +190,7 @@ class Azure(Plain):
     def quote(self, line: str) -> str:
         """A space before the `[` of a command, so that the agent shows the line and obeys nothing. (Not an invisible
         character: the agent's search for `##vso[` may skip one.)"""
-        return _AZURE_COMMANDS.sub(lambda found: found.group(0)[:-1] + " [", line)
+        return _AZURE_COMMANDS.sub(r"##\1 [", line)
 
     def outputs(self, values: Mapping[str, str]) -> list[str]:
         """Each output as a line to read and as an output variable of the step (`$(<step name>.run_status)`)."""

@@ -1,5 +1,5 @@
 """The pipeline: settings -> pull request -> payload -> decide -> execute -> report; and the one place where
-exceptions become `::error::` lines, a summary and an exit code."""
+exceptions become error lines (`::error::` under GitHub), a summary and an exit code."""
 
 from __future__ import annotations
 

@@ -82,8 +82,7 @@ class Runtime:
             if reopen and current is not None and current.closing is None:
                 opening, closing = self.dialect.group(current.title)
                 lines = (opening, *lines)
-            self.out.write("".join(line + "\n" for line in lines))
-            self.out.flush()
+            self._emit(*lines)
             if current is not None and closing is not None:
                 current.closing = closing  # open only once its opening line is out
 
@@ -123,8 +122,7 @@ class Runtime:
                 if self._groups and not self.dialect.nests:
                     self._close(self._groups[-1])
                 opening, closing = self.dialect.group(entry.title)
-                self.out.write(opening + "\n")
-                self.out.flush()
+                self._emit(opening)
                 entry.closing = closing
                 self._groups.append(entry)
             yield
@@ -140,8 +138,12 @@ class Runtime:
         line = group.closing() if group.closing is not None else None
         group.closing = None
         if line is not None:
-            self.out.write(line + "\n")
-            self.out.flush()
+            self._emit(line)
+
+    def _emit(self, *lines: str) -> None:
+        """Write lines out; called with the lock held."""
+        self.out.write("".join(line + "\n" for line in lines))
+        self.out.flush()
 
     def verbatim(self, title: str, lines: Iterable[str]) -> None:
         """Print text the step did not write (a run's log) in a group, secrets redacted, so that a command in it is
