@@ -33,9 +33,10 @@ WRITABLE_FIELDS = (
     "state",
     "triggers_on_draft_pr",
     "triggers",
+    "schedule",
     "generate_sources",
 )
-# The schedule is left out as well as switched off: a job included in a run carries it in another shape.
+# Only for a field the job's own definition lacks: the clone copies the rest from it.
 REQUIRED_DEFAULTS: Mapping[str, Any] = {
     "execution": {"timeout_seconds": 0},
     "settings": {"threads": 4, "target_name": "default"},
@@ -50,10 +51,17 @@ REQUIRED_DEFAULTS: Mapping[str, Any] = {
 # Job creation has been seen to fail with a bare 500 for a long description; a clone's says little anyway.
 DESCRIPTION_CHARS = 255
 TRIGGERS_OFF = {"github_webhook": False, "schedule": False, "git_provider_webhook": False, "on_merge": False}
+# The live API refuses a create body without a schedule ("required key not provided"), as dbt Labs' Terraform provider
+# and dbt-jobs-as-code know: a clone gets this one, which never fires with the schedule trigger off.
+SCHEDULE_OFF: Mapping[str, Mapping[str, Any]] = {
+    "date": {"type": "every_day"},
+    "time": {"type": "every_hour", "interval": 1},
+}
 
 
 def clone_definition(job: Mapping[str, Any], job_id: int, pr_number: int, nonce: str = "") -> dict[str, Any]:
-    """A create-job body copying `job`, with every trigger and the schedule off and a marked name."""
+    """A create-job body copying `job` (its own `GET /jobs/{id}/`), with every trigger and the schedule off and a marked
+    name."""
     body: dict[str, Any] = {key: job[key] for key in WRITABLE_FIELDS if key in job}
     body = {key: value for key, value in body.items() if value is not None and value != ""}
     for key, default in REQUIRED_DEFAULTS.items():
@@ -63,4 +71,5 @@ def clone_definition(job: Mapping[str, Any], job_id: int, pr_number: int, nonce:
         body["description"] = str(body["description"])[:DESCRIPTION_CHARS]
     body["triggers"] = dict(TRIGGERS_OFF)
     body["triggers_on_draft_pr"] = False
+    body["schedule"] = {key: dict(value) for key, value in SCHEDULE_OFF.items()}
     return body

@@ -11,6 +11,8 @@ from autoscale_ci.errors import ActionError, InputError
 from autoscale_ci.github_api import GitHubAccess, GitHubApiError, pull_request_state
 from autoscale_ci.markers import SCHEMA_PREFIX, clone_marker_prefix, clone_pr, clone_source, drop_cause, pr_schema
 from autoscale_ci.runtime import Runtime
+from autoscale_ci.snapshot import read_runs
+from autoscale_ci.stale_clones import delete_clone
 
 DEFAULT_COMMAND = "dbt run-operation {macro} --args '{{schema: {schema}, pr: {pr}}}'"
 _MACRO = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -96,23 +98,30 @@ def confirm_closed(runtime: Runtime, pr: int, github: GitHubAccess, *, confirmed
     )
 
 
-def closed_since(client: DbtCloudClient, run_id: int, pr: int) -> bool:
-    """Whether cleanup mode has closed the PR since run `run_id` started (it starts a schema drop run)."""
+def closed_since(client: DbtCloudClient, job_id: int, run_id: int | None, pr: int) -> bool:
+    """Whether cleanup mode has closed the PR since run `run_id` started: it triggers the job itself to drop the PR's
+    schema, so one page of the job's newest runs tells, however busy the account is."""
     cause = drop_cause(pr)
-    return any(run.trigger is not None and run.trigger.cause == cause for run in client.list_runs(id_gt=run_id))
+    rows = client.recent_run_rows(job_id=job_id, id_gt=run_id)
+    return any(run.trigger is not None and run.trigger.cause == cause for run in read_runs(rows, job_id, _quiet))
+
+
+def _quiet(_line: str) -> None:
+    """Where lines about other jobs' odd runs go when nobody needs them."""
 
 
 def close(client: DbtCloudClient, runtime: Runtime, *, job_id: int, pr: int) -> Closed:
     """Cancel every active run of the job and its clones for the pull request, then delete its clones."""
     cancelled: list[int] = []
-    for run in sorted(client.active_runs(), key=lambda r: r.id):
+    active = read_runs(client.active_run_rows(), job_id, runtime.debug)
+    for run in sorted(active, key=lambda r: r.id):
         if run.pr_number == pr and belongs_to(job_id, run.job_definition_id, run.job.name if run.job else None):
             client.cancel_run(run.id)
             cancelled.append(run.id)
             runtime.log(f"Cancelled run {run.id} of closed PR #{pr}.")
     deleted: list[int] = []
     for clone in client.list_jobs(clone_marker_prefix(job_id)):
-        if clone_source(clone.name) == job_id and clone_pr(clone.name) == pr and client.delete_job(clone.id):
+        of_the_pr = clone_source(clone.name) == job_id and clone_pr(clone.name) == pr
+        if of_the_pr and delete_clone(client, runtime, clone.id, f" of closed PR #{pr}"):
             deleted.append(clone.id)
-            runtime.log(f"Deleted clone job {clone.id} of closed PR #{pr}.")
     return Closed(tuple(cancelled), tuple(deleted))

@@ -57,6 +57,11 @@ class Plain:
         """`error: title: message`."""
         return self.quote(f"{level}: {title}: {message}" if title else f"{level}: {message}")
 
+    def debug(self, message: str) -> str | None:
+        """A line the CI shows only when its debug logging is on, if it has such lines: none here, so it is dropped."""
+        del message
+        return None
+
     def mask(self, secret: str) -> str | None:
         """The line that registers a secret with the CI's own masking, if it has any: none here."""
         del secret
@@ -130,6 +135,10 @@ class GitHub(Plain):
         """`::error title=...::message`."""
         return format_command(level, message, title=title)
 
+    def debug(self, message: str) -> str | None:
+        """`::debug::`, shown when the workflow's step debug logging is on."""
+        return format_command("debug", message)
+
     def mask(self, secret: str) -> str | None:
         """`::add-mask::`, which the runner consumes before anything is shown."""
         return format_command("add-mask", secret)
@@ -178,6 +187,10 @@ class Azure(Plain):
             return super().annotation(level, message, title)
         text = self.quote(f"{title}: {message}" if title else message)
         return f"##vso[task.logissue type={level}]{azure_data(text)}"
+
+    def debug(self, message: str) -> str | None:
+        """`##[debug]`, shown when the pipeline's `system.debug` is true."""
+        return f"##[debug]{self.quote(one_line(message))}"
 
     def mask(self, secret: str) -> str | None:
         """`##vso[task.setsecret]`, which the agent consumes, masking the value in every later line."""

@@ -371,6 +371,20 @@ def verdict(
     return Verdict(status, 1, f"dbt Cloud run {run.id} failed{why}. See the run's logs: {run.link}")
 
 
+# dbt Cloud's status message for a failed run often says only this (NOTES.md); the failed step's own lines say what.
+GENERIC_FAILURES = frozenset({"dbt command failed"})
+
+
+def explained(judged: Verdict, run: FinishedRun, step: str | None, lines: Sequence[str]) -> Verdict:
+    """A failure whose status message says nothing of what failed ("dbt command failed", or none) told by its failed
+    `step` ("step 4 (`dbt build`)") and the first lines of that step's log that say what failed."""
+    said = (run.status_message or "").strip().rstrip(".").lower()
+    if judged.status is not RunStatus.ERROR or step is None or (said and said not in GENERIC_FAILURES):
+        return judged
+    what = f": {'; '.join(lines)}" if lines else ""
+    return replace(judged, message=f"dbt Cloud run {run.id} failed in {step}{what}. See the run's logs: {run.link}")
+
+
 def with_results(judged: Verdict, run_id: int, nodes: int | None) -> Verdict:
     """The verdict once the run's results are read (`nodes`, None when there were none to read): a success that
     built nothing passes, with a warning."""

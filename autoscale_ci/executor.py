@@ -29,6 +29,7 @@ from autoscale_ci.engine import (
     Skip,
     Trigger,
     Verdict,
+    explained,
     may_be_superseded,
     not_waited_for,
     pushed_before,
@@ -44,12 +45,49 @@ from autoscale_ci.outcome import Outcome
 from autoscale_ci.polling import expected_duration, next_check, parse_duration
 from autoscale_ci.post import Leftovers
 from autoscale_ci.runtime import Runtime
-from autoscale_ci.snapshot import as_active
+from autoscale_ci.snapshot import as_active, read_runs
 from autoscale_ci.threads import in_background
 
 # How dbt Cloud refuses a token that may not create jobs: 403, and often 404 ("... check that you have the proper
-# permissions"). Anything else (a server error, a bad body) is no reason to queue instead.
+# permissions").
 PERMISSION_REFUSALS = (403, 404)
+# dbt Cloud's words when it will not make a clone of a job with state-aware orchestration (a 405, NOTES.md).
+STATE_AWARE = "state aware orchestration"
+
+
+def refuses_the_clone(error: DbtCloudError) -> bool:
+    """Whether dbt Cloud said no to the clone itself (a 4xx: its permission, its body, its job's settings), so that
+    triggering the job is the way on; a rate limit or a server error is weather, not an answer about the clone."""
+    return error.status_code is not None and 400 <= error.status_code < 500 and error.status_code != 429
+
+
+def clone_refused(error: DbtCloudError, job_id: int) -> tuple[str, str]:
+    """The warning for a clone dbt Cloud refused, with dbt Cloud's own words and what to change; and its title."""
+    code = error.status_code
+    said = f' ("{error.said}")' if error.said else ""
+    if code in PERMISSION_REFUSALS:
+        title = "Clone not allowed"
+        change = (
+            "give the service token the Job Admin permission set (or Job Creator, on Enterprise) for the job's project"
+            + (" (dbt Cloud answers 404 for a missing permission too)" if code == 404 else "")
+        )
+    elif STATE_AWARE in error.said.lower():
+        title = "Clone refused"
+        change = (
+            f"switch off state-aware orchestration (dbt State, the job's cost optimization features) in job {job_id}'s "
+            "settings: dbt Cloud does not allow it on CI and merge jobs, so no clone of the job can be made"
+        )
+    else:
+        title = "Clone refused"
+        change = f"check job {job_id}'s settings in dbt Cloud, and report this warning if they look right"
+    message = (
+        f"dbt Cloud answered {code} when asked to {error.operation}{said}. Job {job_id} is triggered instead, and dbt "
+        f"Cloud queues the run behind the one in flight. To let the action clone a busy job, {change}; to stop it "
+        "trying, set clone: false."
+    )
+    return message, title
+
+
 # Rendered when the job has a secret job-level override: the API shows its value masked, so no clone can have it.
 MASKED_OVERRIDE = (
     "Job {job} has the secret environment-variable override(s) {names}: dbt Cloud shows a secret's value masked, so "
@@ -200,10 +238,10 @@ class Executor:
                 self._copy_overrides(job.project_id, target, found, reused=reused is not None)
                 return plan, target, reused
         except DbtCloudError as refused:
-            if refused.status_code not in PERMISSION_REFUSALS:
+            if not refuses_the_clone(refused):
                 raise
             why_not = f"answered {refused.status_code}"
-            self._warn_clone_refused(refused)
+            self.runtime.warning(*clone_refused(refused, self.options.job_id))
         # The clone made meanwhile goes at once; a reused one stays, idle, for a later step.
         if self._created_clone is not None:
             self._teardown(None, self._created_clone)
@@ -275,16 +313,6 @@ class Executor:
             job_id = self.options.job_id
             self.runtime.log(f"Clone job {clone_id} has the {len(wanted)} override(s) of job {job_id} now.")
 
-    def _warn_clone_refused(self, refused: DbtCloudError) -> None:
-        job_id = self.options.job_id
-        self.runtime.warning(
-            f"dbt Cloud answered {refused.status_code} when asked to {refused.operation}: this token may not create "
-            f"or change jobs. Job {job_id} is triggered instead, and dbt Cloud queues the run behind the one in "
-            "flight. To let the action clone a busy job, give the service token the Job Admin permission set (or Job "
-            "Creator, on Enterprise) for the job's project; to stop it trying, set clone: false.",
-            title="Clone not allowed",
-        )
-
     def _await_cancels(
         self, cancels: list[tuple[ActiveRun, Future[Run]]], target: int, pushed_at: datetime | None
     ) -> tuple[int, ...]:
@@ -347,6 +375,10 @@ class Executor:
             judged = self._verdict(run, pr)
             found = self._collect(run, judged.status)
             judged = with_results(judged, run.id, found.results.total if found.results is not None else None)
+            if found.failed_step is not None:
+                step = found.failed_step
+                finished = FinishedRun(run.id, run.status, run.sha, run.href or f"run {run.id}", run.status_message)
+                judged = explained(judged, finished, f"step {step.index} (`{step.command}`)", step.error_lines)
         finally:
             if clone_id is not None:
                 self._teardown(None, clone_id)
@@ -414,8 +446,16 @@ class Executor:
         raise AssertionError("the last look always gives a verdict")  # pragma: no cover
 
     def _superseding(self, run: FinishedRun, pr: PullRequest) -> str | None:
-        later = [as_active(newer) for newer in self.client.list_runs(id_gt=run.id, order_by="id")]
-        return superseded_by(run, self.options.job_id, pr.number, pr.updated_at, later)
+        """The newer commit whose run took over from `run`: looked for among the job's newest runs, then (a newer run
+        may be on a clone) the account's; one page each, however many runs the account made meanwhile."""
+        job_id = self.options.job_id
+        for only_the_job in (job_id, None):
+            rows = self.client.recent_run_rows(job_id=only_the_job, id_gt=run.id)
+            later = [as_active(newer) for newer in read_runs(rows, job_id, self.runtime.debug)]
+            found = superseded_by(run, job_id, pr.number, pr.updated_at, later)
+            if found is not None:
+                return found
+        return None
 
     def _collect(self, run: Run, status: RunStatus) -> Findings:
         """Artifacts of a finished run, after failed runs too: that is when they help most."""
@@ -437,7 +477,7 @@ class Executor:
         if self._job_checked or triggers is None:
             return
         self._job_checked = True
-        if triggers.github_webhook or triggers.git_provider_webhook:
+        if triggers.on_pull_requests:
             self.runtime.warning(
                 f"Job {self.options.job_id} has its own pull request trigger on, so dbt Cloud also runs it for every "
                 "PR and each commit runs twice: switch off 'Run on pull requests' in the job's Triggers settings.",

@@ -130,7 +130,7 @@ def _run(settings: Settings, pr: PullRequest, runtime: Runtime, started: float, 
             )
             if not decide_again(outcome.plan, outcome.run_status, attempt):
                 return outcome
-            if closed_since(client, outcome.run.id if outcome.run else 0, pr.number):
+            if closed_since(client, settings.job_id, outcome.run.id if outcome.run else None, pr.number):
                 message = f"PR #{pr.number} was closed and its runs cancelled; nothing is left to test."
                 return replace(outcome, exit_code=0, message=message)
             runtime.log("The followed run was cancelled and no newer commit superseded it; deciding again.")
@@ -151,7 +151,7 @@ def _attempt(  # noqa: PLR0917 - the pipeline's values, passed on as they are
 ) -> Outcome:
     """Read, decide, carry the plan out. The reader stays open while the plan runs: on an idle job the trigger goes
     out without waiting for the account, whose read finishes meanwhile. `host`: check it is the account's."""
-    with SnapshotReader(client, options.job_id, list_clones=not reuse_clones) as reads:
+    with SnapshotReader(client, options.job_id, list_clones=not reuse_clones, debug=runtime.debug) as reads:
         try:
             return _decide_and_execute(client, runtime, options, reads, request, pr, payload, started, commenter)
         finally:

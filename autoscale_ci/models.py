@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from autoscale_ci.markers import PR_FIELDS
 
 QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
 ACTIVE_STATUSES = (QUEUED, STARTING, RUNNING)
+# A job's `state`: dbt Cloud deletes softly, and answers a deleted job with this state.
+DELETED = 2
 STATUS_NAMES = {
     QUEUED: "queued",
     STARTING: "starting",
@@ -58,12 +60,18 @@ class Account(_Lenient):
 
 
 class JobTriggers(_Lenient):
-    """What starts a job on its own besides the API."""
+    """What starts a job on its own besides the API; a flag dbt Cloud sends as null (live job lists do, and dbt Labs'
+    own tooling guards all four) is off."""
 
-    github_webhook: bool = False
-    schedule: bool = False
+    github_webhook: bool | None = None
+    schedule: bool | None = None
     git_provider_webhook: bool | None = None
     on_merge: bool | None = None
+
+    @property
+    def on_pull_requests(self) -> bool:
+        """Whether dbt Cloud runs the job for pull requests on its own."""
+        return bool(self.github_webhook or self.git_provider_webhook)
 
 
 class Job(BaseModel):
@@ -77,8 +85,15 @@ class Job(BaseModel):
     environment_id: int
     name: str
     job_type: str | None = None
-    triggers: JobTriggers = JobTriggers()
-    triggers_on_draft_pr: bool = False
+    triggers: JobTriggers | None = None
+    triggers_on_draft_pr: bool | None = None
+    # 1 active, 2 deleted: a delete is soft, and a deleted job stays readable.
+    state: int | None = None
+
+    @property
+    def deleted(self) -> bool:
+        """Whether the job was deleted (dbt Cloud keeps it readable, at state 2)."""
+        return self.state == DELETED
 
     def definition(self) -> dict[str, Any]:
         """The job as dbt Cloud returned it."""
@@ -98,21 +113,14 @@ class RunTrigger(_Lenient):
     schema_override: str | None = None
 
 
-class RunJob(BaseModel):
-    """The job a run belongs to, as included with `include_related=job`: its whole definition."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
+class RunJob(_Lenient):
+    """The job a run belongs to, as included with `include_related=job`: thinner than the job's own read (live answers
+    lack `run_lint`, `compare_changes_flags`, `cost_optimization_features`...), so never the source of a clone."""
 
     id: int | None = None
     name: str | None = None
+    job_type: str | None = None
     triggers: JobTriggers | None = None
-
-    def as_job(self, job_id: int) -> Job | None:
-        """The definition as a Job, or None when the included object lacks what a clone needs."""
-        try:
-            return Job.model_validate({**self.model_dump(mode="json"), "id": self.id or job_id})
-        except ValidationError:
-            return None
 
 
 class RunStep(_Lenient):

@@ -79,7 +79,9 @@ def main() -> int:
                     client.cancel_run(run.id)
                     runtime.log(f"Cancelled run {run.id}, left running by a main step that was stopped.")
             if clone_id is not None:
-                deleted = client.delete_job(clone_id)
+                # Read first: a delete is soft, and a second one would be answered as the first was.
+                clone = client.find_job(clone_id)
+                deleted = clone is not None and not clone.deleted and client.delete_job(clone_id)
                 runtime.log(f"Deleted clone job {clone_id}." if deleted else f"Clone job {clone_id} was already gone.")
     except ActionError as exc:
         runtime.warning(f"Cleanup after the main step failed: {exc.message}", title="Cleanup incomplete")

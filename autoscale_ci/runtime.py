@@ -101,6 +101,13 @@ class Runtime:
         """Annotate a notice."""
         self._annotate("notice", message, title)
 
+    def debug(self, line: str) -> None:
+        """A line for whoever turns the CI's debug logging on (GitHub's step debug, Azure's `system.debug`); other CIs
+        drop it."""
+        shown = self.dialect.debug(self.redact(line))
+        if shown is not None:
+            self._write(shown)
+
     def mask(self, secret: str) -> None:
         """Keep a secret out of every later line and file; the CI masks it too where it can be told to."""
         if not secret or secret in self._secrets:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from autoscale_ci.dbt_cloud import DbtCloudClient
+from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.markers import clone_marker_prefix, clone_pr, clone_source
 from autoscale_ci.models import Job, parse_timestamp
 from autoscale_ci.runtime import Runtime
+from autoscale_ci.snapshot import read_runs
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,24 @@ def sweep(
 ) -> Sweep:
     """Delete the clones of `job_id` that have no active run and are older than `max_age`."""
     clones = client.list_jobs(clone_marker_prefix(job_id))
-    busy = {run.job_definition_id for run in client.active_runs()}
+    busy = {run.job_definition_id for run in read_runs(client.active_run_rows(), job_id, runtime.debug)}
     found = select(clones, busy, job_id=job_id, now=datetime.now(UTC), max_age=max_age, closed_pr=closed_pr)
-    for clone_id in found.deleted:
-        if client.delete_job(clone_id):
-            runtime.log(f"Deleted clone job {clone_id}.")
-    return found
+    deleted = tuple(clone_id for clone_id in found.deleted if delete_clone(client, runtime, clone_id))
+    return replace(found, deleted=deleted)
+
+
+def delete_clone(client: DbtCloudClient, runtime: Runtime, clone_id: int, whose: str = "") -> bool:
+    """Delete a clone; whether this call deleted it. A clone the token may not delete is a warning that names it,
+    so that a person can."""
+    try:
+        deleted = client.delete_job(clone_id)
+    except DbtCloudError as exc:
+        runtime.warning(f"Could not delete clone job {clone_id}: {exc.message} Delete it in dbt Cloud.")
+        return False
+    runtime.log(
+        f"Deleted clone job {clone_id}{whose}." if deleted else f"Clone job {clone_id}{whose} was already gone."
+    )
+    return deleted
 
 
 def report_line(job_id: int, deleted: int, found: Sweep, max_age: timedelta) -> str:

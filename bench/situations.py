@@ -120,7 +120,7 @@ def _clone_triggers(emu: Emulator, client: httpx.Client, ci: int) -> dict[str, i
     job = client.get(f"/jobs/{ci}/").raise_for_status().json()["data"]
     body = {key: job[key] for key in WRITABLE_FIELDS if job.get(key) is not None}
     body["triggers"] = {"github_webhook": True, "schedule": True, "git_provider_webhook": False, "on_merge": False}
-    client.post(f"/jobs/{ci}/", json=body).raise_for_status()
+    client.post(f"/jobs/{ci}/", json={**body, "id": ci}).raise_for_status()  # an update names its own id
     return {"PR #2": trigger(client, ci, 2, SHA_C)}
 
 

@@ -38,3 +38,24 @@ def test_clone_fills_required_fields_a_sparse_job_lacks() -> None:
 def test_clone_of_a_clone_is_not_double_marked() -> None:
     body = clone_definition(job(name="CI [autoscale 73797 PR #2]"), 73797, 5)
     assert body["name"] == "CI [autoscale 73797 PR #5]"
+
+
+def test_a_clone_has_a_schedule_the_live_api_accepts_and_never_fires() -> None:
+    body = clone_definition(job(), 73797, 3)
+    assert body["schedule"] == {"date": {"type": "every_day"}, "time": {"type": "every_hour", "interval": 1}}
+    assert body["triggers"]["schedule"] is False
+    assert "custom_branch_only" not in body["triggers"]  # refused on create: "Additional properties are not allowed"
+
+
+def test_a_clone_copies_the_fields_an_embedded_job_lacks() -> None:
+    source = job(
+        run_lint=True,
+        errors_on_lint_failure=False,
+        compare_changes_flags="--select state:modified+ --exclude tag:slow",
+        cost_optimization_features=["efficient_testing"],
+        generate_sources=True,
+    )
+    body = clone_definition(source, 73797, 3)
+    for field in ("run_lint", "errors_on_lint_failure", "compare_changes_flags", "cost_optimization_features"):
+        assert body[field] == source[field]
+    assert body["generate_sources"] is True

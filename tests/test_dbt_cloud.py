@@ -50,8 +50,8 @@ def test_runs_are_read_across_every_page(api: respx.MockRouter, client: DbtCloud
         return httpx.Response(200, json=envelope(runs[offset : offset + limit], total=250, offset=offset))
 
     route = api.get("/runs/").mock(side_effect=page)
-    found = client.active_runs()
-    assert [r.id for r in found] == list(range(250, 0, -1))
+    found = client.active_run_rows()
+    assert [r["id"] for r in found] == list(range(250, 0, -1))
     offsets = [call.request.url.params["offset"] for call in route.calls]
     assert offsets == ["0", "100", "200"]
     params = route.calls[0].request.url.params
@@ -121,7 +121,7 @@ def test_unreachable_host(api: respx.MockRouter, client: DbtCloudClient) -> None
         (401, "valid, unexpired service token.*dbt-cloud-host \\(https://cloud.getdbt.com\\)"),
         (403, "no access to account 1"),
         (404, "check that job-id 5 is a job of account 1"),
-        (400, "check the inputs"),
+        (400, "a request the action built itself: report it"),
     ],
 )
 def test_client_errors_say_what_to_fix(api: respx.MockRouter, client: DbtCloudClient, status: int, says: str) -> None:
@@ -129,6 +129,47 @@ def test_client_errors_say_what_to_fix(api: respx.MockRouter, client: DbtCloudCl
     with pytest.raises(DbtCloudError, match=says):
         client.get_job(5)
     assert route.call_count == 1  # 4xx is final
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        (400, "check the inputs the trigger was built from"),
+        (
+            404,
+            "check that job-id 5 is a job of account 1; or, as dbt Cloud also answers 404 for a missing permission, ",
+        ),
+    ],
+)
+def test_a_refused_trigger_points_at_what_it_was_built_from(
+    api: respx.MockRouter, client: DbtCloudClient, status: int, says: str
+) -> None:
+    api.post("/jobs/5/run/").respond(status, json=failure(status, "Nope"))
+    with pytest.raises(DbtCloudError, match=re.escape(says)):
+        client.trigger_run(5, {"cause": "x"})
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"detail": "State aware orchestration is not available for CI or Merge jobs"}, ": State aware orchestration"),
+        (
+            {"status": {"code": 400, "user_message": "Invalid."}, "data": {"id": "The provided id does not match."},
+             "extra": {}, "error_code": None},
+            ": Invalid. (id: The provided id does not match.)",
+        ),
+        ({"status": {"user_message": "Bad"}, "data": {"name": ["This field is required."]}}, ": Bad (name: This field"),
+        ({"status": {"user_message": ""}, "data": ["first", "second"]}, ": first; second"),
+        ([1, 2], ". To fix"),
+    ],
+)  # fmt: skip
+def test_dbt_clouds_words_are_kept_whatever_the_bodys_shape(
+    api: respx.MockRouter, client: DbtCloudClient, body: Any, said: str
+) -> None:
+    api.post("/jobs/").respond(405, json=body)
+    with pytest.raises(DbtCloudError) as raised:
+        client.create_job({"name": "J"})
+    assert f"dbt Cloud answered 405 to create a clone job at https://cloud.getdbt.com{said}" in raised.value.message
 
 
 def test_a_401_from_the_legacy_host_says_first_that_the_account_moved(
@@ -175,7 +216,7 @@ def test_a_redirect_is_never_followed_and_names_where_it_points(
 
 def test_field_errors_are_shown(api: respx.MockRouter, client: DbtCloudClient) -> None:
     api.post(f"/jobs/{JOB}/run/").respond(400, json=failure(400, "Invalid", {"github_pull_request_id": ["int"]}))
-    with pytest.raises(DbtCloudError, match=r"Invalid \(github_pull_request_id: \['int'\]\)"):
+    with pytest.raises(DbtCloudError, match=r"Invalid \(github_pull_request_id: int\)"):
         client.trigger_run(JOB, BODY)
 
 
@@ -261,12 +302,32 @@ def test_create_job_gives_up(api: respx.MockRouter, client: DbtCloudClient) -> N
 
 def test_delete_job_is_idempotent(api: respx.MockRouter, client: DbtCloudClient) -> None:
     api.delete("/jobs/90/").respond(204)
+    api.delete("/jobs/89/").respond(json=envelope({**job(89), "state": 2}))  # a soft delete answers the job
     api.delete("/jobs/91/").respond(404, json=failure(404, "Not found"))
+    api.get("/jobs/91/").respond(404, json=failure(404, "Not found"))
+    api.delete("/jobs/93/").respond(404, json=failure(404, "Not found"))
+    api.get("/jobs/93/").respond(json=envelope({**job(93), "state": 2}))  # deleted, and still readable
     api.delete("/jobs/92/").respond(403, json=failure(403, "Forbidden"))
     assert client.delete_job(90) is True
+    assert client.delete_job(89) is True
     assert client.delete_job(91) is False
+    assert client.delete_job(93) is False
     with pytest.raises(DbtCloudError, match="403"):
         client.delete_job(92)
+
+
+def test_a_404_for_a_job_that_is_still_there_is_a_missing_permission(
+    api: respx.MockRouter, client: DbtCloudClient
+) -> None:
+    refusal = "The requested resource was not found. Please check that you have the proper permissions."
+    api.delete("/jobs/94/").respond(404, json=failure(404, refusal))
+    api.get("/jobs/94/").respond(json=envelope({**job(94), "state": 1}))
+    with pytest.raises(DbtCloudError) as raised:
+        client.delete_job(94)
+    message = raised.value.message
+    said = refusal.rstrip(".")
+    assert message.startswith(f"dbt Cloud answered 404 to delete job 94 ({said}), yet job 94 is still there")
+    assert "Job Admin" in message
 
 
 def test_cancel_and_update(api: respx.MockRouter, client: DbtCloudClient) -> None:
@@ -274,7 +335,8 @@ def test_cancel_and_update(api: respx.MockRouter, client: DbtCloudClient) -> Non
     update = api.post("/jobs/90/").respond(json=envelope(job(90)))
     assert client.cancel_run(5).status == 30
     assert client.update_job(90, {"name": "n"}).id == 90
-    assert json.loads(update.calls.last.request.content) == {"name": "n"}
+    # The live API refuses an update whose body lacks the path's id.
+    assert json.loads(update.calls.last.request.content) == {"name": "n", "id": 90}
 
 
 def test_retry_after_parsing() -> None:
@@ -321,10 +383,52 @@ def test_a_refused_write_names_the_permission_it_needs(
         call(client)
 
 
+def test_a_row_repeated_by_a_page_that_moved_is_kept_once(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    # Newest first: a run created between the two reads pushes row 101 onto page 2, where it is read again.
+    first = [run(i) for i in range(200, 100, -1)]
+    second = [run(101), *(run(i) for i in range(100, 50, -1))]
+    pages = iter([envelope(first, total=200), envelope(second, total=201, offset=100)])
+    route = api.get("/runs/").mock(side_effect=lambda _request: httpx.Response(200, json=next(pages)))
+    found = client.active_run_rows()
+    assert [row["id"] for row in found] == list(range(200, 50, -1))
+    assert [call.request.url.params["offset"] for call in route.calls] == ["0", "100"]
+
+
+def test_one_page_of_recent_runs_is_one_request_however_many_there_are(
+    api: respx.MockRouter, client: DbtCloudClient
+) -> None:
+    route = api.get("/runs/").respond(json=envelope([run(i) for i in range(300, 200, -1)], total=2_500))
+    assert len(client.recent_run_rows(job_id=JOB, id_gt=7)) == 100
+    assert route.call_count == 1
+    params = route.calls.last.request.url.params
+    assert (params["job_definition_id"], params["id__gt"], params["order_by"], params["offset"]) == (
+        str(JOB), "7", "-id", "0"
+    )  # fmt: skip
+
+
+def test_a_list_answer_that_is_not_a_list_is_an_error(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    api.get("/runs/").respond(json=envelope({"runs": []}))
+    with pytest.raises(DbtCloudError, match="was not a list"):
+        client.recent_run_rows(job_id=JOB)
+
+
+def test_a_clone_is_created_with_the_null_id_the_live_api_requires(
+    api: respx.MockRouter, client: DbtCloudClient
+) -> None:
+    create = api.post("/jobs/").respond(json=envelope(job(90)))
+    client.create_job({"name": "n"})
+    assert json.loads(create.calls.last.request.content) == {"name": "n", "id": None}
+
+
+def test_a_deleted_clone_is_not_listed(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    api.get("/jobs/").respond(json=envelope([job(90, name="a"), {**job(91, name="b"), "state": 2}]))
+    assert [found.id for found in client.list_jobs("x")] == [90]
+
+
 def test_an_unknown_account_points_at_the_host(api: respx.MockRouter, client: DbtCloudClient) -> None:
     api.get("/runs/").respond(404, json=failure(404, "Not found"))
     with pytest.raises(DbtCloudError, match=r"check account-id \(1\).*cell host"):
-        client.active_runs()
+        client.active_run_rows()
 
 
 def test_requests_after_an_interrupted_one_use_a_fresh_connection_pool() -> None:

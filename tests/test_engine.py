@@ -20,6 +20,7 @@ from autoscale_ci.engine import (
     Verdict,
     decide,
     decide_again,
+    explained,
     in_family,
     lock_error,
     not_waited_for,
@@ -309,6 +310,34 @@ def test_a_successful_run_passes_and_a_failed_one_fails_with_dbt_clouds_message(
     assert failed is not None
     assert (failed.status, failed.exit_code) == (RunStatus.ERROR, 1)
     assert failed.message == "dbt Cloud run 20 failed: Database Error in model x. See the run's logs: https://run/20"
+
+
+STEP = "step 4 (`dbt build`)"
+ERRORS = ("Database Error in model stg_orders", 'relation "raw.orders" does not exist')
+
+
+@pytest.mark.parametrize("said", ["dbt command failed", "dbt command failed.", None])
+def test_a_failure_dbt_cloud_does_not_explain_is_told_by_its_failed_step(said: str | None) -> None:
+    run = finished(20, said)
+    failed = verdict(run, 1, "ooooooo", None, last_look=False)
+    assert failed is not None
+    told = explained(failed, run, STEP, ERRORS)
+    assert told.message == (
+        'dbt Cloud run 20 failed in step 4 (`dbt build`): Database Error in model stg_orders; relation "raw.orders" '
+        "does not exist. See the run's logs: https://run/20"
+    )
+    assert (told.status, told.exit_code) == (RunStatus.ERROR, 1)
+    assert explained(failed, run, STEP, ()).message.startswith("dbt Cloud run 20 failed in step 4 (`dbt build`). ")
+
+
+def test_dbt_clouds_own_explanation_and_other_verdicts_are_kept() -> None:
+    run = finished(20, "Database Error in model x")
+    failed = verdict(run, 1, "ooooooo", None, last_look=False)
+    assert failed is not None
+    assert explained(failed, run, STEP, ERRORS) == failed
+    assert explained(failed, finished(20, "dbt command failed"), None, ERRORS) == failed  # no failed step known
+    passed = Verdict(RunStatus.SUCCESS)
+    assert explained(passed, finished(10, "dbt command failed"), STEP, ERRORS) == passed
 
 
 def test_a_cancelled_run_is_superseded_only_by_a_newer_push_and_looked_at_twice() -> None:

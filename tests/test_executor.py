@@ -253,19 +253,32 @@ def test_a_cancel_that_breaks_unexpectedly_is_a_warning_too(
 
 
 def test_cancels_wait_until_the_clone_exists(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
-    # A refusal that is not about permissions (a permission refusal falls back to the job, see the next test).
-    api.post("/jobs/").respond(400, json=failure(400, "Invalid job definition"))
+    # Not an answer about the clone but weather (a refusal of the clone falls back to the job, see the next test).
+    api.post("/jobs/").respond(429, json=failure(429, "Too many requests"))
     cancel = api.post(url__regex=r".*/runs/\d+/cancel/$").mock(return_value=cancelled(3))
-    with pytest.raises(DbtCloudError, match="Invalid job definition"):
+    with pytest.raises(DbtCloudError, match="Too many requests"):
         make(clock, out).execute(Clone("busy", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
     assert cancel.call_count == 0
 
 
-@pytest.mark.parametrize("status", [403, 404])
-def test_a_clone_refused_for_permissions_triggers_the_job_and_still_cancels(
-    api: respx.MockRouter, clock: Clock, out: io.StringIO, status: int
+@pytest.mark.parametrize(
+    ("status", "body", "title", "change"),
+    [
+        (403, failure(403, "You do not have permission"), "Clone not allowed", "the Job Admin permission set"),
+        (404, failure(404, "Please check that you have the proper permissions"), "Clone not allowed", "404 for a"),
+        (400, failure(400, "Invalid", {"name": "required key not provided"}), "Clone refused", "check job 73797's"),
+        (
+            405,
+            {"detail": "State aware orchestration is not available for CI or Merge jobs"},
+            "Clone refused",
+            "dbt State",
+        ),
+    ],
+)
+def test_a_clone_refused_triggers_the_job_and_still_cancels(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO, status: int, body: object, title: str, change: str
 ) -> None:
-    api.post("/jobs/").respond(status, json=failure(status, "You do not have permission to perform this action."))
+    api.post("/jobs/").respond(status, json=body)
     cancel = api.post(url__regex=r".*/runs/[34]/cancel/$").mock(
         side_effect=lambda r: cancelled(int(r.url.path.split("/")[-3]))
     )
@@ -275,9 +288,12 @@ def test_a_clone_refused_for_permissions_triggers_the_job_and_still_cancels(
     assert decision(outcome.plan) == "cancel-and-retrigger"
     assert (outcome.job_id, outcome.cloned_job_id, outcome.cancelled_run_ids) == (JOB, None, (3, 4))
     assert cancel.call_count == 2
-    assert f"::warning title=Clone not allowed::dbt Cloud answered {status} when asked to create a clone job" in (
-        out.getvalue()
+    warnings = [line for line in out.getvalue().splitlines() if line.startswith("::warning title=Clone")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        f"::warning title={title}::dbt Cloud answered {status} when asked to create a clone job"
     )
+    assert change in warnings[0]
 
 
 def test_cancels_are_reported_when_the_trigger_fails(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:

@@ -39,15 +39,17 @@ def dbt_cloud(
 
 
 OVERRIDES = "GET /projects/10/environment-variables/job/"
+JOB_READ = f"GET /jobs/{JOB}/"
 
 
 def made(api: respx.MockRouter) -> list[str]:
-    """The requests made, in order, without the base path and without the account read and the job's overrides
-    read, which go out with the runs read (the overrides when the job is busy) and land whenever they do."""
+    """The requests made, in order, without the base path and without the account and job reads and the job's
+    overrides read, which go out with the runs read (the overrides when the job is busy) and land whenever they do."""
     calls = [f"{c.request.method} {c.request.url.path.split('/accounts/1', 1)[1]}" for c in api.calls]
     assert calls.count("GET /") == 1
+    assert calls.count(JOB_READ) == 1  # the job's own definition, read beside the runs: a clone is made from it
     assert calls.count(OVERRIDES) <= 1
-    return [call for call in calls if call not in ("GET /", OVERRIDES)]
+    return [call for call in calls if call not in ("GET /", JOB_READ, OVERRIDES)]
 
 
 SNAPSHOT = ["GET /runs/"]
@@ -95,22 +97,16 @@ def test_new_commit_cancels_every_stale_run_and_retriggers(api: respx.MockRouter
     # Run 6 (PR #8) keeps the job busy, so the new commit runs on a clone; the clone is made first so that a
     # token that may not create jobs leaves the stale runs alone, then the cancels go out with the trigger.
     calls = made(api)
-    assert calls[:3] == [
-        *SNAPSHOT,
-        f"GET /jobs/{JOB}/",  # the busy run carried only the job's name, so the definition is read
-        "POST /jobs/",
-    ]
-    assert sorted(calls[3:6]) == sorted(["POST /runs/3/cancel/", "POST /runs/4/cancel/", f"POST /jobs/{CLONE_ID}/run/"])
-    assert calls[6:] == [*WAIT, f"DELETE /jobs/{CLONE_ID}/"]
+    assert calls[:2] == [*SNAPSHOT, "POST /jobs/"]
+    assert sorted(calls[2:5]) == sorted(["POST /runs/3/cancel/", "POST /runs/4/cancel/", f"POST /jobs/{CLONE_ID}/run/"])
+    assert calls[5:] == [*WAIT, f"DELETE /jobs/{CLONE_ID}/"]
     outputs = read_outputs(action_env["output"])
     assert outputs["decision"] == "cancel-and-retrigger"
     assert outputs["cancelled-run-ids"] == "3,4"
 
 
 def test_busy_job_with_free_slot_clones(api: respx.MockRouter, action_env: dict[str, Path]) -> None:
-    busy = run(6, pr=8, sha=SHA_B)
-    busy["job"] = job()  # a run includes its job's whole definition: no separate read is needed to clone it
-    dbt_cloud(api, active=[busy], slots=2)
+    dbt_cloud(api, active=[run(6, pr=8, sha=SHA_B)], slots=2)
     assert main() == 0
     overrides_read = [c.request for c in api.calls if c.request.url.path.endswith("/environment-variables/job/")]
     assert [r.url.params["job_definition_id"] for r in overrides_read] == [str(JOB)]
@@ -237,12 +233,21 @@ def test_a_trigger_refused_on_a_locked_account_says_why(
 def test_job_of_another_account_is_refused_before_cloning(
     api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    busy = run(6, pr=8, sha=SHA_B)
-    busy["job"] = job(account_id=2)
-    dbt_cloud(api, active=[busy])
+    dbt_cloud(api, active=[run(6, pr=8, sha=SHA_B)])
+    api.get(f"/jobs/{JOB}/").respond(json=envelope(job(account_id=2)))
     assert main() == 1
     assert all(call.request.method == "GET" for call in api.calls)
     assert "belongs to account 2" in capsys.readouterr().out
+
+
+def test_a_deleted_job_is_refused_before_cloning(
+    api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    dbt_cloud(api, active=[run(6, pr=8, sha=SHA_B)])
+    api.get(f"/jobs/{JOB}/").respond(json=envelope({**job(), "state": 2}))  # a soft delete: still readable
+    assert main() == 1
+    assert all(call.request.method == "GET" for call in api.calls)
+    assert f"Job {JOB} was deleted in dbt Cloud: set job-id" in capsys.readouterr().out
 
 
 def test_token_only_appears_in_the_mask_command(

@@ -311,3 +311,22 @@ def test_an_outer_group_with_nothing_more_to_show_is_not_opened_again() -> None:
         "::endgroup::",
         "output decision=plain-trigger",
     ]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (ON_GITHUB, "::debug::read run 7 for its slot only: ***%0Anext\n"),
+        ({"TF_BUILD": "True"}, "##[debug]read run 7 for its slot only: ***,next\n"),
+        ({"GITLAB_CI": "true"}, ""),
+        ({}, ""),
+    ],
+)
+def test_a_debug_line_goes_where_the_ci_keeps_debug_lines_and_nowhere_else(env: dict[str, str], expected: str) -> None:
+    out = io.StringIO()
+    runtime = Runtime(env, out)
+    runtime.mask("dbtc_token")
+    out.seek(0)
+    out.truncate()  # the CI's own masking line, if it has one
+    runtime.debug("read run 7 for its slot only: dbtc_token\nnext")
+    assert out.getvalue() == expected

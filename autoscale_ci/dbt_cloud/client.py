@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ import httpx
 
 from autoscale_ci.dbt_cloud.errors import (
     ADMIN_NEEDED,
+    REPORT_IT,
     RUNNER_NEEDED,
     AmbiguousWriteError,
     DbtCloudError,
@@ -38,8 +40,20 @@ from autoscale_ci.models import (
 PAGE_SIZE = 100
 MAX_ITEMS = 20_000  # a runaway pagination loop stops here
 RELATED = '["trigger","job"]'
+# The fix of a 400 to a trigger: its body is built from the step's inputs.
+INPUTS_BUILT_IT = (
+    "check the inputs the trigger was built from (cause, schema-override, git-branch and the *-override inputs)"
+)
 WRITE_ATTEMPTS = 3
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _Page:
+    """One page of a list: its rows as sent, and how many the whole list has, if dbt Cloud says."""
+
+    rows: list[Any]
+    total: int | None
 
 
 def _status_in(statuses: tuple[int, ...]) -> str:
@@ -124,6 +138,7 @@ class DbtCloudClient:
         operation: str,
         not_found: str | None = None,
         forbidden: str | None = None,
+        bad_request: str = REPORT_IT,
         idempotent: bool = True,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
@@ -132,12 +147,13 @@ class DbtCloudClient:
         if response.status_code == 204:
             return None, {}
         if not response.is_success:
+            forbidden = forbidden or self._no_access(method)
+            missing = not_found or self._no_account
+            if method != "GET":
+                # dbt Cloud often answers a missing permission with 404 rather than 403 (NOTES.md): name both causes.
+                missing = f"{missing}; or, as dbt Cloud also answers 404 for a missing permission, {forbidden}"
             raise refusal(
-                response,
-                operation,
-                self.host,
-                not_found=not_found or self._no_account,
-                forbidden=forbidden or self._no_access(method),
+                response, operation, self.host, not_found=missing, forbidden=forbidden, bad_request=bad_request
             )
         try:
             body = response.json()
@@ -149,18 +165,31 @@ class DbtCloudClient:
         return body["data"], extra if isinstance(extra, dict) else {}
 
     def _list(self, path: str, params: Mapping[str, Any], *, operation: str) -> list[dict[str, Any]]:
+        """Every page. Offset pages over a list that changes between two reads repeat a row (runs created meanwhile
+        push older ones to the next page): each row is kept once, by id."""
         items: list[dict[str, Any]] = []
-        while len(items) < MAX_ITEMS:
-            page, extra = self._call(
-                "GET", path, operation=operation, params={**params, "limit": PAGE_SIZE, "offset": len(items)}
-            )
-            if not isinstance(page, list):
-                raise DbtCloudError(f"dbt Cloud's answer to {operation} was not a list.", operation=operation)
-            items.extend(page)
-            total = (extra.get("pagination") or {}).get("total_count")
-            if len(page) < PAGE_SIZE or (isinstance(total, int) and len(items) >= total):
+        seen: set[int] = set()
+        offset = 0
+        while offset < MAX_ITEMS:
+            page = self._page(path, {**params, "limit": PAGE_SIZE, "offset": offset}, operation=operation)
+            offset += len(page.rows)
+            for row in page.rows:
+                row_id = row.get("id") if isinstance(row, dict) else None
+                if isinstance(row_id, int):
+                    if row_id in seen:
+                        continue
+                    seen.add(row_id)
+                items.append(row)
+            if len(page.rows) < PAGE_SIZE or (page.total is not None and offset >= page.total):
                 break
         return items
+
+    def _page(self, path: str, params: Mapping[str, Any], *, operation: str) -> _Page:
+        data, extra = self._call("GET", path, operation=operation, params=params)
+        if not isinstance(data, list):
+            raise unreadable(operation, self.host, "was not a list", 200)
+        total = (extra.get("pagination") or {}).get("total_count")
+        return _Page(data, total if isinstance(total, int) else None)
 
     # -- endpoints -------------------------------------------------------------------------------
 
@@ -180,19 +209,14 @@ class DbtCloudClient:
         return parse(Job, data, f"read job {job_id}")
 
     def list_jobs(self, name_contains: str) -> list[Job]:
-        """Every job whose name contains the text."""
+        """Every live job whose name contains the text (a deleted one, at state 2, is not listed)."""
         rows = self._list("/jobs/", {"name__icontains": name_contains}, operation="list jobs")
-        return [parse(Job, row, "list jobs") for row in rows]
+        jobs = [parse(Job, row, "list jobs") for row in rows]
+        return [job for job in jobs if not job.deleted]
 
-    def list_runs(
-        self,
-        *,
-        job_id: int | None = None,
-        statuses: tuple[int, ...] | None = None,
-        id_gt: int | None = None,
-        order_by: str = "-id",
-    ) -> list[Run]:
-        """Runs with their trigger and job, every page."""
+    def _runs_params(
+        self, *, job_id: int | None, statuses: tuple[int, ...], id_gt: int | None, order_by: str
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {"include_related": RELATED, "order_by": order_by}
         if job_id is not None:
             params["job_definition_id"] = job_id
@@ -200,12 +224,38 @@ class DbtCloudClient:
             params["status__in"] = _status_in(statuses)
         if id_gt is not None:
             params["id__gt"] = id_gt
-        rows = self._list("/runs/", params, operation="list runs")
-        return [parse(Run, row, "list runs") for row in rows]
+        return params
 
-    def active_runs(self) -> list[Run]:
-        """Every queued, starting or running run in the account."""
-        return self.list_runs(statuses=ACTIVE_STATUSES)
+    def list_runs(
+        self,
+        *,
+        job_id: int | None = None,
+        statuses: tuple[int, ...] = (),
+        id_gt: int | None = None,
+        order_by: str = "-id",
+    ) -> list[Run]:
+        """Runs with their trigger and job, every page, each read strictly: for runs of jobs the action owns."""
+        params = self._runs_params(job_id=job_id, statuses=statuses, id_gt=id_gt, order_by=order_by)
+        return [parse(Run, row, "list runs") for row in self._list("/runs/", params, operation="list runs")]
+
+    def active_run_rows(self) -> list[Any]:
+        """Every queued, starting or running run in the account, as dbt Cloud sent it: runs of other teams' jobs
+        may carry any shape, so the caller decides which rows to read strictly."""
+        params = self._runs_params(job_id=None, statuses=ACTIVE_STATUSES, id_gt=None, order_by="-id")
+        return self._list("/runs/", params, operation="list runs")
+
+    def recent_run_rows(
+        self,
+        *,
+        job_id: int | None = None,
+        id_gt: int | None = None,
+        statuses: tuple[int, ...] = (),
+        limit: int = PAGE_SIZE,
+    ) -> list[Any]:
+        """One page of runs, newest first, as dbt Cloud sent them: a read that stays one request however busy the
+        account is (enough to find a run made moments ago)."""
+        params = self._runs_params(job_id=job_id, statuses=statuses, id_gt=id_gt, order_by="-id")
+        return self._page("/runs/", {**params, "limit": limit, "offset": 0}, operation="list runs").rows
 
     def get_run(self, run_id: int, *, related: str = RELATED) -> Run:
         """One run with the related objects asked for (by default its trigger and job)."""
@@ -262,6 +312,7 @@ class DbtCloudClient:
                 f"/jobs/{job_id}/run/",
                 operation=f"trigger job {job_id}",
                 not_found=f"check that job-id {job_id} is a job of account {self.account_id}",
+                bad_request=INPUTS_BUILT_IT,
                 idempotent=False,
                 json=dict(body),
             )
@@ -270,7 +321,8 @@ class DbtCloudClient:
         return self._confirmed_write(f"trigger job {job_id}", send, lambda: self._find_triggered(job_id, body, since))
 
     def _find_triggered(self, job_id: int, body: Mapping[str, Any], since: datetime | None) -> Run | None:
-        for run in self._recent_runs(job_id):
+        for row in self.recent_run_rows(job_id=job_id):
+            run = parse(Run, row, "list runs")
             trigger = run.trigger
             created = parse_timestamp(run.created_at)
             recent = run.is_active or (since is not None and created is not None and created >= since)
@@ -284,19 +336,11 @@ class DbtCloudClient:
                 return run
         return None
 
-    def _recent_runs(self, job_id: int, *, statuses: tuple[int, ...] = (), limit: int = PAGE_SIZE) -> list[Run]:
-        # One page, newest first: enough to find a run made moments ago, or to learn how long runs take.
-        params: dict[str, Any] = {"order_by": "-id", "job_definition_id": job_id, "limit": limit, "offset": 0}
-        params["include_related"] = RELATED
-        if statuses:
-            params["status__in"] = _status_in(statuses)
-        page, _ = self._call("GET", "/runs/", operation="list runs", params=params)
-        return [parse(Run, row, "list runs") for row in page] if isinstance(page, list) else []
-
     def recent_durations(self, job_id: int) -> list[float]:
         """How long the job's last few finished runs ran, in seconds, newest first."""
         durations = []
-        for run in self._recent_runs(job_id, statuses=(SUCCESS, ERROR), limit=10):
+        for row in self.recent_run_rows(job_id=job_id, statuses=(SUCCESS, ERROR), limit=10):
+            run = parse(Run, row, "list runs")
             started, finished = parse_timestamp(run.started_at), parse_timestamp(run.finished_at)
             if started is not None and finished is not None:
                 durations.append((finished - started).total_seconds())
@@ -305,10 +349,12 @@ class DbtCloudClient:
     def create_job(self, body: Mapping[str, Any]) -> Job:
         """Create a job; after an ambiguous failure, look for it by name before sending again."""
         name = str(body.get("name", ""))
+        # The live API refuses a create body without `id` ("required key not provided"); clients send it as null.
+        sent = {**body, "id": None}
 
         def send() -> Job:
             data, _ = self._call(
-                "POST", "/jobs/", operation="create a clone job", forbidden=ADMIN_NEEDED, idempotent=False, json=body
+                "POST", "/jobs/", operation="create a clone job", forbidden=ADMIN_NEEDED, idempotent=False, json=sent
             )
             return parse(Job, data, "create a clone job")
 
@@ -319,8 +365,10 @@ class DbtCloudClient:
 
     def update_job(self, job_id: int, body: Mapping[str, Any]) -> Job:
         """Replace a job's definition (the same body as for creating it)."""
+        # The live API refuses an update whose body does not carry the path's id ("The provided id does not match.").
+        sent = {**body, "id": job_id}
         data, _ = self._call(
-            "POST", f"/jobs/{job_id}/", operation=f"update job {job_id}", forbidden=ADMIN_NEEDED, json=dict(body)
+            "POST", f"/jobs/{job_id}/", operation=f"update job {job_id}", forbidden=ADMIN_NEEDED, json=sent
         )
         return parse(Job, data, f"update job {job_id}")
 
@@ -376,9 +424,11 @@ class DbtCloudClient:
         }
         operation = f"copy override {name} to job {job_id}"
         if override_id is not None:  # setting a value twice does no harm: sent again after any failure
+            # As for a job, an update must carry the path's id.
             self._call(
-                "POST", self._v3(project_id, f"{override_id}/"), operation=operation, forbidden=ADMIN_NEEDED, json=body
-            )
+                "POST", self._v3(project_id, f"{override_id}/"), operation=operation, forbidden=ADMIN_NEEDED,
+                json={**body, "id": override_id},
+            )  # fmt: skip
             return
 
         def send() -> bool:
@@ -401,11 +451,33 @@ class DbtCloudClient:
         )  # fmt: skip
 
     def delete_job(self, job_id: int) -> bool:
-        """Delete a job; False when it was already gone."""
+        """Delete a job; False when it was already gone. dbt Cloud answers 404 both for a job that is gone and for a
+        token that may not delete it: a read tells them apart, and a job still there is a DbtCloudError that names
+        the permission."""
+        operation = f"delete job {job_id}"
         try:
-            self._call("DELETE", f"/jobs/{job_id}/", operation=f"delete job {job_id}", forbidden=ADMIN_NEEDED)
+            self._call("DELETE", f"/jobs/{job_id}/", operation=operation, forbidden=ADMIN_NEEDED)
+        except DbtCloudError as exc:
+            if exc.status_code != 404:
+                raise
+            still = self.find_job(job_id)
+            if still is None or still.deleted:
+                return False
+            said = f" ({exc.said})" if exc.said else ""
+            raise DbtCloudError(
+                f"dbt Cloud answered 404 to {operation}{said}, yet job {job_id} is still there: the token may not "
+                f"delete jobs. To fix: {ADMIN_NEEDED}.",
+                status_code=404,
+                operation=operation,
+                said=exc.said,
+            ) from None
+        return True
+
+    def find_job(self, job_id: int) -> Job | None:
+        """The job as dbt Cloud shows it (a deleted one at state 2), or None when it answers 404."""
+        try:
+            return self.get_job(job_id)
         except DbtCloudError as exc:
             if exc.status_code == 404:
-                return False
+                return None
             raise
-        return True

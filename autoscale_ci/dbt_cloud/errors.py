@@ -14,10 +14,12 @@ from autoscale_ci.errors import ActionError
 class DbtCloudError(ActionError):
     """dbt Cloud refused a request, or could not be reached."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, operation: str = "") -> None:
+    def __init__(self, message: str, *, status_code: int | None = None, operation: str = "", said: str = "") -> None:
         super().__init__(message, title="dbt Cloud request failed")
         self.status_code = status_code
         self.operation = operation
+        # dbt Cloud's own words, when it answered with any: a warning can quote them without the fix.
+        self.said = said
 
 
 class AmbiguousWriteError(Exception):
@@ -33,18 +35,36 @@ ADMIN_NEEDED = (
 RUNNER_NEEDED = "give the service token permission to run jobs in this project (Job Runner or Job Admin)"
 
 
+def _said(value: Any) -> str:
+    """A field error as text, whether dbt Cloud sent a string (`"required key not provided"`) or a list of them."""
+    if isinstance(value, list):
+        return " ".join(_said(item) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_said(item)}" for key, item in value.items())
+    return str(value)
+
+
 def user_message(response: httpx.Response) -> str:
-    """dbt Cloud's own words in an error answer (`status.user_message` and field errors), on one line."""
+    """dbt Cloud's own words in an error answer, on one line, whatever the body's shape: the envelope's
+    `status.user_message` with its field errors (strings or lists), or a bare `{"detail": ...}`."""
     try:
         body = response.json()
     except ValueError:
         return ""
-    status = body.get("status") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return ""
+    status = body.get("status")
     message = status.get("user_message") if isinstance(status, dict) else None
     text = message if isinstance(message, str) else ""
-    data = body.get("data") if isinstance(body, dict) else None
+    detail = body.get("detail")
+    if isinstance(detail, str) and detail.strip():
+        text = f"{text} ({detail})" if text else detail
+    data = body.get("data")
     if isinstance(data, dict) and data and all(isinstance(key, str) for key in data):
-        details = "; ".join(f"{key}: {value}" for key, value in list(data.items())[:5])
+        details = "; ".join(f"{key}: {_said(value)}" for key, value in list(data.items())[:5])
+        text = f"{text} ({details})" if text else details
+    elif isinstance(data, list) and data and all(isinstance(item, str) for item in data):
+        details = "; ".join(data[:5])
         text = f"{text} ({details})" if text else details
     return " ".join(text.split())[:300]
 
@@ -58,8 +78,13 @@ MOVED = (
 )
 
 
-def fix_for(status: int, host: str, *, not_found: str, forbidden: str) -> str:
-    """What the user should do about an error answer with this status."""
+# Rendered as the fix of a 400 or 405 to a request the action built from its own rules (not from the user's inputs).
+REPORT_IT = "dbt Cloud refused a request the action built itself: report it, with this message"
+
+
+def fix_for(status: int, host: str, *, not_found: str, forbidden: str, bad_request: str = REPORT_IT) -> str:
+    """What the user should do about an error answer with this status; `bad_request` fits a 400 or 405 to what the
+    request was built from."""
     if status == 401:
         return (MOVED if host == LEGACY_HOST else "") + (
             f"check that dbt-cloud-token is a valid, unexpired service token, and that dbt-cloud-host ({host}) is "
@@ -74,7 +99,7 @@ def fix_for(status: int, host: str, *, not_found: str, forbidden: str) -> str:
         return "dbt Cloud's rate limit was reached; re-run the workflow in a few minutes"
     if status >= 500:
         return "dbt Cloud had a server error; re-run the workflow later"
-    return "check the inputs this request was built from"
+    return bad_request
 
 
 def redirected(response: httpx.Response, operation: str, host: str) -> DbtCloudError:
@@ -102,18 +127,21 @@ def redirected(response: httpx.Response, operation: str, host: str) -> DbtCloudE
     )
 
 
-def refusal(response: httpx.Response, operation: str, host: str, *, not_found: str, forbidden: str) -> DbtCloudError:
+def refusal(
+    response: httpx.Response, operation: str, host: str, *, not_found: str, forbidden: str, bad_request: str = REPORT_IT
+) -> DbtCloudError:
     """The error for an answer that refused the request: the status, dbt Cloud's words, and the fix."""
     code = response.status_code
     if 300 <= code < 400:
         return redirected(response, operation, host)
-    said = user_message(response).rstrip(".")
-    said = f": {said}" if said else ""
-    fix = fix_for(code, host, not_found=not_found, forbidden=forbidden)
+    words = user_message(response).rstrip(".")
+    said = f": {words}" if words else ""
+    fix = fix_for(code, host, not_found=not_found, forbidden=forbidden, bad_request=bad_request)
     return DbtCloudError(
         f"dbt Cloud answered {code} to {operation} at {host}{said}. To fix: {fix}.",
         status_code=code,
         operation=operation,
+        said=words,
     )
 
 

@@ -9,6 +9,9 @@ Documented exceptions, each a known gap between the spec and the live API (spec/
   they are checked as RFC 3339 date-times.
 - The emulator listens on loopback; requests are checked as if sent to the spec's server.
 - The spec fails its own meta-validation (`default: ''` under `minLength: 1`), so that step is skipped.
+- A job embedded in a run (InternalJobDefinition) is the live thin shape, which lacks `run_lint` and
+  `errors_on_lint_failure`: they are not required there.
+- `DELETE /jobs/{id}/` answers 200 with the job at state 2 (a soft delete), not the spec's 204; both are accepted.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from tests.harness import ROOT, input_defaults, parse_file_commands, pr_event, w
 SPEC = ROOT / "spec" / "dbt-cloud-api" / "openapi-v2.yaml"
 SERVER = "https://cloud.getdbt.com"
 SHA_A, SHA_B, SHA_C = "a" * 40, "b" * 40, "c" * 40
+# What a live 2024 answer's embedded job lacks of the spec's required fields (NOTES.md).
+THIN_EMBEDDED_JOB_LACKS = ("run_lint", "errors_on_lint_failure")
 _SPACED_TIME = re.compile(rb'"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"')
 
 
@@ -65,7 +70,12 @@ def _nullable(schema: Any) -> Any:
 @cache
 def openapi() -> OpenAPI:
     spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
-    spec["components"]["schemas"] = {name: _nullable(body) for name, body in spec["components"]["schemas"].items()}
+    schemas = spec["components"]["schemas"]
+    embedded = schemas["InternalJobDefinition"]
+    embedded["required"] = [key for key in embedded["required"] if key not in THIN_EMBEDDED_JOB_LACKS]
+    job_path = spec["paths"]["/api/v2/accounts/{account_id}/jobs/{id}/"]
+    job_path["delete"]["responses"]["200"] = job_path["get"]["responses"]["200"]
+    spec["components"]["schemas"] = {name: _nullable(body) for name, body in schemas.items()}
     # The official spec does not pass its own meta-validation (a `default: ''` under `minLength: 1`), so only the
     # traffic is validated against it.
     return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
@@ -233,7 +243,8 @@ def test_client_calls_speak_the_spec(emu: Emulator, recorder: Recorder) -> None:
             },
         )
         client.get_run(run.id)
-        client.active_runs()
+        client.active_run_rows()
+        client.recent_run_rows(job_id=clone.id, id_gt=0)
         client.list_runs(id_gt=0, order_by="id")
         client.cancel_run(run.id)
         assert client.get_run(run.id, related='["run_steps"]').run_steps is not None
