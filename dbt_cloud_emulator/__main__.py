@@ -9,7 +9,7 @@ import sys
 import threading
 from types import FrameType
 
-from .config import DEFAULT_FAULT_KINDS, EmulatorConfig
+from .config import DEFAULT_FAULT_KINDS, REFUSAL_STATUSES, EmulatorConfig
 from .emulator import Emulator
 
 
@@ -30,6 +30,13 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of API requests failed, 0..1")
     parser.add_argument("--fault-kinds", default=",".join(DEFAULT_FAULT_KINDS), help="comma-separated")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of runs that end in error")
+    parser.add_argument(
+        "--refusal-status",
+        type=int,
+        choices=REFUSAL_STATUSES,
+        default=defaults.refusal_status,
+        help="status of a write the token's role may not make: 403, or 404 as dbt Cloud often answers",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--log", dest="log_path", default=None, help="append the request log here as JSON lines")
     parser.add_argument("--no-ci-job", action="store_true", help="do not seed the CI job")
@@ -50,6 +57,7 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
             fault_kinds=tuple(kind for kind in args.fault_kinds.split(",") if kind),
             error_rate=args.error_rate,
             seed=args.seed,
+            refusal_status=args.refusal_status,
             log_path=args.log_path,
             seed_ci_job=not args.no_ci_job,
         )

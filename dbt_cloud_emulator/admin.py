@@ -22,6 +22,11 @@ def _action(emu: Emulator, method: str, path: str, body: dict[str, Any]) -> Any:
     actions: dict[tuple[str, str], Any] = {
         ("GET", "state"): emu.snapshot,
         ("POST", "jobs"): lambda: {"id": emu.seed_job(**body)},
+        ("POST", "foreign_jobs"): lambda: {"id": emu.seed_foreign_job(**body)},
+        ("POST", "runs"): lambda: {"ids": emu.seed_runs(**body)},
+        ("POST", "churn"): lambda: emu.churn(**body),
+        ("POST", "refusal_status"): lambda: emu.set_refusal_status(**body),
+        ("POST", "role"): lambda: emu.set_role(**body),
         ("POST", "env_vars"): lambda: emu.set_env_var(**body),
         ("POST", "env_answer_shape"): lambda: emu.set_env_answer_shape(**body),
         ("POST", "account"): lambda: emu.set_account(**body),

@@ -18,6 +18,8 @@ FAULT_KINDS: tuple[str, ...] = (
 
 # A random fault that applies the change would surprise tests that only ask for "flaky", so it is opt-in.
 DEFAULT_FAULT_KINDS: tuple[str, ...] = ("429", "500", "502", "503", "drop")
+# How a write the token's role may not make is refused: 403, or 404 as dbt Cloud often answers (NOTES.md).
+REFUSAL_STATUSES = (403, 404)
 
 
 @dataclass
@@ -60,6 +62,9 @@ class EmulatorConfig:
     request_log_limit: int = 100_000
     # Extra debug lines in every dbt command step's logs, for clients that must cope with logs of megabytes.
     log_lines: int = 0
+    # The status of a write refused for a missing permission: 403, or 404 with dbt Cloud's "not found ... check that
+    # you have the proper permissions" (NOTES.md: "A missing permission often comes back as 404").
+    refusal_status: int = 403
 
     def __post_init__(self) -> None:
         unknown = [kind for kind in self.fault_kinds if kind not in FAULT_KINDS]
@@ -72,6 +77,13 @@ class EmulatorConfig:
         if self.speed < 0 or self.latency_seconds < 0:
             raise ValueError("speed and latency_seconds must be >= 0")
         check_log_lines(self.log_lines)
+        check_refusal_status(self.refusal_status)
+
+
+def check_refusal_status(status: object) -> None:
+    """Refuse a refusal status other than 403 or 404."""
+    if isinstance(status, bool) or status not in REFUSAL_STATUSES:
+        raise ValueError(f"refusal status must be one of {list(REFUSAL_STATUSES)}, not {status!r}")
 
 
 def check_log_lines(lines: object) -> None:

@@ -15,8 +15,8 @@ from .faults import STATUS, Fault, FaultPlan, fault_of_kind
 from .protocol import ApiError, JsonDict
 from .requestlog import RequestLog
 from .server import EmulatorHTTPServer, Service
-from .state import Hold, State
-from .validation import JOB_FLAGS, job_fields
+from .state import Hold, State, job_defaults
+from .validation import JOB_FLAGS, job_fields, trigger_fields
 
 
 class Emulator:
@@ -46,6 +46,7 @@ class Emulator:
             log=self.log,
             latency=cfg.latency_seconds,
             admin=lambda req: admin.handle(self, req),
+            refusal_status=cfg.refusal_status,
         )
         self._server: EmulatorHTTPServer | None = None
         self._threads: list[threading.Thread] = []
@@ -143,30 +144,89 @@ class Emulator:
         run_seconds: float | None = None,
         **fields: Any,
     ) -> int:
-        """Create a job as the API would (PR trigger and schedule off unless `triggers` says otherwise)."""
-        body: JsonDict = {
-            "account_id": self.account_id,
+        """Create a job as the API would (PR trigger and schedule off unless `triggers` says otherwise).
+
+        The body is checked as a create is, but not refused for what only the endpoint refuses: a `ci` job with
+        `cost_optimization_features=["dbt_state"]` can be seeded, as a job made before that rule.
+        """
+        fields = {
             "project_id": self.project_id if project_id is None else project_id,
             "environment_id": self.environment_id if environment_id is None else environment_id,
-            "name": name,
-            "state": 1,
             "job_type": job_type,
-            "execution": {"timeout_seconds": 0},
-            "settings": {"threads": 4, "target_name": "ci"},
             "triggers": triggers
             or {"github_webhook": False, "schedule": False, "git_provider_webhook": False, "on_merge": False},
             "execute_steps": execute_steps or ["dbt build --select state:modified+"],
+            **fields,
+        }
+        job_id = int(self.state.create_job(self._valid_job(name, fields))["id"])
+        if start_seconds is not None or run_seconds is not None:
+            self.set_timing(job_id=job_id, start_seconds=start_seconds, run_seconds=run_seconds)
+        return job_id
+
+    def seed_foreign_job(self, name: str = "Other team's job", **fields: Any) -> int:
+        """Store another team's job AS GIVEN: `fields` laid unchecked over a valid job (`settings=None`,
+        `job_type="adaptive"`, triggers all null...). Runs of it are triggered through the API as usual.
+
+        NOTES.md: "Trigger flags come back null in live job lists ... A run of another team's job may carry any
+        shape"; a client must read such a job leniently, and the emulator answers it as stored.
+        """
+        if "id" in fields:
+            raise ValueError("a seeded job gets its id from the emulator")
+        base = self._valid_job("Other team's job", {})
+        return int(self.state.create_job(base, overlay={"name": name, **fields})["id"])
+
+    def _valid_job(self, name: str, fields: dict[str, Any]) -> JsonDict:
+        """The checked fields of a create body for a job of the seeded project and environment, with `fields` laid
+        over its defaults; a ValueError if a create would refuse it."""
+        body: JsonDict = {
+            # As the clients that run against the live API send it (NOTES.md): `"id": null` and a schedule.
+            "id": None,
+            "schedule": job_defaults()["schedule"],
+            "account_id": self.account_id,
+            "project_id": self.project_id,
+            "environment_id": self.environment_id,
+            "name": name,
+            "state": 1,
+            "job_type": "other",
+            "execution": {"timeout_seconds": 0},
+            "settings": {"threads": 4, "target_name": "ci"},
+            "triggers": {"github_webhook": False, "schedule": False, "git_provider_webhook": False, "on_merge": False},
+            "execute_steps": ["dbt build"],
             **{flag: flag == "errors_on_lint_failure" for flag in JOB_FLAGS},
             **fields,
         }
         try:
-            job = self.state.create_job(job_fields(body, self.account_id))
+            return job_fields(body, self.account_id, create=True)
         except ApiError as exc:
             raise ValueError(f"invalid job: {exc.data}") from exc
-        job_id = int(job["id"])
-        if start_seconds is not None or run_seconds is not None:
-            self.set_timing(job_id=job_id, start_seconds=start_seconds, run_seconds=run_seconds)
-        return job_id
+
+    def seed_runs(self, job_id: int, count: int, **trigger: Any) -> list[int]:
+        """Queue `count` runs of a live job straight through the state (fast: thousands at once), each with these
+        trigger fields (`cause` defaults to "Seeded"); their ids, oldest first."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"count must be an integer >= 0, not {count!r}")
+        try:
+            fields = trigger_fields({"cause": "Seeded", **trigger})
+            runs = self.state.trigger_many(job_id, fields, count)
+        except ApiError as exc:
+            raise ValueError(f"cannot trigger job {job_id}: {exc.data or exc.message}") from exc
+        return [run.id for run in runs]
+
+    def churn(self, job_id: int | None, runs_per_read: int = 1) -> None:
+        """Before answering each `GET /runs/` list, trigger `runs_per_read` new runs of this live job (None stops).
+
+        A busy account: other teams' runs land between two page reads, so offset pages repeat rows (NOTES.md).
+        """
+        self.state.set_churn(job_id, runs_per_read)
+
+    def set_refusal_status(self, status: int) -> None:
+        """Refuse a write the token's role may not make with 403, or 404 as dbt Cloud often does (NOTES.md)."""
+        self.service.set_refusal_status(status)
+
+    def set_role(self, token: str, role: str) -> None:
+        """Give one of the emulator's tokens another role ("admin", "runner", "readonly") while serving: a
+        permission granted or revoked mid-run."""
+        self.service.set_role(token, role)
 
     def set_account(self, **changes: Any) -> JsonDict:
         """Change account fields (locked, lock_reason, run_slots, run_locked_until, queue_limit, plan, name, state,

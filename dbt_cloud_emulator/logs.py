@@ -60,10 +60,17 @@ def render(script: Script, *, until: float | None = None, cancelled: str | None 
     debug = "\n".join(_debug(line) for line in lines)
     rows = debug.split("\n")
     return {
-        "logs": "\n".join(f"{RESET}{_hms(line.at)}  {line.message}" for line in lines if line.console),
+        "logs": "\n".join(_console(line) for line in lines if line.console),
         "debug_logs": debug,
         "truncated_debug_logs": debug if len(rows) <= TRUNCATED_LINES else "\n".join(rows[-TRUNCATED_LINES:]),
     }
+
+
+def _console(line: Line) -> str:
+    # NOTES.md: live step logs carry many lines that hold only a timestamp (`10:38:49`): a blank message is one.
+    if not line.message:
+        return f"{RESET}{_hms(line.at)}"
+    return f"{RESET}{_hms(line.at)}  {line.message}"
 
 
 def _hms(at: float) -> str:
@@ -121,6 +128,7 @@ def deps(run: Run, start: float, end: float, *, failed: bool) -> Script:
     """`dbt deps`: installing the project's package, or failing on a package the hub does not have."""
     body = [
         _running(run, start),
+        Line(start, ""),
         Line(start, f"Making package index registry request: GET {REGISTRY}", "debug", console=False),
         Line(_at(start, end, 0.2), f"Response from registry index: GET {REGISTRY} 200", "debug", console=False),
     ]
@@ -156,6 +164,8 @@ def command(run: Run, command: str, start: float, end: float, *, failed: bool, p
     for position, node in enumerate(NODES):
         begin = _at(start, end, 0.05) + position * slot
         body += _node(position, node, statuses[node[0]], begin, begin + slot * 0.9)
+    # A bare timestamp line between the nodes and what follows, as between the phases of a live log.
+    body.append(Line(_at(start, end, 0.85), ""))
     body += _padding(run, padding, _at(start, end, 0.85), _at(start, end, 0.95))
     return Script(body, [Line(end, text) for text in _summary(statuses, end - start, failed)])
 

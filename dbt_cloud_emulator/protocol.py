@@ -44,13 +44,24 @@ class Reply:
 
 
 class ApiError(Exception):
-    """An error answered in dbt Cloud's envelope."""
+    """An error answered in dbt Cloud's envelope, with any members `beside` status and data; or, given `bare`,
+    answered with that body alone (Django REST framework's own `{"detail": ...}`, no envelope)."""
 
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
+    def __init__(
+        self, code: int, message: str, data: Any = None, *, beside: JsonDict | None = None, bare: Any = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.data = data
+        self.beside = beside
+        self.bare = bare
+
+    def reply(self) -> Reply:
+        """The answer this error gives."""
+        if self.bare is not None:
+            return Reply(self.code, self.bare)
+        return fail(self.code, self.message, self.data, beside=self.beside)
 
 
 def status_block(code: int, message: str) -> JsonDict:
@@ -66,6 +77,6 @@ def ok(data: Any, extra: JsonDict | None = None) -> Reply:
     return Reply(200, body)
 
 
-def fail(code: int, message: str, data: Any = None) -> Reply:
-    """An error answer in the envelope."""
-    return Reply(code, {"status": status_block(code, message), "data": data})
+def fail(code: int, message: str, data: Any = None, *, beside: JsonDict | None = None) -> Reply:
+    """An error answer in the envelope, with any further members `beside` status and data."""
+    return Reply(code, {"status": status_block(code, message), "data": data, **(beside or {})})

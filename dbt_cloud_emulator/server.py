@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .clock import iso
+from .config import check_refusal_status
 from .endpoints import Api
 from .faults import DROP, DROP_AFTER, SLOW, Fault, FaultPlan
 from .protocol import ApiError, Reply, Request, fail, status_block
@@ -56,6 +57,12 @@ ROUTES_BY_VERSION = {"v2": ROUTES, "v3": V3_ROUTES}
 ROLES = ("admin", "runner", "readonly")
 # What each role may do besides reading, as dbt Cloud's permission sets: Job Runner triggers and cancels runs only.
 WRITES = {"admin": None, "runner": frozenset({"trigger_run", "cancel_run"}), "readonly": frozenset()}
+# How a write the role may not make is refused, by the status chosen: DRF's 403, or the 404 dbt Cloud often answers
+# (NOTES.md: "A missing permission often comes back as 404"; the wording is from dbt Labs' Terraform provider tests).
+REFUSALS = {
+    403: "You do not have permission to perform this action.",
+    404: "The requested resource was not found. Please check that you have the proper permissions.",
+}
 FAULT_MESSAGES = {429: "Too many requests. Please slow down and try again later."}
 GATEWAY_PAGE = "<html><head><title>{code}</title></head><body><h1>{code} {reason}</h1></body></html>"
 GATEWAY_CODES = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -96,10 +103,12 @@ class Service:
         log: RequestLog,
         latency: float,
         admin: Callable[[Request], Reply],
+        refusal_status: int = 403,
     ) -> None:
         bad = {role for role in tokens.values() if role not in ROLES}
         if bad:
             raise ValueError(f"unknown token roles {sorted(bad)}; choose from {list(ROLES)}")
+        check_refusal_status(refusal_status)
         self.state = state
         self.api = Api(state)
         self.tokens = tokens
@@ -107,6 +116,22 @@ class Service:
         self.log = log
         self.latency = latency
         self.admin = admin
+        self.refusal_status = refusal_status
+
+    def set_role(self, token: str, role: str) -> None:
+        """Give a known token another role, for the requests that follow (routing reads it under the same lock)."""
+        if role not in ROLES:
+            raise ValueError(f"unknown token role {role!r}; choose from {list(ROLES)}")
+        with self.state.lock:
+            if token not in self.tokens:
+                raise ValueError("unknown token; give one of the emulator's tokens")
+            self.tokens[token] = role
+
+    def set_refusal_status(self, status: int) -> None:
+        """Refuse the writes a role may not make with this status (403 or 404) from now on."""
+        check_refusal_status(status)
+        with self.state.lock:
+            self.refusal_status = status
 
     def serve(self, req: Request) -> Served:
         """Answer one API request, or fail it as the fault plan says."""
@@ -126,7 +151,7 @@ class Service:
             try:
                 return self._route(req)
             except ApiError as exc:
-                return fail(exc.code, exc.message, exc.data)
+                return exc.reply()
             except Exception as exc:  # a bug must answer 500, not kill the connection
                 reply = fail(500, "An unexpected error occurred.")
                 reply.body["status"]["developer_message"] = "".join(traceback.format_exception(exc))
@@ -164,7 +189,7 @@ class Service:
             if method == req.method:
                 allowed = WRITES[req.role]
                 if method != "GET" and allowed is not None and name not in allowed:
-                    raise ApiError(403, "You do not have permission to perform this action.")
+                    raise ApiError(self.refusal_status, REFUSALS[self.refusal_status])
                 req.params = match.groups()
                 reply: Reply = getattr(self.api, name)(req)
                 return reply

@@ -10,16 +10,28 @@ from .protocol import JsonDict
 from .state import CANCELLED, ERROR, RUNNING, SUCCESS, Run
 
 DOCS_COMMAND = "dbt docs generate"
-# Steps every run takes before the job's own commands; they leave no artifacts.
-SETUP_STEPS = ("Clone git repository", "Create profile from connection", "Invoke dbt with `dbt deps`")
+# Steps every run takes before the job's own commands; they leave no artifacts. The profile step's name also tells
+# the trigger's schema override (see setup_step_names).
+SETUP_STEPS = ("Clone git repository", "Create profile from connection Postgres", "Invoke dbt with `dbt deps`")
+PROFILE_STEP = 2
 # The set-up steps share this part of a run's running time; its dbt commands share the rest equally.
 SETUP_SHARE = 0.1
+
+
+def setup_step_names(run: Run) -> list[str]:
+    """A run's set-up steps as dbt Cloud names them."""
+    names = list(SETUP_STEPS)
+    schema = run.trigger.get("schema_override")
+    if schema:
+        # NOTES.md: the profile step is named "Create profile from connection X (override schema to '<schema>')".
+        names[PROFILE_STEP - 1] += f" (override schema to '{schema}')"
+    return names
 
 
 def step_names(run: Run) -> list[str]:
     """A run's steps in order, as dbt Cloud names them; step N is the N-th (from 1)."""
     commands = [*run.commands, *([DOCS_COMMAND] if run.generate_docs else [])]
-    return [*SETUP_STEPS, *(f"Invoke dbt with `{command}`" for command in commands)]
+    return [*setup_step_names(run), *(f"Invoke dbt with `{command}`" for command in commands)]
 
 
 def failed_step(run: Run, outcome: str | None = None) -> int | None:
@@ -47,7 +59,7 @@ def _script(run: Run, index: int, window: tuple[float, float], failed: bool, pad
     start, end = window
     if index == 1:
         return logs.clone(run, start, end)
-    if index == 2:
+    if index == PROFILE_STEP:
         return logs.profile(run, start, end)
     if index == len(SETUP_STEPS):
         return logs.deps(run, start, end, failed=failed)
@@ -61,7 +73,7 @@ def run_steps(run: Run, account_id: int, *, now: float, outcome: str, log_lines:
     """The steps a run has reached by `now` as the spec's RunStep, with statuses and logs; `outcome` as outcome_of."""
     if run.started_at is None:
         return []
-    names = list(SETUP_STEPS) if outcome == "deps_error" else step_names(run)
+    names = setup_step_names(run) if outcome == "deps_error" else step_names(run)
     windows = _windows(run, len(names))
     ended = run.status not in (RUNNING, CANCELLED)
     until = now if run.status == RUNNING else run.finished_at

@@ -137,10 +137,46 @@ def job_view(job: JsonDict, account: JsonDict) -> JsonDict:
     return view
 
 
+# NOTES.md: a job embedded in a run is thinner than `GET /jobs/{id}/`; a live 2024 answer has exactly these keys.
+EMBEDDED_JOB_KEYS = (
+    "account_id",
+    "created_at",
+    "dbt_version",
+    "deactivated",
+    "deferring_environment_id",
+    "deferring_job_definition_id",
+    "description",
+    "environment_id",
+    "execute_steps",
+    "execution",
+    "generate_docs",
+    "id",
+    "is_deferrable",
+    "job_completion_trigger_condition",
+    "job_type",
+    "lifecycle_webhooks",
+    "lifecycle_webhooks_url",
+    "name",
+    "project_id",
+    "raw_dbt_version",
+    "run_compare_changes",
+    "run_failure_count",
+    "run_generate_sources",
+    "schedule",
+    "settings",
+    "state",
+    "triggers",
+    "triggers_on_draft_pr",
+    "updated_at",
+)
+
+
 def internal_job_view(job: JsonDict) -> JsonDict:
-    """A job as included in a run: its schedule's date and time are plain names there, not objects."""
-    view = copy.deepcopy(job)
-    schedule = view.get("schedule")
+    """A job as included in a run: only the keys of a live answer (a key the job lacks is null), and its schedule's
+    date and time as plain names, not objects (NOTES.md)."""
+    view = {key: copy.deepcopy(job.get(key)) for key in EMBEDDED_JOB_KEYS}
+    view["deactivated"] = job.get("state") == 2
+    schedule = view["schedule"]
     if isinstance(schedule, dict):
         kinds = {key: value.get("type") if isinstance(value, dict) else value for key, value in schedule.items()}
         view["schedule"] = {

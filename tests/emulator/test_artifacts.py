@@ -72,7 +72,7 @@ def test_run_steps_name_the_commands_and_the_failing_one(frozen: Emulator, fapi:
     steps = run(fapi, run_id, include_related='["run_steps"]')["run_steps"]
     assert [(s["index"], s["name"], s["status"]) for s in steps] == [
         (1, "Clone git repository", 10),
-        (2, "Create profile from connection", 10),
+        (2, "Create profile from connection Postgres", 10),
         (3, "Invoke dbt with `dbt deps`", 10),
         (4, "Invoke dbt with `dbt seed`", 10),
         (5, "Invoke dbt with `dbt build`", 20),

@@ -59,6 +59,8 @@ def test_cli_options_reach_the_config() -> None:
     assert (config.port, config.run_slots, config.latency_seconds) == (0, 4, 0.025)
     assert config.fault_kinds == ("500", "drop")
     assert parse_args(["--no-ci-job", "--readonly-token", ""]).readonly_token is None
+    assert parse_args([]).refusal_status == 403
+    assert parse_args(["--refusal-status", "404"]).refusal_status == 404
 
 
 def test_cli_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,6 +68,9 @@ def test_cli_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
         parse_args(["--fault-kinds", "teapot"])
     assert exc.value.code == 2
     assert "unknown fault kinds" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_args(["--refusal-status", "401"])
+    assert "invalid choice" in capsys.readouterr().err
 
 
 def free_port() -> int:

@@ -13,7 +13,7 @@ from .helpers import admin, run, trigger
 STEPS = '["run_steps"]'
 SET_UP = [
     (1, "Clone git repository", 10),
-    (2, "Create profile from connection", 10),
+    (2, "Create profile from connection Postgres", 10),
     (3, "Invoke dbt with `dbt deps`", 20),
 ]
 PACKAGE_ERROR = "Encountered an error:\nPackage dbt-labs/dbt_utilz was not found in the package index"

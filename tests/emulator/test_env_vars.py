@@ -110,7 +110,7 @@ def test_an_unknown_deleted_or_other_projects_job_is_404_as_in_v2(emu: Emulator,
     with env_client(emu, project_id=1) as there:
         assert overrides(there, elsewhere) == {}
     with client(emu) as api:
-        assert api.delete(f"/jobs/{elsewhere}/").status_code == 204
+        assert api.delete(f"/jobs/{elsewhere}/").status_code == 200
     with env_client(emu, project_id=1) as there:
         envelope(there.get("/job/", params={"job_definition_id": elsewhere}), 404)
     with env_client(emu, project_id=999) as nowhere:
@@ -208,7 +208,7 @@ def test_an_override_for_an_unknown_deleted_or_other_projects_job_is_400(emu: Em
     gone = emu.seed_job("Gone")
     elsewhere = emu.seed_job("Elsewhere", project_id=1)
     with client(emu) as api:
-        assert api.delete(f"/jobs/{gone}/").status_code == 204
+        assert api.delete(f"/jobs/{gone}/").status_code == 200
     for job_id in (424242, gone, elsewhere):
         body = envelope(env.post("/", json=override_body(emu, job_id)), 400)
         assert body["status"]["user_message"] == INVALID
@@ -297,7 +297,7 @@ def test_deleting_a_job_drops_its_overrides_and_nothing_else(emu: Emulator, env:
     env.post("/", json=override_body(emu, clone))
     env.post("/", json=override_body(emu, clone, "DBT_ENV_SECRET_KEY"))
     with client(emu) as api:
-        assert api.delete(f"/jobs/{clone}/").status_code == 204
+        assert api.delete(f"/jobs/{clone}/").status_code == 200
     envelope(env.get("/job/", params={"job_definition_id": clone}), 404)
     states = {(value["name"], value["type"], value["job_definition_id"]): value["state"] for value in emu.env_vars()}
     assert states == {
@@ -428,15 +428,31 @@ def test_admin_endpoints_seed_and_shape_env_vars(emu: Emulator, env: httpx.Clien
 def test_an_override_can_be_set_anew_and_deleted_by_id(emu: Emulator, env: httpx.Client) -> None:
     job_id = emu.ci_job_id
     created = env.post("/", json=override_body(emu, job_id, raw_value="old")).json()["data"]
-    changed = env.post(f"/{created['id']}/", json=override_body(emu, job_id, raw_value="new"))
+    var_id = created["id"]
+    changed = env.post(f"/{var_id}/", json=override_body(emu, job_id, id=var_id, raw_value="new"))
     assert changed.status_code == 200, changed.text
-    assert overrides(env, job_id)["DBT_TARGET"]["job"] == {"id": created["id"], "value": "new"}
-    renamed = env.post(f"/{created['id']}/", json=override_body(emu, job_id, name="DBT_OTHER"))
+    assert overrides(env, job_id)["DBT_TARGET"]["job"] == {"id": var_id, "value": "new"}
+    renamed = env.post(f"/{var_id}/", json=override_body(emu, job_id, id=var_id, name="DBT_OTHER"))
     assert renamed.status_code == 400
-    assert env.delete(f"/{created['id']}/").status_code == 204
+    assert env.delete(f"/{var_id}/").status_code == 204
     assert "DBT_TARGET" not in overrides(env, job_id)
-    assert env.delete(f"/{created['id']}/").status_code == 404
-    assert env.post("/999999/", json=override_body(emu, job_id)).status_code == 404
+    assert env.delete(f"/{var_id}/").status_code == 404
+    assert env.post("/999999/", json=override_body(emu, job_id, id=999999)).status_code == 404
+
+
+def test_an_update_must_carry_the_values_own_id(emu: Emulator, env: httpx.Client) -> None:
+    job_id = emu.ci_job_id
+    var_id = env.post("/", json=override_body(emu, job_id, raw_value="old")).json()["data"]["id"]
+    for given in ({}, {"id": var_id + 1}, {"id": None}, {"id": str(var_id)}):
+        body = envelope(env.post(f"/{var_id}/", json=override_body(emu, job_id, raw_value="new", **given)), 400)
+        assert (body["data"], body["extra"], body["error_code"]) == (
+            {"id": "The provided id does not match."},
+            {},
+            None,
+        )
+    assert overrides(env, job_id)["DBT_TARGET"]["job"]["value"] == "old"
+    # An unknown id is not found, whatever the body says.
+    envelope(env.post("/999999/", json=override_body(emu, job_id)), 404)
 
 
 def test_the_token_lists_its_one_account_or_what_a_test_lists() -> None:

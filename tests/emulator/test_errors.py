@@ -10,7 +10,7 @@ import pytest
 from dbt_cloud_emulator import Emulator, EmulatorConfig
 from dbt_cloud_emulator.endpoints import Api
 
-from .helpers import client, trigger
+from .helpers import admin, client, trigger
 
 
 def envelope(response: httpx.Response, code: int) -> dict[str, Any]:
@@ -194,3 +194,63 @@ def test_unexpected_errors_answer_500(emu: Emulator, api: httpx.Client, monkeypa
     body = api.get("/").json()
     assert body["status"]["code"] == 500
     assert "kaboom" in body["status"]["developer_message"]
+
+
+NOT_FOUND_OR_NO_PERMISSION = "The requested resource was not found. Please check that you have the proper permissions."
+
+
+def test_a_missing_permission_can_answer_404_as_dbt_cloud_often_does() -> None:
+    config = EmulatorConfig(tokens={"runner": "runner"}, refusal_status=404)
+    with Emulator(config) as emu, client(emu, "runner") as runner, client(emu, emu.readonly_token) as ro:
+        job = runner.get(f"/jobs/{emu.ci_job_id}/").json()["data"]
+        for refused in (
+            runner.post("/jobs/", json=job),
+            runner.post(f"/jobs/{emu.ci_job_id}/", json=job),
+            runner.delete(f"/jobs/{emu.ci_job_id}/"),
+            ro.post(f"/jobs/{emu.ci_job_id}/run/", json={"cause": "x"}),
+        ):
+            assert envelope(refused, 404)["status"]["user_message"] == NOT_FOUND_OR_NO_PERMISSION
+        # A thing that does not exist keeps its plain wording.
+        with client(emu) as api:
+            assert (
+                envelope(api.get("/jobs/424242/"), 404)["status"]["user_message"] == "Job definition 424242 not found."
+            )
+        assert trigger(runner, emu.ci_job_id or 0)["status"] == 1  # what the role may do is untouched
+        emu.set_refusal_status(403)
+        body = envelope(runner.delete(f"/jobs/{emu.ci_job_id}/"), 403)
+        assert body["status"]["user_message"] == "You do not have permission to perform this action."
+        assert [j["state"] for j in emu.jobs()] == [1]
+
+
+def test_refusal_status_is_403_by_default_and_only_403_or_404() -> None:
+    assert EmulatorConfig().refusal_status == 403
+    for bad in (401, 500, "404", True):
+        with pytest.raises(ValueError, match="refusal status"):
+            EmulatorConfig(refusal_status=bad)  # type: ignore[arg-type]
+    with Emulator(EmulatorConfig(seed_ci_job=False)) as emu:
+        with pytest.raises(ValueError, match="refusal status"):
+            emu.set_refusal_status(400)
+        assert admin(emu, "POST", "refusal_status", {"status": 418}).status_code == 400
+        assert admin(emu, "POST", "refusal_status", {"status": 404}).status_code == 200
+        with client(emu, emu.readonly_token) as ro:
+            envelope(ro.post("/jobs/", json={}), 404)
+
+
+def test_a_tokens_role_can_change_while_serving() -> None:
+    with Emulator(EmulatorConfig(tokens={"ci": "admin"})) as emu, client(emu, "ci") as ci:
+        first = trigger(ci, emu.ci_job_id or 0)["id"]
+        emu.set_role("ci", "readonly")  # the permission revoked mid-run
+        envelope(ci.post(f"/runs/{first}/cancel/"), 403)
+        assert ci.get(f"/runs/{first}/").status_code == 200
+        assert admin(emu, "POST", "role", {"token": "ci", "role": "runner"}).status_code == 200
+        assert ci.post(f"/runs/{first}/cancel/").status_code == 200
+        envelope(ci.delete(f"/jobs/{emu.ci_job_id}/"), 403)
+        emu.set_role("ci", "admin")
+        assert ci.delete(f"/jobs/{emu.ci_job_id}/").status_code == 200
+        with pytest.raises(ValueError, match="role"):
+            emu.set_role("ci", "owner")
+        with pytest.raises(ValueError, match="unknown token"):
+            emu.set_role("never-issued", "admin")
+        assert admin(emu, "POST", "role", {"token": "ci", "role": "owner"}).status_code == 400
+        with client(emu, "never-issued") as stranger:
+            envelope(stranger.get("/"), 401)

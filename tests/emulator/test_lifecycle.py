@@ -193,7 +193,7 @@ def test_deleting_a_job_cancels_its_active_runs(frozen: Emulator, fapi: httpx.Cl
     queued = trigger(fapi, frozen.ci_job_id or 0)["id"]
     untouched = trigger(fapi, other)["id"]
     frozen.advance(10)
-    assert fapi.delete(f"/jobs/{frozen.ci_job_id}/").status_code == 204
+    assert fapi.delete(f"/jobs/{frozen.ci_job_id}/").status_code == 200
     assert [statuses(frozen)[i] for i in (done, running, queued, untouched)] == [10, 30, 30, 3]
     cancelled = run(fapi, running, include_related="job")
     assert "deleted" in cancelled["status_message"]
@@ -215,7 +215,7 @@ def test_outcome_rules(frozen: Emulator, fapi: httpx.Client) -> None:
     assert [statuses(frozen)[i] for i in ids] == [expected for *_, expected in cases]
     failed = run(fapi, ids[0])
     assert (failed["is_error"], failed["status_humanized"], failed["can_retry"]) == (True, "Error", True)
-    assert failed["status_message"]
+    assert failed["status_message"] == "dbt command failed"  # NOTES.md: often only that; the step's logs say what
     frozen.set_outcome(None, git_sha="bad")
     again = trigger(fapi, job, git_sha="bad")["id"]
     frozen.advance(70)

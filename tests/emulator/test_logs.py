@@ -201,3 +201,58 @@ def test_a_held_runs_last_step_ends_when_it_is_released(frozen: Emulator, fapi: 
     assert last["status"] == 10 and last["logs"].startswith(held["logs"])
     finished = datetime.strptime(done["finished_at"], "%Y-%m-%d %H:%M:%S.%f%z").strftime("%H:%M:%S")
     assert last["logs"].endswith(f"\x1b[0m{finished}  Done. PASS=5 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=5")
+
+
+BARE_TIME = re.compile(r"\x1b\[0m\d\d:\d\d:\d\d")
+
+
+def test_a_failed_run_says_only_dbt_command_failed_and_its_step_says_what(frozen: Emulator, fapi: httpx.Client) -> None:
+    frozen.set_outcome("error", git_sha="bad")
+    run_id = trigger(fapi, frozen.ci_job_id or 0, git_sha="bad")["id"]
+    frozen.advance(70)
+    data = run(fapi, run_id, include_related=STEPS)
+    assert (data["status"], data["status_message"]) == (20, "dbt command failed")
+    failed = data["run_steps"][-1]
+    assert failed["status"] == 20
+    said = messages(failed["logs"])
+    assert any("1 of 5 ERROR creating sql table model analytics.stg_orders" in line for line in said)
+    assert "  Database Error in model stg_orders" in said
+    assert '  relation "raw.orders" does not exist' in said
+
+
+def test_step_logs_carry_lines_that_hold_only_the_time(frozen: Emulator, fapi: httpx.Client) -> None:
+    run_id = trigger(fapi, frozen.ci_job_id or 0)["id"]
+    frozen.advance(70)
+    _, _, deps, build = steps_of(fapi, run_id)
+    for step in (deps, build):
+        bare = [line for line in step["logs"].splitlines() if BARE_TIME.fullmatch(line)]
+        assert bare, step["name"]
+        # Blank messages only: no trailing spaces, just the time (10:38:49), as live logs print them.
+        assert not any(line.endswith(" ") for line in step["logs"].splitlines())
+    build_lines = build["logs"].splitlines()
+    last_node = max(i for i, line in enumerate(build_lines) if "5 of 5" in line)
+    assert BARE_TIME.fullmatch(build_lines[last_node + 1])  # between the nodes and the summary
+    assert sum(bool(BARE_TIME.fullmatch(line)) for line in build_lines) >= 5
+    # The debug log keeps every line as a debug line.
+    assert all(DEBUG_LINE.match(line) for line in build["debug_logs"].splitlines())
+
+
+def test_the_profile_step_names_the_connection_and_the_schema_override(frozen: Emulator, fapi: httpx.Client) -> None:
+    frozen.set_account(run_slots=2)
+    plain = trigger(fapi, frozen.ci_job_id or 0)["id"]
+    other = frozen.seed_job("Other")
+    schema = trigger(fapi, other, schema_override="dbt_cloud_pr_1001_7", generate_docs_override=True)["id"]
+    frozen.advance(70)
+    names = [s["name"] for s in steps_of(fapi, plain)]
+    assert names == [
+        "Clone git repository",
+        "Create profile from connection Postgres",
+        "Invoke dbt with `dbt deps`",
+        "Invoke dbt with `dbt build --select state:modified+`",
+    ]
+    steps = steps_of(fapi, schema)
+    assert [s["index"] for s in steps] == [1, 2, 3, 4, 5]  # indexes unchanged: artifacts by step still line up
+    assert steps[1]["name"] == "Create profile from connection Postgres (override schema to 'dbt_cloud_pr_1001_7')"
+    assert fapi.get(f"/runs/{schema}/artifacts/run_results.json", params={"step": 4}).status_code == 200
+    assert fapi.get(f"/runs/{schema}/artifacts/catalog.json", params={"step": 5}).status_code == 200
+    assert fapi.get(f"/runs/{schema}/artifacts/run_results.json", params={"step": 2}).status_code == 404

@@ -9,7 +9,7 @@ import pytest
 
 from dbt_cloud_emulator import Emulator, EmulatorConfig
 
-from .helpers import client, trigger
+from .helpers import admin, client, trigger
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +134,82 @@ def test_include_related_repeated_and_absent(bapi: httpx.Client) -> None:
     assert "job" not in only_trigger
     both = bapi.get("/runs/?include_related=trigger&include_related=job&limit=1").json()["data"][0]
     assert {"trigger", "job"} <= set(both)
+
+
+def test_offset_pages_repeat_a_row_when_other_teams_runs_land_between_reads(
+    frozen: Emulator, fapi: httpx.Client
+) -> None:
+    busy_job = frozen.seed_job("Their busy job")
+    frozen.seed_runs(busy_job, 10)
+    frozen.churn(busy_job)  # one new run before each list answer
+    page: dict[str, str | int] = {"order_by": "-id", "limit": 5}
+    first = ids(fapi.get("/runs/", params=page))
+    second = ids(fapi.get("/runs/", params={**page, "offset": 5}))
+    assert second[0] == first[-1]  # the row repeats: de-duplicate by id
+    assert len({*first, *second}) == 9
+    newest = fapi.get("/runs/", params={"order_by": "-id", "limit": 1, "include_related": "trigger"}).json()
+    assert newest["data"][0]["trigger"]["cause"] == "Triggered by another team"
+    assert newest["extra"]["pagination"]["total_count"] == 13
+    frozen.churn(busy_job, runs_per_read=3)
+    first = ids(fapi.get("/runs/", params=page))
+    second = ids(fapi.get("/runs/", params={**page, "offset": 5}))
+    assert second[:3] == first[-3:]
+    frozen.churn(None)
+    first = ids(fapi.get("/runs/", params=page))
+    assert ids(fapi.get("/runs/", params={**page, "offset": 5}))[0] < first[-1]  # a still list pages cleanly
+    assert len(frozen.runs()) == 19
+    assert fapi.get(f"/runs/{first[0]}/").status_code == 200 and len(frozen.runs()) == 19  # only lists churn
+
+
+def test_churn_stops_quietly_when_its_job_is_gone_and_checks_its_arguments(
+    frozen: Emulator, fapi: httpx.Client
+) -> None:
+    busy_job = frozen.seed_job("Their busy job")
+    frozen.churn(busy_job, 2)
+    assert len(ids(fapi.get("/runs/"))) == 2
+    fapi.delete(f"/jobs/{busy_job}/")
+    assert len(ids(fapi.get("/runs/"))) == 2  # nobody triggers a deleted job; the list still answers
+    for job_id in (busy_job, 424242):
+        with pytest.raises(ValueError, match="not a live job"):
+            frozen.churn(job_id)
+    for count in (0, True):
+        with pytest.raises(ValueError, match="runs_per_read"):
+            frozen.churn(frozen.ci_job_id, count)
+    assert admin(frozen, "POST", "churn", {"job_id": frozen.ci_job_id, "runs_per_read": 4}).status_code == 200
+    assert len(ids(fapi.get("/runs/"))) == 6
+    assert admin(frozen, "POST", "churn", {"job_id": None}).status_code == 200
+    assert len(ids(fapi.get("/runs/"))) == 6
+    assert admin(frozen, "POST", "churn", {"job_id": 424242}).status_code == 400
+
+
+def test_seed_runs_queues_thousands_of_runs_at_once(frozen: Emulator, fapi: httpx.Client) -> None:
+    job = frozen.ci_job_id or 0
+    seeded = frozen.seed_runs(job, 3000, git_sha="abc", github_pull_request_id=7)
+    assert len(seeded) == 3000 and seeded == sorted(seeded) and len(set(seeded)) == 3000
+    response = fapi.get("/runs/", params={"job_definition_id": job, "limit": 1, "include_related": "trigger"})
+    assert response.json()["extra"]["pagination"]["total_count"] == 3000
+    first = response.json()["data"][0]
+    assert first["id"] == seeded[0] and first["status"] == 2  # the first starts at once, as a triggered one would
+    assert (first["trigger"]["cause"], first["trigger"]["git_sha"], first["trigger"]["github_pull_request_id"]) == (
+        "Seeded",
+        "abc",
+        7,
+    )
+    assert ids(fapi.get("/runs/", params={"status": 1, "order_by": "-id", "limit": 1})) == [seeded[-1]]
+    assert frozen.seed_runs(job, 0) == []
+    via_admin = admin(frozen, "POST", "runs", {"job_id": job, "count": 2, "cause": "From elsewhere"})
+    assert via_admin.status_code == 200 and len(via_admin.json()["data"]["ids"]) == 2
+
+
+def test_seed_runs_refuses_what_a_trigger_would(frozen: Emulator) -> None:
+    job = frozen.ci_job_id or 0
+    with pytest.raises(ValueError, match="cannot trigger job 424242"):
+        frozen.seed_runs(424242, 1)
+    with pytest.raises(ValueError, match="count"):
+        frozen.seed_runs(job, -1)
+    with pytest.raises(ValueError, match="github_pull_request_id"):
+        frozen.seed_runs(job, 1, github_pull_request_id="7")
+    frozen.set_account(locked=True)
+    with pytest.raises(ValueError, match="locked"):
+        frozen.seed_runs(job, 1)
+    assert frozen.runs() == []
