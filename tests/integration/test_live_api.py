@@ -226,6 +226,11 @@ def test_after_a_cancel_the_verdict_reads_a_page_or_two_whatever_the_account_mad
         timeout=120,
     )
     me = caller_id(action.env["INPUT_DBT-CLOUD-TOKEN"])
+    # Once the step polls its run, every read before the wait (the job's run times among them) is behind it.
+    wait_for(
+        lambda: any(e["caller"] == me and e["path"].endswith(f"/runs/{ours}/") for e in emu.requests()),
+        what="the step polling its run",
+    )
     before = len(emu.requests())
     httpx.post(
         f"{emu.url}/api/v2/accounts/{emu.account_id}/runs/{ours}/cancel/",
