@@ -35,6 +35,8 @@ def _action(emu: Emulator, method: str, path: str, body: dict[str, Any]) -> Any:
         ("POST", "timing"): lambda: emu.set_timing(**body),
         ("POST", "faults"): lambda: emu.inject(**body),
         ("POST", "faults/rate"): lambda: emu.set_fault_rate(**body),
+        ("POST", "outage"): lambda: emu.outage(**body),
+        ("POST", "rate_limit"): lambda: emu.rate_limit(**body),
         ("DELETE", "faults"): emu.clear_faults,
         ("POST", "advance"): lambda: emu.advance(**body),
         ("POST", "hold"): lambda: emu.hold(**body),

@@ -18,6 +18,9 @@ from .server import EmulatorHTTPServer, Service
 from .state import Hold, State, job_defaults
 from .validation import JOB_FLAGS, job_fields, trigger_fields
 
+# NOTES.md: over the rate limit, dbt Cloud answers 429 for five minutes.
+RATE_LIMIT_COOLDOWN = 300.0
+
 
 class Emulator:
     """A local, stateful dbt Cloud Admin API v2 for one account, with v3's job-level env var overrides."""
@@ -33,6 +36,7 @@ class Emulator:
             seed=cfg.seed,
             retry_after=cfg.retry_after_seconds,
             slow_seconds=cfg.slow_seconds,
+            now=self.clock.now,
         )
         self.log = RequestLog(cfg.request_log_limit, cfg.log_path)
         tokens = dict(cfg.tokens)
@@ -319,6 +323,34 @@ class Emulator:
         else:
             fault = fault_of_kind(kind, self.config.retry_after_seconds if retry_after is None else retry_after, delay)
         self.faults.add(fault, count=count, method=method, path=path)
+
+    def outage(
+        self,
+        seconds: float,
+        status: int | None = 503,
+        *,
+        kind: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Fail every request matching `method` and the `path` regex for the next `seconds` of emulated time: with
+        `status` (a gateway's HTML page for 502-504), or a `kind` ("drop" closes the connection unanswered). Move
+        the clock with `advance` to end it sooner than real time would."""
+        if kind in (None, STATUS):
+            if status is None:
+                raise ValueError("give a status or a kind")
+            fault = Fault(STATUS, status, retry_after)
+        else:
+            fault = fault_of_kind(kind, self.config.retry_after_seconds if retry_after is None else retry_after, 0.0)
+        self.faults.add_window(fault, seconds=seconds, method=method, path=path)
+
+    def rate_limit(self, seconds: float = RATE_LIMIT_COOLDOWN) -> None:
+        """The account went over dbt Cloud's rate limit: every request answers 429, without Retry-After, until the
+        cooldown has passed on the emulated clock."""
+        # NOTES.md: 5,000 requests a minute per account; over it, 429 and a five-minute cooldown, and this API does
+        # not promise a Retry-After header.
+        self.outage(seconds, 429)
 
     def set_fault_rate(self, rate: float, kinds: tuple[str, ...] | list[str] | None = None) -> None:
         """Inject a random fault (seeded) into that share of API requests."""

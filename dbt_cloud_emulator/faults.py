@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .config import FAULT_KINDS
@@ -35,17 +37,20 @@ class Fault:
 
 @dataclass
 class Rule:
-    """The next `remaining` requests matching `method` and the `path` regex get `fault`."""
+    """The next `remaining` requests matching `method` and the `path` regex get `fault`; or, with `until`, every
+    matching request until that emulated time (an outage, a rate limit's cooldown)."""
 
     fault: Fault
     remaining: int
     method: str | None
     path: re.Pattern[str] | None
+    until: float | None = None
 
-    def matches(self, method: str, path: str) -> bool:
-        """True when the rule still has uses and fits the request."""
+    def matches(self, method: str, path: str, now: float) -> bool:
+        """True when the rule still has uses (or time) and fits the request."""
+        live = self.remaining > 0 if self.until is None else now < self.until
         return (
-            self.remaining > 0
+            live
             and (self.method is None or self.method == method)
             and (self.path is None or self.path.search(path) is not None)
         )
@@ -68,8 +73,16 @@ class FaultPlan:
     """Decides, request by request, which fault (if any) to inject; scripted rules come first."""
 
     def __init__(
-        self, *, rate: float, kinds: tuple[str, ...], seed: int, retry_after: float, slow_seconds: float
+        self,
+        *,
+        rate: float,
+        kinds: tuple[str, ...],
+        seed: int,
+        retry_after: float,
+        slow_seconds: float,
+        now: Callable[[], float] = time.time,
     ) -> None:
+        self._now = now
         self._lock = threading.Lock()
         self._rng = random.Random(seed)  # noqa: S311 - reproducible chaos, not secrets
         self._rules: list[Rule] = []
@@ -98,6 +111,15 @@ class FaultPlan:
         with self._lock:
             self._rules.append(rule)
 
+    def add_window(self, fault: Fault, *, seconds: float, method: str | None, path: str | None) -> None:
+        """Fail every matching request with `fault` for the next `seconds` of emulated time."""
+        if seconds <= 0:
+            raise ValueError("seconds must be > 0")
+        rule = Rule(fault, 0, method.upper() if method else None, re.compile(path) if path else None)
+        with self._lock:
+            rule.until = self._now() + seconds
+            self._rules.append(rule)
+
     def clear(self) -> None:
         """Forget scripted rules and stop random faults."""
         with self._lock:
@@ -105,16 +127,19 @@ class FaultPlan:
             self.rate = 0.0
 
     def pending(self) -> int:
-        """How many scripted faults are still to fire."""
+        """How many scripted faults are still to fire (a window that is still open counts as one)."""
         with self._lock:
-            return sum(rule.remaining for rule in self._rules)
+            now = self._now()
+            return sum(rule.remaining if rule.until is None else int(now < rule.until) for rule in self._rules)
 
     def pick(self, method: str, path: str) -> Fault | None:
         """The fault for this request, consuming one use of a matching rule or one random draw."""
         with self._lock:
+            now = self._now()
             for rule in self._rules:
-                if rule.matches(method, path):
-                    rule.remaining -= 1
+                if rule.matches(method, path, now):
+                    if rule.until is None:
+                        rule.remaining -= 1
                     return rule.fault
             if self.rate and self._rng.random() < self.rate:
                 return self._rng.choice(self._random)

@@ -384,7 +384,8 @@ class State:
             # A job of another account is as unknown under this account's path as one that never existed.
             if job is None or job.get("account_id") != self.account["id"]:
                 raise ApiError(404, f"Job definition {job_id} not found.")
-            # NOTES.md: a deleted job stays readable with `state: 2`; it can no longer be run or changed.
+            # NOTES.md: a deleted job stays readable with `state: 2`. That it can no longer be run or changed (a 404)
+            # is a guess.
             if job.get("state") != 1 and not (deleted and job.get("state") == 2):
                 raise ApiError(404, f"Job definition {job_id} not found.")
             return job

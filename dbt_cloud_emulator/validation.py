@@ -277,12 +277,13 @@ def job_fields(body: Any, account_id: int, *, create: bool) -> JsonDict:
     out["triggers"] = f.nested("triggers", _TRIGGER_FLAGS, required=True, closed=True)
     out.update({name: f.take(name, kind) for name, kind in _OPTIONAL_JOB_FIELDS.items()})
     out["job_type"] = f.take("job_type", "str")
-    # A null schedule is taken as none given (the defaults), as before; only a missing key is known to be refused.
+    # A missing schedule is refused on create (NOTES.md); a null one is refused too, a guess on the strict side. An
+    # update may leave it out or send null (the job keeps its own).
     out["schedule"] = f.nested(
         "schedule",
         {"cron": ("str", False), "date": ("dict", True), "time": ("dict", True)},
         required=create,
-        nullable=True,
+        nullable=not create,
     )
     if out["account_id"] is not MISSING and out["account_id"] != account_id:
         f.errors["account_id"] = "Must match the account in the URL."

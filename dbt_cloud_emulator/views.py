@@ -175,7 +175,7 @@ def internal_job_view(job: JsonDict) -> JsonDict:
     """A job as included in a run: only the keys of a live answer (a key the job lacks is null), and its schedule's
     date and time as plain names, not objects (NOTES.md)."""
     view = {key: copy.deepcopy(job.get(key)) for key in EMBEDDED_JOB_KEYS}
-    view["deactivated"] = job.get("state") == 2
+    view["deactivated"] = job.get("state") == 2  # a guess: the key is in the live answer, its meaning is inferred
     schedule = view["schedule"]
     if isinstance(schedule, dict):
         kinds = {key: value.get("type") if isinstance(value, dict) else value for key, value in schedule.items()}

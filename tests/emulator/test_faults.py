@@ -183,3 +183,44 @@ def test_server_ignores_clients_that_hung_up(emu: Emulator, capsys: pytest.Captu
     except KeyError:
         server.handle_error(None, ("127.0.0.1", 1))
     assert "real bug" in capsys.readouterr().err
+
+
+def test_an_outage_fails_every_matching_request_until_the_clock_passes_its_end(
+    frozen: Emulator, fapi: httpx.Client
+) -> None:
+    frozen.outage(50, 503, method="GET", path=r"/runs/\d+/$")
+    run_id = fapi.post(f"/jobs/{frozen.ci_job_id}/run/", json={"cause": "x"}).json()["data"]["id"]
+    for _ in range(5):  # however many requests, while the clock stands still
+        assert fapi.get(f"/runs/{run_id}/").status_code == 503
+    assert fapi.get("/runs/").status_code == 200  # other paths answer
+    assert frozen.faults.pending() == 1
+    frozen.advance(49)
+    assert fapi.get(f"/runs/{run_id}/").status_code == 503
+    frozen.advance(1)
+    assert fapi.get(f"/runs/{run_id}/").status_code == 200
+    assert frozen.faults.pending() == 0
+
+
+def test_a_dropped_connection_outage_and_its_bad_input(frozen: Emulator, fapi: httpx.Client) -> None:
+    frozen.outage(10, kind="drop", path=r"/$")
+    with pytest.raises(httpx.TransportError):
+        fapi.get("/")
+    frozen.advance(10)
+    assert fapi.get("/").status_code == 200
+    with pytest.raises(ValueError, match="seconds must be > 0"):
+        frozen.outage(0)
+    with pytest.raises(ValueError, match="give a status or a kind"):
+        frozen.outage(5, None)
+
+
+def test_over_the_rate_limit_every_request_is_429_without_retry_after_for_five_minutes(
+    frozen: Emulator, fapi: httpx.Client
+) -> None:
+    frozen.rate_limit()
+    limited = fapi.get("/")
+    assert limited.status_code == 429 and "retry-after" not in limited.headers
+    assert fapi.post(f"/jobs/{frozen.ci_job_id}/run/", json={"cause": "x"}).status_code == 429
+    frozen.advance(299)
+    assert fapi.get("/runs/").status_code == 429
+    frozen.advance(1)
+    assert fapi.get("/").status_code == 200
