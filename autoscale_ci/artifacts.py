@@ -65,6 +65,21 @@ def _results_step(runtime: Runtime, run: Run, steps: list[RunStep], failed: RunS
     return step
 
 
+def _save(runtime: Runtime, run_id: int, name: str, data: bytes, target: Path) -> None:
+    """Write an artifact where later steps look for it; a path that cannot be written is a warning, never a verdict."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    except OSError as exc:
+        runtime.warning(
+            f"Could not save artifact {name} of run {run_id} to {target} ({exc.strerror or exc}): later steps will "
+            "not find it. Set artifacts-path to a directory the step may write.",
+            title="Artifact not saved",
+        )
+        return
+    runtime.log(f"Saved {name} of run {run_id} to {target}.")
+
+
 def collect(client: DbtCloudClient, runtime: Runtime, run: Run, wanted: tuple[str, ...], folder: Path) -> Findings:
     """Download the wanted artifacts into `folder` (a failure is a warning, never a failed step), read
     run_results.json and, for a failed run, find the step it failed in."""
@@ -84,10 +99,7 @@ def collect(client: DbtCloudClient, runtime: Runtime, run: Run, wanted: tuple[st
                 )
             continue
         if name in wanted:
-            target = folder / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            runtime.log(f"Saved {name} of run {run.id} to {target}.")
+            _save(runtime, run.id, name, data, folder / name)
         if name == RUN_RESULTS:
             try:
                 results = summarize(json.loads(data))

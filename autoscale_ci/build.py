@@ -62,6 +62,6 @@ def _client(settings: Settings, started: float, runtime: Runtime, account_id: in
         settings.token,
         account_id,
         deadline=started + settings.timeout_minutes * 60,
-        interrupted=signals.pending,
+        interrupted=signals.received,
         on_retry=runtime.log,
     )

@@ -10,6 +10,7 @@ from autoscale_ci.engine import belongs_to
 from autoscale_ci.errors import ActionError, InputError
 from autoscale_ci.github_api import GitHubAccess, GitHubApiError, pull_request_state
 from autoscale_ci.markers import SCHEMA_PREFIX, clone_marker_prefix, clone_pr, clone_source, drop_cause, pr_schema
+from autoscale_ci.models import ACTIVE_STATUSES
 from autoscale_ci.runtime import Runtime
 from autoscale_ci.snapshot import read_runs
 from autoscale_ci.stale_clones import delete_clone
@@ -122,6 +123,22 @@ def close(client: DbtCloudClient, runtime: Runtime, *, job_id: int, pr: int) -> 
     deleted: list[int] = []
     for clone in client.list_jobs(clone_marker_prefix(job_id)):
         of_the_pr = clone_source(clone.name) == job_id and clone_pr(clone.name) == pr
-        if of_the_pr and delete_clone(client, runtime, clone.id, f" of closed PR #{pr}"):
+        if not of_the_pr or _taken_over(client, runtime, clone.id, job_id, pr):
+            continue
+        if delete_clone(client, runtime, clone.id, f" of closed PR #{pr}"):
             deleted.append(clone.id)
     return Closed(tuple(cancelled), tuple(deleted))
+
+
+def _taken_over(client: DbtCloudClient, runtime: Runtime, clone_id: int, job_id: int, pr: int) -> bool:
+    """Whether another pull request's step took the idle clone over since it was listed (with delete-clone false a
+    clone is renamed for the PR it is reused for, then triggered): deleting it would cancel that PR's run."""
+    clone = client.find_job(clone_id)
+    if clone is not None and clone_pr(clone.name) not in (None, pr):
+        runtime.log(f"Kept clone job {clone_id}: PR #{clone_pr(clone.name)} uses it now.")
+        return True
+    rows = client.recent_run_rows(job_id=clone_id, statuses=ACTIVE_STATUSES)
+    running = [run for run in read_runs(rows, job_id, runtime.debug) if run.is_active and run.pr_number != pr]
+    if running:
+        runtime.log(f"Kept clone job {clone_id}: run {running[0].id} of another pull request is on it.")
+    return bool(running)

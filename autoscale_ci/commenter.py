@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 import httpx
@@ -45,8 +44,6 @@ REFUSED_CREDENTIAL = (
 )
 # Every write, however many pages the search for the comment takes, is over by then.
 WRITE_SECONDS = 3 * TIMEOUT_SECONDS
-# The verdict waits this long for the in-flight write, which its own deadline ends first.
-IN_FLIGHT_WAIT = WRITE_SECONDS + 5
 
 
 @dataclass(frozen=True)
@@ -79,9 +76,12 @@ class Commenter:
         self._transport = transport
         self._clock = clock
         self._lock = threading.Lock()
+        # One write at a time, in the order asked: the verdict's write waits for the in-flight one, so that the
+        # "running" comment can never land after it and stay.
+        self._writing = threading.Lock()
         self._gave_up = mode == "never"
         self._warned = False
-        self._stopped = False  # the verdict stopped waiting: the in-flight write may no longer write
+        self._final = False  # the verdict (or the failure) is to be written: an in-flight write not yet made is moot
         self._comment: Comment | None = None  # the comment this step wrote, so later writes need not search
         self._pending: Future[None] | None = None
 
@@ -91,14 +91,14 @@ class Commenter:
             if self._gave_up or (self._pending is not None and not self._pending.done()):
                 return
             body = in_flight(self._marker, self.target.pr, plan, run, cloned_job_id)
-            self._pending = in_background(self._write, body, False)
+            self._pending = in_background(self._write, body, False, True)
         except Exception as exc:  # an optional comment must never fail the step
             self._broke(exc)
 
     def finished(self, outcome: Outcome) -> str:
         """Write the verdict (after the in-flight comment, never before); the comment's URL, or ""."""
+        self._final = True
         try:
-            self._settle()
             if not isinstance(outcome.plan, Skip):
                 self._write(finished(self._marker, outcome), outcome.exit_code != 0)
         except Exception as exc:
@@ -107,25 +107,18 @@ class Commenter:
 
     def failed(self, message: str) -> None:
         """Write that the step failed before it had a verdict, so that no comment stays "running"."""
+        self._final = True
         try:
-            self._settle()
             self._write(ended(self._marker, self.target.pr, message), True)
         except Exception as exc:
             self._broke(exc)
 
-    def _settle(self) -> None:
-        if self._pending is None:
-            return
-        try:
-            self._pending.result(timeout=IN_FLIGHT_WAIT)
-        except FutureTimeout:
-            with self._lock:
-                self._stopped = True
-            self._give_up("GitHub did not answer in time; the pull request comment was not updated.")
+    def _write(self, body: str, failed: bool, in_flight: bool = False) -> None:
+        with self._writing:
+            if not (self._gave_up or (in_flight and self._final)):
+                self._write_now(body, failed)
 
-    def _write(self, body: str, failed: bool) -> None:
-        if self._gave_up:
-            return
+    def _write_now(self, body: str, failed: bool) -> None:
         github = self.target.github
         if not github.token or not github.repository:
             if wanted(self.mode, failed=failed, exists=False):
@@ -163,8 +156,6 @@ class Commenter:
                 "workflow."
             )
             self._gave_up = True
-            return
-        if self._stopped:
             return
         # Two steps that both find no comment each create one; their workflows' concurrency group makes that rare.
         written = self._edit(api, existing, body) if existing else api.create_comment(number, body)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from autoscale_ci.errors import EventError
+from autoscale_ci.markers import PushOrder
 from autoscale_ci.models import parse_timestamp
 
 PR_EVENTS = ("pull_request", "pull_request_target")
@@ -30,9 +31,12 @@ class PullRequest:
     draft: bool = False
     closed: bool = False
     is_fork: bool = False
-    # When the pull request last changed (its head was pushed), to tell an older commit's run from a newer one.
+    # When the pull request last changed (its head was pushed), as GitHub's event says.
     updated_at: datetime | None = None
     provider: str = "github"
+    # Where this commit stands among the pull request's pushes, as the CI vouches for it, to tell an older commit's
+    # run from a newer one; None when nothing vouches (a run by hand, a CI that says nothing of it).
+    order: PushOrder | None = None
 
     @property
     def short_sha(self) -> str:
@@ -102,13 +106,17 @@ def _from_pull_request(event: Mapping[str, Any]) -> PullRequest:
         raise EventError(f"The event has no pull_request object: {_FIX_EVENTS}.")
     head = _obj(pr.get("head"))
     head_repo, base_repo = _repo_id(head), _repo_id(pr.get("base"))
+    # The event GitHub made for the push: its pull request's `updated_at` is the push's time, and a re-run of an old
+    # workflow gets the old event again.
+    pushed = parse_timestamp(pr.get("updated_at"))
     return PullRequest(
         number=pr_number(pr.get("number", event.get("number")), "pull_request.number"),
         head_sha=full_sha(head.get("sha"), "pull_request.head.sha"),
         draft=pr.get("draft") is True,
         closed=pr.get("state") == "closed",
         is_fork=head_repo is not None and base_repo is not None and head_repo != base_repo,
-        updated_at=parse_timestamp(pr.get("updated_at")),
+        updated_at=pushed,
+        order=PushOrder.pushed(pushed) if pushed is not None else None,
     )
 
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from enum import StrEnum
 
 from autoscale_ci.errors import ActionError
-from autoscale_ci.markers import clone_source
+from autoscale_ci.markers import PushOrder, clone_source
 from autoscale_ci.models import CANCELLED, ERROR, QUEUED, RUNNING, STARTING, SUCCESS, status_name
 
 
@@ -25,7 +24,8 @@ class ActiveRun:
     pr_number: int | None
     sha: str | None
     href: str | None = None
-    pushed_at: datetime | None = None
+    # Where its commit stands among the pull request's pushes, when the run's cause says.
+    order: PushOrder | None = None
     status: int = QUEUED
 
 
@@ -60,7 +60,8 @@ class PrState:
     clone: bool = True
     delete_clone: bool = True
     max_run_slots: int | None = None
-    pushed_at: datetime | None = None
+    # Where this commit stands among the pull request's pushes, as the CI vouches for it; None when it does not.
+    order: PushOrder | None = None
 
 
 # The plan: one frozen variant per move, each with only the fields that move uses.
@@ -81,7 +82,7 @@ class Follow:
 
 @dataclass(frozen=True)
 class Trigger:
-    """Cancel `cancel`, then trigger the job itself (where dbt Cloud queues the run if the job is busy)."""
+    """Trigger the job itself (where dbt Cloud queues the run if the job is busy), then cancel `cancel`."""
 
     reason: str
     cancel: tuple[ActiveRun, ...] = ()
@@ -89,7 +90,7 @@ class Trigger:
 
 @dataclass(frozen=True)
 class Clone:
-    """Clone the job (or update the idle clone `reuse_clone_id`), cancel `cancel`, trigger the clone."""
+    """Clone the job (or update the idle clone `reuse_clone_id`), trigger the clone, then cancel `cancel`."""
 
     reason: str
     cancel: tuple[ActiveRun, ...] = ()
@@ -143,11 +144,6 @@ class Verdict:
     superseded_by: str | None = None
 
 
-# The newer commit's step cancels our run while it triggers its own, so that run may land a moment after the cancel:
-# a cancelled run with no superseding run in sight is looked at once more, this long after.
-SUPERSEDE_GRACE_SECONDS = 3.0
-
-
 def belongs_to(job_id: int, run_job_id: int, run_job_name: str | None, clone_ids: frozenset[int] = frozenset()) -> bool:
     """True when a run of `run_job_id` is a run of `job_id` itself or of one of its clones."""
     return run_job_id == job_id or run_job_id in clone_ids or clone_source(run_job_name) == job_id
@@ -168,7 +164,7 @@ def slots_in_use(runs: list[ActiveRun]) -> int:
 
 
 def _pushed_later(run: ActiveRun, request: PrState) -> bool:
-    return run.pushed_at is not None and request.pushed_at is not None and run.pushed_at > request.pushed_at
+    return run.order is not None and run.order.after(request.order)
 
 
 def _idle_clone(snapshot: Snapshot, busy_job_ids: set[int]) -> int | None:
@@ -207,14 +203,14 @@ def _in_flight(mine: list[ActiveRun], request: PrState) -> Plan | None:
     return None
 
 
-def pushed_before(run: ActiveRun, pushed_at: datetime | None) -> bool:
-    """Whether `run`'s commit is known to have been pushed before the one pushed at `pushed_at`."""
-    return run.pushed_at is not None and pushed_at is not None and run.pushed_at < pushed_at
+def pushed_before(run: ActiveRun, order: PushOrder | None) -> bool:
+    """Whether `run`'s commit is known to have been pushed before the one at `order`."""
+    return order is not None and order.after(run.order)
 
 
-def at_commits(stale: Sequence[ActiveRun], pushed_at: datetime | None) -> str:
-    """How to name the commits of stale runs: "older" only when their push times say so, never a guess."""
-    older = all(pushed_before(run, pushed_at) for run in stale)
+def at_commits(stale: Sequence[ActiveRun], order: PushOrder | None) -> str:
+    """How to name the commits of stale runs: "older" only when their push orders say so, never a guess."""
+    older = all(pushed_before(run, order) for run in stale)
     one = len({run.sha for run in stale}) == 1
     if older:
         return "at an older commit" if one else "at older commits"
@@ -236,7 +232,8 @@ def decide(snapshot: Snapshot, request: PrState) -> Plan | None:
     """Pick the move for this pull request; see the decision table in the README.
 
     Without the account's facts (`snapshot.account` None) only what the active runs alone settle is decided: skip,
-    follow, or trigger an idle job with nothing to cancel, so that trigger need not wait for the account; anything
+    follow, or trigger an idle job (its stale runs are cancelled once the trigger is accepted, which a locked
+    account refuses), so that trigger need not wait for the account; anything
     else is None, to be decided again once the account is read. Raises the lock error on a locked account.
     """
     skip = precheck(request)
@@ -253,14 +250,15 @@ def decide(snapshot: Snapshot, request: PrState) -> Plan | None:
     stale_ids = {run.id for run in stale}
     remaining = [run for run in snapshot.active_runs if run.id not in stale_ids]
     cancelled = (
-        f"cancelling {len(stale)} run(s) of PR #{request.pr_number} {at_commits(stale, request.pushed_at)}; "
+        f"cancelling {len(stale)} run(s) of PR #{request.pr_number} {at_commits(stale, request.order)}; "
         if stale
         else ""
     )
 
     base_busy = [run for run in remaining if run.job_id == snapshot.job_id]
-    # Cancels wait for the account's facts: on a locked account nothing may be cancelled.
-    if not base_busy and (account is not None or not stale):
+    # Stale runs are cancelled only once the trigger is accepted, which a locked account refuses: an idle job is
+    # triggered without waiting for the account's facts, stale runs or not.
+    if not base_busy:
         return Trigger(f"{cancelled}job {snapshot.job_id} is idle", stale)
     if account is None:
         return None
@@ -300,12 +298,12 @@ def without_clone(plan: Clone, refusal: str) -> Trigger:
 
 
 def superseded_by(
-    run: FinishedRun, job_id: int, pr_number: int, pushed_at: datetime | None, later: Sequence[ActiveRun]
+    run: FinishedRun, job_id: int, pr_number: int, order: PushOrder | None, later: Sequence[ActiveRun]
 ) -> str | None:
     """The commit whose run cancelled ours, when it was pushed after ours; None when that is not known.
 
-    A run for another commit may be for an older one (a re-run, or a manual dispatch): only a later push time makes
-    ours superseded rather than cancelled."""
+    A run for another commit may be for an older one (a re-run, or a manual dispatch): only a later push order of
+    the same kind makes ours superseded rather than cancelled."""
     for newer in later:
         if (
             newer.id > run.id
@@ -313,9 +311,8 @@ def superseded_by(
             and newer.pr_number == pr_number
             and newer.sha
             and newer.sha != run.sha
-            and newer.pushed_at is not None
-            and pushed_at is not None
-            and newer.pushed_at > pushed_at
+            and newer.order is not None
+            and newer.order.after(order)
         ):
             return newer.sha
     return None
@@ -339,11 +336,9 @@ def may_be_superseded(run: FinishedRun) -> bool:
     return run.status == CANCELLED and not timed_out(run)
 
 
-def verdict(
-    run: FinishedRun, pr_number: int, short_sha: str, superseding: str | None, *, last_look: bool
-) -> Verdict | None:
-    """What the end of `run` means for the step; None for a cancelled run that no newer commit's run superseded yet
-    while this is not the last look (look again after SUPERSEDE_GRACE_SECONDS)."""
+def verdict(run: FinishedRun, pr_number: int, short_sha: str, superseding: str | None) -> Verdict:
+    """What the end of `run` means for the step; `superseding` is the newer commit whose run took over, if one did
+    (it is triggered before ours is cancelled, so it is there to be seen)."""
     if run.status == SUCCESS:
         return Verdict(RunStatus.SUCCESS)
     why = f": {run.status_message.rstrip('.')}" if run.status_message else ""
@@ -362,8 +357,6 @@ def verdict(
                 f"superseded {short_sha}; its own run reports the result. Run: {run.link}",
                 superseded_by=superseding,
             )
-        if not last_look:
-            return None
         return Verdict(
             RunStatus.CANCELLED, 1, f"dbt Cloud run {run.id} was cancelled before it finished{why}. Run: {run.link}"
         )

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from autoscale_ci import signals
 from autoscale_ci.artifacts import Findings, collect
@@ -19,7 +19,6 @@ from autoscale_ci.clone import clone_definition
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import (
-    SUPERSEDE_GRACE_SECONDS,
     ActiveRun,
     Clone,
     FinishedRun,
@@ -39,10 +38,10 @@ from autoscale_ci.engine import (
     without_clone,
 )
 from autoscale_ci.errors import Aborted
-from autoscale_ci.markers import clone_source
-from autoscale_ci.models import RUNNING, Job, JobTriggers, Override, Run, status_name
+from autoscale_ci.markers import PushOrder, clone_marker_prefix, clone_pr, clone_source
+from autoscale_ci.models import RUNNING, Job, JobTriggers, Override, Run, parse_timestamp, status_name
 from autoscale_ci.outcome import Outcome
-from autoscale_ci.polling import expected_duration, next_check, parse_duration
+from autoscale_ci.polling import expected_duration, next_check, parse_duration, weather_wait
 from autoscale_ci.post import Leftovers
 from autoscale_ci.runtime import Runtime
 from autoscale_ci.snapshot import as_active, read_runs
@@ -95,6 +94,16 @@ MASKED_OVERRIDE = (
     "dbt Cloud queues the run behind the one in flight. To let busy pull requests run on clones, set the secret at "
     "the environment level (the environment's Environment variables), where every job of the environment reads it."
 )
+# A read while waiting gets one quick retry (a connection reset, a lone 502); longer weather is paced by the waiting.
+READ_ATTEMPTS = 2
+_T = TypeVar("_T")
+
+
+def _cause(error: DbtCloudError) -> str:
+    """What a read got instead of an answer."""
+    return f"HTTP {error.status_code}" if error.status_code is not None else "no answer"
+
+
 # Told of the plan as carried out, its run and the clone it runs on.
 OnRun = Callable[[Plan, Run, int | None], None]
 
@@ -200,15 +209,16 @@ class Executor:
             # The clone comes first, so that nothing is cancelled before dbt Cloud has said whether it may be made.
             if isinstance(plan, Clone):
                 plan, target, reused = self._clone(plan, job, pr)
-            # Stale runs are cancelled while the trigger is sent: dbt Cloud queues a run behind its job's run in
-            # flight, so the new run starts the moment the cancel lands, a round trip sooner.
-            cancels = [(stale, in_background(self.client.cancel_run, stale.id)) for stale in plan.cancel]
             # A signal during the trigger is held until the run's id is known, so it can be cancelled.
             with signals.shielded():
                 run = self.client.trigger_run(target, payload, since=self._started_at - timedelta(minutes=1))
                 self.leftovers.run_started(run.id)
+            # Stale runs are cancelled only once dbt Cloud has accepted the new run: a superseding run then exists
+            # before an old one ends, however slow the trigger was, and a trigger that fails cancels nothing. On the
+            # job itself dbt Cloud queues the new run behind the stale one and starts it as the cancel lands.
+            cancels = [(stale, in_background(self.client.cancel_run, stale.id)) for stale in plan.cancel]
             on_run(plan, run, reused or self._created_clone)
-            cancelled = self._await_cancels(cancels, target, pr.updated_at)
+            cancelled = self._await_cancels(cancels, target, pr.order)
             self.runtime.notice(f"dbt Cloud run {run.id} for {pr.label}: {run.href or run.id}")
         except BaseException as exc:
             aborted = isinstance(exc, Aborted)
@@ -216,7 +226,7 @@ class Executor:
             self._teardown(cancel_run, self._created_clone if self.options.delete_clone else None)
             # A cancelled step does not wait for the stale cancels: they finish, or die with the process.
             if not aborted and cancelled is None:
-                self._await_cancels(cancels, target, pr.updated_at)
+                self._await_cancels(cancels, target, pr.order)
             raise
         # Only a clone this step created is ever deleted by it; a reused one is kept (delete-clone is false).
         to_delete = self._created_clone if self.options.delete_clone else None
@@ -257,6 +267,10 @@ class Executor:
                 self.client.update_job(plan.reuse_clone_id, body)
             except DbtCloudError as gone:
                 if gone.status_code != 404:
+                    raise
+                # dbt Cloud answers 404 for a missing permission too: only a clone that reads back deleted is gone.
+                found = self.client.find_job(plan.reuse_clone_id)
+                if found is not None and not found.deleted:
                     raise
                 # Deleted since it was listed (a cleanup sweep, say): a fresh clone takes its place.
                 self.runtime.log(f"Idle clone job {plan.reuse_clone_id} is gone; creating a new clone.")
@@ -314,14 +328,14 @@ class Executor:
             self.runtime.log(f"Clone job {clone_id} has the {len(wanted)} override(s) of job {job_id} now.")
 
     def _await_cancels(
-        self, cancels: list[tuple[ActiveRun, Future[Run]]], target: int, pushed_at: datetime | None
+        self, cancels: list[tuple[ActiveRun, Future[Run]]], target: int, order: PushOrder | None
     ) -> tuple[int, ...]:
         """Wait for the stale cancels and report each; a cancel that failed in any way is a warning."""
         done: list[int] = []
         for stale, answer in cancels:
             failure = answer.exception()
             # Older only when the push times say so: without them (a re-run, another CI) the order is unknown.
-            at = f"at {'older' if pushed_before(stale, pushed_at) else 'another'} commit {(stale.sha or '?')[:7]}"
+            at = f"at {'older' if pushed_before(stale, order) else 'another'} commit {(stale.sha or '?')[:7]}"
             if failure is None:
                 done.append(stale.id)
                 self.runtime.log(f"Cancelled run {stale.id} of job {stale.job_id} {at}.")
@@ -367,6 +381,10 @@ class Executor:
                 self._teardown(run.id if aborted else None, clone_id)
             raise
         result = replace(result, run=run, seconds=self._clock() - self._started)
+        if run.is_active and owned and not self.options.wait:
+            # It was waited on only so that its clone could go: with wait false, a run that outlasts timeout-minutes
+            # is the user's to let run, never a reason to cancel it or to fail the step.
+            return replace(result, run_status=RunStatus.of(run.status), message=self._left_running(run, started))
         if run.is_active:
             return replace(result, run_status=RunStatus.TIMEOUT, exit_code=1, message=self._timed_out(run, started))
         if owned:
@@ -393,6 +411,21 @@ class Executor:
             results=found.results,
             failed_step=found.failed_step,
             seconds=self._clock() - self._started,
+        )
+
+    def _left_running(self, run: Run, started: Started | None) -> str:
+        """Leave the run and its clone as they are; the warning that says so and who removes the clone."""
+        self.leftovers.run_settled()
+        self.leftovers.clone_settled()
+        clone = started.clone_to_delete if started is not None else None
+        kept = (
+            f"; its clone job {clone} stays until cleanup mode (or its nightly sweep of idle clones) deletes it"
+            if clone is not None
+            else ""
+        )
+        return (
+            f"dbt Cloud run {run.id} was still {status_name(run.status)} at timeout-minutes ({self._elapsed()} "
+            f"waited to delete its clone): wait is false, so it is left running{kept}. Run: {run.href or run.id}"
         )
 
     def _timed_out(self, run: Run, started: Started | None) -> str:
@@ -424,38 +457,94 @@ class Executor:
             running_for = parse_duration(run.run_duration) if run.status == RUNNING else None
             wait = next_check(running_for, expected, self.options.poll_interval, self._clock() - began)
             self._sleep(min(wait, remaining))
-            run = self.client.get_run(run.id)
+            read = partial(self.client.get_run, run.id, attempts=READ_ATTEMPTS)
+            fresh = self._through_weather(read, f"the read of run {run.id}")
+            if fresh is None:
+                return run  # timeout-minutes passed while dbt Cloud did not answer
+            run = fresh
             self._warn_if_job_runs_on_prs(run)
             if run.status != last:
                 last = run.status
                 self.runtime.log(f"[{self._elapsed()}] run {run.id}: {status_name(last)}")
         return run
 
+    def _through_weather(self, read: Callable[[], _T], what: str) -> _T | None:
+        """`read()`'s answer, tried again through dbt Cloud's bad minutes (a 5xx, a 429, no answer at all), paced so
+        that an outage costs a few requests a minute, until timeout-minutes (then None). Only a definite answer (the
+        run is gone, the token no longer works) is raised: weather never costs a run. One warning a streak."""
+        streak, began = 0, self._clock()
+        while True:
+            try:
+                answer = read()
+            except DbtCloudError as exc:
+                if not exc.weather:
+                    raise
+                streak += 1
+                remaining = self.options.deadline - self._clock()
+                wait = weather_wait(self.options.poll_interval, streak, exc.status_code, exc.retry_after)
+                if streak == 1:
+                    again = f"looking again in {max(min(wait, remaining), 0):.0f} s"
+                    self.runtime.log(
+                        f"{what[0].upper()}{what[1:]} failed ({_cause(exc)}); {again}, the run left alone."
+                    )
+                if remaining <= 0:
+                    self._weathered(what, streak, began, exc, over=False)
+                    return None
+                self._sleep(min(wait, remaining))
+                continue
+            if streak:
+                self._weathered(what, streak, began, None, over=True)
+            return answer
+
+    def _weathered(self, what: str, streak: int, began: float, last: DbtCloudError | None, *, over: bool) -> None:
+        seconds = int(self._clock() - began)
+        how = f"{streak} tries in {seconds // 60}m{seconds % 60:02d}s"
+        if over:
+            message = f"dbt Cloud did not answer {what} for {how}, then answered again: the step waited on."
+        else:
+            cause = f" (last: {_cause(last)})" if last is not None else ""
+            message = f"dbt Cloud did not answer {what} for {how}{cause}, until timeout-minutes."
+        self.runtime.warning(f"{message} The run was never touched because of it.", title="dbt Cloud did not answer")
+
     def _verdict(self, run: Run, pr: PullRequest) -> Verdict:
-        """The engine's verdict; for a cancelled run, with the later runs that may show a newer commit took over."""
+        """The engine's verdict; for a cancelled run, with the later runs that may show a newer commit took over
+        (a newer commit's step triggers before it cancels, so its run is there to be seen)."""
         finished = FinishedRun(
             run.id, run.status, run.sha or pr.head_sha, run.href or f"run {run.id}", run.status_message
         )
-        for last_look in (False, True):
-            if last_look:
-                self._sleep(SUPERSEDE_GRACE_SECONDS)
-            newer = self._superseding(finished, pr) if may_be_superseded(finished) else None
-            judged = verdict(finished, pr.number, pr.short_sha, newer, last_look=last_look)
-            if judged is not None:
-                return judged
-        raise AssertionError("the last look always gives a verdict")  # pragma: no cover
+        newer = self._superseding(finished, pr, run.created_at) if may_be_superseded(finished) else None
+        return verdict(finished, pr.number, pr.short_sha, newer)
 
-    def _superseding(self, run: FinishedRun, pr: PullRequest) -> str | None:
-        """The newer commit whose run took over from `run`: looked for among the job's newest runs, then (a newer run
-        may be on a clone) the account's; one page each, however many runs the account made meanwhile."""
+    def _superseding(self, run: FinishedRun, pr: PullRequest, created_at: str | None) -> str | None:
+        """The newer commit whose run took over from `run`: looked for among the job's newest runs, then among those
+        of the clones made or reused for this pull request since `run` was created (a newer run may be on one, its
+        clone deleted already); one page each, however many runs the account made meanwhile."""
         job_id = self.options.job_id
-        for only_the_job in (job_id, None):
-            rows = self.client.recent_run_rows(job_id=only_the_job, id_gt=run.id)
+        for target in self._supersede_targets(pr.number, parse_timestamp(created_at)):
+            read = partial(self.client.recent_run_rows, job_id=target, id_gt=run.id, attempts=READ_ATTEMPTS)
+            rows = self._through_weather(read, f"the read of the runs after run {run.id}")
+            if rows is None:
+                return None
             later = [as_active(newer) for newer in read_runs(rows, job_id, self.runtime.debug)]
-            found = superseded_by(run, job_id, pr.number, pr.updated_at, later)
+            found = superseded_by(run, job_id, pr.number, pr.order, later)
             if found is not None:
                 return found
         return None
+
+    def _supersede_targets(self, pr_number: int, since: datetime | None) -> Iterator[int]:
+        """The job, then (read only when needed) this pull request's clones changed since `since`."""
+        job_id = self.options.job_id
+        yield job_id
+        named = f"{clone_marker_prefix(job_id)}{pr_number}"
+        read = partial(self.client.list_jobs, named, deleted=True)
+        clones = self._through_weather(read, f"the read of the clones of job {job_id} for PR #{pr_number}") or []
+        for clone in sorted(clones, key=lambda job: job.id, reverse=True):
+            if clone_source(clone.name) != job_id or clone_pr(clone.name) != pr_number:
+                continue
+            stamps = [parse_timestamp(clone.definition().get(key)) for key in ("created_at", "updated_at")]
+            changed = max((stamp for stamp in stamps if stamp is not None), default=None)
+            if since is None or changed is None or changed >= since:
+                yield clone.id
 
     def _collect(self, run: Run, status: RunStatus) -> Findings:
         """Artifacts of a finished run, after failed runs too: that is when they help most."""

@@ -119,9 +119,9 @@ INPUTS: dict[str, tuple[str, str]] = {
     ),
     "pr-number": ("Pull request number, for workflow_dispatch runs (or the workflow input of the same name).", ""),
     "pushed-at": (
-        "When the commit was pushed (ISO 8601 with a time zone), for CIs whose variables do not say: it "
-        "orders a late workflow for an older commit behind a newer one. GitHub's event and GitLab's "
-        "CI_COMMIT_TIMESTAMP give it.",
+        "When the push happened (ISO 8601 with a time zone), as your CI's webhook says, for CIs whose variables "
+        "do not say: it orders a late workflow for an older commit behind a newer one. Never a commit's date. "
+        "GitHub's event and GitLab's pipeline id give the order themselves.",
         "",
     ),
     "git-sha": ("Full commit SHA to run, for workflow_dispatch runs (or the workflow input of the same name).", ""),

@@ -25,12 +25,13 @@ from autoscale_ci.engine import (
     decide_again,
     lock_error,
     precheck,
+    without_clone,
 )
 from autoscale_ci.errors import Aborted, ActionError
-from autoscale_ci.executor import Executor, Options
+from autoscale_ci.executor import Executor, Options, clone_refused, refuses_the_clone
 from autoscale_ci.github_api import GitHubAccess
 from autoscale_ci.hosts import host_warning
-from autoscale_ci.models import Run
+from autoscale_ci.models import Job, Run
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.payload import build_payload
 from autoscale_ci.report import decision, error_summary, outputs, planned, summary
@@ -114,7 +115,7 @@ def _run(settings: Settings, pr: PullRequest, runtime: Runtime, started: float, 
         clone=settings.clone,
         delete_clone=settings.delete_clone,
         max_run_slots=settings.max_run_slots,
-        pushed_at=pr.updated_at,
+        order=pr.order,
     )
     options = build.options(settings, started)
     payload = build_payload(settings, pr)
@@ -149,14 +150,18 @@ def _attempt(  # noqa: PLR0917 - the pipeline's values, passed on as they are
     commenter: Commenter | None,
     host: str | None,
 ) -> Outcome:
-    """Read, decide, carry the plan out. The reader stays open while the plan runs: on an idle job the trigger goes
-    out without waiting for the account, whose read finishes meanwhile. `host`: check it is the account's."""
-    with SnapshotReader(client, options.job_id, list_clones=not reuse_clones, debug=runtime.debug) as reads:
-        try:
-            return _decide_and_execute(client, runtime, options, reads, request, pr, payload, started, commenter)
-        finally:
-            if host is not None:
-                _warn_if_not_the_accounts_host(runtime, host, reads)
+    """Read, decide, carry the plan out: on an idle job the trigger goes out without waiting for the account, whose
+    read finishes meanwhile. `host`: check it is the account's, once the plan is carried out or has failed."""
+    reads = SnapshotReader(client, options.job_id, list_clones=not reuse_clones, debug=runtime.debug)
+    aborted = False
+    try:
+        return _decide_and_execute(client, runtime, options, reads, request, pr, payload, started, commenter)
+    except Aborted:
+        aborted = True  # a cancelled step has the runner's few seconds to end in: the host's advice can wait
+        raise
+    finally:
+        if host is not None and not aborted:
+            _warn_if_not_the_accounts_host(runtime, host, reads)
 
 
 def _decide_and_execute(  # noqa: PLR0917 - the pipeline's values, passed on as they are
@@ -176,7 +181,7 @@ def _decide_and_execute(  # noqa: PLR0917 - the pipeline's values, passed on as 
         early = None if options.dry_run else decide(reads.without_account(), request)
         plan = early or decide(reads.complete(), request)
         assert plan is not None  # with the account known, decide always decides
-        job = reads.job() if isinstance(plan, Clone) else None
+        plan, job = _clone_source(runtime, options.job_id, reads, plan)
         line = f"Decision: {decision(plan)}: {plan.reason}."
         # An idle job is triggered before anything else is read: whether the job exists is known only once dbt
         # Cloud accepts the trigger, so only then is the plan called a decision.
@@ -207,7 +212,23 @@ def _decide_and_execute(  # noqa: PLR0917 - the pipeline's values, passed on as 
             locked = lock_error(account) if account is not None else None
             if locked is not None:
                 raise locked from refused
+            if refused.status_code == 404 and reads.job_deleted():
+                raise reads.deleted_job() from refused
             raise
+
+
+def _clone_source(runtime: Runtime, job_id: int, reads: SnapshotReader, plan: Plan) -> tuple[Plan, Job | None]:
+    """For a clone, the job's own definition to copy; when dbt Cloud will not show it (a 4xx: a token that may not
+    read it), the job itself is triggered instead, as for a refused clone."""
+    if not isinstance(plan, Clone):
+        return plan, None
+    try:
+        return plan, reads.job()
+    except DbtCloudError as refused:
+        if not refuses_the_clone(refused):
+            raise
+        runtime.warning(*clone_refused(refused, job_id))
+        return without_clone(plan, f"answered {refused.status_code}"), None
 
 
 def _warn_if_not_the_accounts_host(runtime: Runtime, host: str, reads: SnapshotReader) -> None:

@@ -10,6 +10,7 @@ steps of an older version must still be understood.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 # --- clone names: `<job name> [autoscale <job id> PR #<n> <nonce>]` ---------------------------------------------
@@ -44,8 +45,41 @@ def base_name(name: str) -> str:
     return _CLONE.sub("", name)
 
 
-# --- run causes: `... [pushed 2026-01-01T12:00:00Z]`, and the schema drop's own cause -----------------------------
+# --- run causes: `... [pushed 2026-01-01T12:00:00Z]` or `... [pipeline 4711]`, and the schema drop's own cause ---
 _PUSHED = re.compile(r" \[pushed (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\]$")
+_PIPELINE = re.compile(r" \[pipeline (\d{1,20})\]$")
+PUSHED, PIPELINE = "pushed", "pipeline"
+
+
+@dataclass(frozen=True)
+class PushOrder:
+    """Where a commit stands among its pull request's pushes, as the CI vouches for it: when GitHub's event says the
+    pull request was pushed (or the pushed-at input does), or GitLab's pipeline id (each merge request pipeline is
+    made for the head of its moment, and a retried job keeps its pipeline's id). Never a commit's own date: a
+    force-push back to an older commit makes it the newest push. Orders of two kinds are never compared."""
+
+    kind: str
+    value: int
+
+    @classmethod
+    def pushed(cls, when: datetime) -> PushOrder:
+        """The order of a push made at `when` (to the second)."""
+        return cls(PUSHED, int(when.astimezone(UTC).timestamp()))
+
+    @classmethod
+    def pipeline(cls, pipeline_id: int) -> PushOrder:
+        """The order of GitLab's pipeline `pipeline_id`."""
+        return cls(PIPELINE, pipeline_id)
+
+    def after(self, other: PushOrder | None) -> bool:
+        """Whether this push is known to come after `other` (False when they cannot be compared)."""
+        return other is not None and other.kind == self.kind and self.value > other.value
+
+    def marker(self) -> str:
+        """The suffix of a run's cause that records this order."""
+        if self.kind == PIPELINE:
+            return f" [pipeline {self.value}]"
+        return push_marker(datetime.fromtimestamp(self.value, UTC))
 
 
 def push_marker(pushed_at: datetime) -> str:
@@ -53,10 +87,14 @@ def push_marker(pushed_at: datetime) -> str:
     return f" [pushed {pushed_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}]"
 
 
-def pushed_at(cause: str | None) -> datetime | None:
-    """When the commit of a run was pushed, from its cause; None for runs this action did not start."""
+def push_order(cause: str | None) -> PushOrder | None:
+    """Where a run's commit stands among its pull request's pushes, from its cause; None for runs this action did not
+    start, or started without an order it could vouch for."""
     found = _PUSHED.search(cause or "")
-    return datetime.strptime(found.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if found else None
+    if found:
+        return PushOrder.pushed(datetime.strptime(found.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
+    found = _PIPELINE.search(cause or "")
+    return PushOrder.pipeline(int(found.group(1))) if found else None
 
 
 def drop_cause(pr: int) -> str:

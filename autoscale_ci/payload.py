@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autoscale_ci.context import PullRequest
-from autoscale_ci.markers import PR_FIELDS, pr_schema, push_marker
+from autoscale_ci.markers import PR_FIELDS, pr_schema
 from autoscale_ci.settings import Settings
 
 CAUSE_LIMIT = 255
@@ -17,9 +17,9 @@ def default_cause(pr: PullRequest) -> str:
 
 
 def _cause(text: str, pr: PullRequest) -> str:
-    if pr.updated_at is None:
+    if pr.order is None:
         return text[:CAUSE_LIMIT]
-    marker = push_marker(pr.updated_at)
+    marker = pr.order.marker()
     return text[: CAUSE_LIMIT - len(marker)] + marker
 
 

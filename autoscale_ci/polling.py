@@ -56,3 +56,21 @@ def parse_duration(value: str | None) -> float | None:
     except ValueError:
         return None
     return days * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+# While dbt Cloud has a bad minute, reads of a run thin out: an outage of any length costs a few requests a minute.
+OUTAGE_MAX = 120.0
+# Over dbt Cloud's rate limit every request is refused for five minutes, and this API promises no Retry-After.
+COOLDOWN = 300.0
+
+
+def weather_wait(interval: float, streak: int, status: int | None, retry_after: float | None) -> float:
+    """Seconds until the next read of a run, after `streak` reads in a row that got no definite answer (`status`
+    None: no answer at all): what dbt Cloud's Retry-After asks for, else a back-off from the poll-interval that
+    doubles with each failure, toward the rate limit's cooldown after a 429."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), COOLDOWN)
+    doubled = interval * 2.0 ** max(streak - 1, 0)
+    if status == 429:
+        return min(doubled * 4, COOLDOWN)
+    return min(doubled, OUTAGE_MAX)

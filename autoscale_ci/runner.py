@@ -10,6 +10,7 @@ from datetime import datetime
 from autoscale_ci.context import PR_EVENTS, PullRequest, pull_request_from_event, read_event
 from autoscale_ci.errors import EventError
 from autoscale_ci.github_api import api_url
+from autoscale_ci.markers import PushOrder
 from autoscale_ci.providers import detect, pull_request_from_ci
 
 
@@ -45,8 +46,8 @@ def pull_request(
     """The pull request to run for: from another CI's variables (`provider`, or the detected one for "auto"), or
     from the GitHub event (or from the inputs alone, for a run by hand outside a workflow)."""
     pr = _pull_request(runner, provider, number, git_sha)
-    # A push time given as an input wins: it is how a CI without one in its variables orders pushes.
-    return replace(pr, updated_at=pushed_at) if pushed_at is not None else pr
+    # A push time given as an input wins: whoever sets it vouches that it is the push's, as its CI knows it.
+    return replace(pr, order=PushOrder.pushed(pushed_at)) if pushed_at is not None else pr
 
 
 def _pull_request(runner: Runner, provider: str, number: int | None, git_sha: str | None) -> PullRequest:

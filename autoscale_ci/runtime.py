@@ -9,6 +9,7 @@ writes, and only the CI's own masking command (`::add-mask::`, `##vso[task.setse
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import threading
@@ -37,6 +38,17 @@ class _Group:
     closing: Callable[[], str | None] | None
 
 
+def _silence(out: TextIO) -> None:
+    """Point a closed pipe's descriptor at /dev/null, so that the interpreter's last flush at exit prints no
+    traceback about it."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
 class Runtime:
     """The step's view of the runner: stdout for log lines and commands, files for outputs, summary and state."""
 
@@ -54,6 +66,8 @@ class Runtime:
         # The groups entered and not left, innermost last.
         self._groups: list[_Group] = []
         self._lock = threading.Lock()
+        # Whether the log's reader went away.
+        self._closed = False
 
     @property
     def out(self) -> TextIO:
@@ -148,9 +162,16 @@ class Runtime:
             self._emit(line)
 
     def _emit(self, *lines: str) -> None:
-        """Write lines out; called with the lock held."""
-        self.out.write("".join(line + "\n" for line in lines))
-        self.out.flush()
+        """Write lines out; called with the lock held. A reader that went away (the command piped into `head`) is
+        no reason to stop: the step goes on without a log, and its run is waited for and settled as ever."""
+        if self._closed:
+            return
+        try:
+            self.out.write("".join(line + "\n" for line in lines))
+            self.out.flush()
+        except BrokenPipeError:
+            self._closed = True
+            _silence(self.out)
 
     def verbatim(self, title: str, lines: Iterable[str]) -> None:
         """Print text the step did not write (a run's log) in a group, secrets redacted, so that a command in it is

@@ -204,7 +204,8 @@ class Settings(BaseSettings):
     pushed_at: datetime | None = _input(
         "pushed-at",
         None,
-        fix="give the time the commit was pushed, as ISO 8601 with a time zone, e.g. $(git log -1 --format=%cI)",
+        fix="give the time the push happened as your CI's webhook says it, as ISO 8601 with a time zone (e.g. "
+        "2026-12-07T10:00:00Z), or leave it empty: never a commit's date",
     )
 
     @field_validator("dbt_cloud_token", "github_token")

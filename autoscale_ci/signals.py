@@ -9,10 +9,12 @@ from types import FrameType
 
 from autoscale_ci.errors import Aborted
 
-_state = {"shielded": False, "pending": 0}
+_state = {"shielded": False, "pending": 0, "received": 0}
 
 
 def _handler(signum: int, _frame: FrameType | None) -> None:
+    # Seen by every thread: a read retrying in the background stops at once, and the step ends in the runner's time.
+    _state["received"] = _state["received"] or signum
     if _state["shielded"]:
         # The runner sends SIGTERM 7.5 s after SIGINT; cleanup already under way must not be cut short.
         _state["pending"] = _state["pending"] or signum
@@ -22,7 +24,7 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
 
 def install() -> None:
     """Handle SIGINT and SIGTERM (a Python PID 1 would otherwise ignore SIGTERM)."""
-    _state.update(shielded=False, pending=0)
+    _state.update(shielded=False, pending=0, received=0)
     signal.signal(signal.SIGINT, _handler)
     signal.signal(signal.SIGTERM, _handler)
 
@@ -45,3 +47,8 @@ def shielded() -> Iterator[None]:
 def pending() -> bool:
     """True once a signal has arrived that a shielded block is holding back."""
     return bool(_state["pending"])
+
+
+def received() -> bool:
+    """True once the step was told to stop: retries anywhere give up (its cleanup's own requests excepted)."""
+    return bool(_state["received"])

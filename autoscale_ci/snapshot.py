@@ -4,8 +4,7 @@ used as soon as the decision needs it."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from types import TracebackType
+from concurrent.futures import Future
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,12 +13,14 @@ from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.dbt_cloud.errors import parse
 from autoscale_ci.engine import AccountFacts, ActiveRun, Snapshot
 from autoscale_ci.errors import ActionError
-from autoscale_ci.markers import clone_marker_prefix, clone_source, pushed_at
-from autoscale_ci.models import Account, Job, Run
+from autoscale_ci.markers import clone_marker_prefix, clone_source, push_order
+from autoscale_ci.models import RUNNING, Account, Job, Run
+from autoscale_ci.threads import in_background
 
-# What a run of another team's job is read for when the rest of it has a shape the action does not know: enough to
-# count the run slot it holds, and to know it is no run of this pull request.
-_SLOT_FIELDS = ("id", "job_definition_id", "status")
+# A run of another team's job whose shape the action does not know is read for the run slot it holds, and known to be
+# no run of this pull request. Listed among the active runs, it is taken as running, of a job no one knows, when even
+# its status or job cannot be read: a slot wrongly counted free would let a clone take a slot that is not there.
+UNKNOWN_JOB = 0
 
 
 def as_active(run: Run) -> ActiveRun:
@@ -31,7 +32,7 @@ def as_active(run: Run) -> ActiveRun:
         pr_number=run.pr_number,
         sha=run.sha,
         href=run.href,
-        pushed_at=pushed_at(run.trigger.cause if run.trigger else None),
+        order=push_order(run.trigger.cause if run.trigger else None),
         status=run.status,
     )
 
@@ -57,13 +58,14 @@ def read_runs(rows: list[Any], job_id: int, debug: Callable[[str], None]) -> lis
             continue
         except ValidationError as exc:
             why = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in exc.errors()[:2])
-        slot = {key: row.get(key) for key in _SLOT_FIELDS} if isinstance(row, dict) else None
-        try:
-            runs.append(Run.model_validate(slot))
-        except ValidationError:
+        run_id = row.get("id") if isinstance(row, dict) else None
+        if not isinstance(run_id, int) or isinstance(run_id, bool):
             debug(f"Skipped a run of another job that dbt Cloud sent in an unexpected shape ({why}).")
             continue
-        debug(f"Read run {row['id']} of job {row['job_definition_id']} for its run slot only ({why}).")
+        job_id, status = row.get("job_definition_id"), row.get("status")
+        job_id = job_id if type(job_id) is int else UNKNOWN_JOB
+        runs.append(Run(id=run_id, job_definition_id=job_id, status=status if type(status) is int else RUNNING))
+        debug(f"Read run {run_id} of job {job_id} for its run slot only ({why}).")
     return runs
 
 
@@ -75,20 +77,14 @@ class SnapshotReader:
         self.client = client
         self.job_id = job_id
         self._debug = debug
-        self._pool = ThreadPoolExecutor(max_workers=3)
-        self._account: Future[Account] = self._pool.submit(client.get_account)
-        self._job: Future[Job] = self._pool.submit(client.get_job, job_id)
+        # On daemon threads: a read still retrying when the step is cancelled never holds the step past the runner's
+        # kill; on a normal path the host check waits for the account anyway.
+        self._account: Future[Account] = in_background(client.get_account)
+        self._job: Future[Job] = in_background(client.get_job, job_id)
         self._clones: Future[list[Job]] | None = (
-            self._pool.submit(client.list_jobs, clone_marker_prefix(job_id)) if list_clones else None
+            in_background(client.list_jobs, clone_marker_prefix(job_id)) if list_clones else None
         )
         self._runs: list[Run] | None = None
-
-    def __enter__(self) -> SnapshotReader:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        # A read the decision did not need (the account, on an idle job) may still be in flight: let it finish.
-        self._pool.shutdown(wait=True)
 
     def runs(self) -> list[Run]:
         """Every active run in the account, read on the calling thread: the decision always waits for them."""
@@ -119,15 +115,26 @@ class SnapshotReader:
             account=AccountFacts(account.run_slots, account.locked, account.lock_reason),
         )
 
+    def deleted_job(self) -> ActionError:
+        """The error for a job-id whose job was deleted."""
+        return ActionError(
+            f"Job {self.job_id} was deleted in dbt Cloud: set job-id to the CI job the workflow should trigger.",
+            title="Invalid input: job-id",
+        )
+
+    def job_deleted(self) -> bool:
+        """Whether the job's own read says it was deleted (False when that read failed)."""
+        try:
+            return self._job.result().deleted
+        except ActionError:
+            return False
+
     def job(self) -> Job:
         """The job's own definition (`GET /jobs/{id}/`), the only one whole enough to copy: a job embedded in a run
         lacks fields such as `run_lint`, `compare_changes_flags` and `cost_optimization_features`."""
         job = self._job.result()
         if job.deleted:
-            raise ActionError(
-                f"Job {self.job_id} was deleted in dbt Cloud: set job-id to the CI job the workflow should trigger.",
-                title="Invalid input: job-id",
-            )
+            raise self.deleted_job()
         if job.account_id != self.client.account_id:
             raise ActionError(
                 f"Job {self.job_id} belongs to account {job.account_id}, not to account-id {self.client.account_id}: "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
+from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.markers import clone_marker_prefix, clone_pr, clone_source
 from autoscale_ci.models import Job, parse_timestamp
 from autoscale_ci.runtime import Runtime
@@ -58,13 +58,9 @@ def sweep(
 
 
 def delete_clone(client: DbtCloudClient, runtime: Runtime, clone_id: int, whose: str = "") -> bool:
-    """Delete a clone; whether this call deleted it. A clone the token may not delete is a warning that names it,
-    so that a person can."""
-    try:
-        deleted = client.delete_job(clone_id)
-    except DbtCloudError as exc:
-        runtime.warning(f"Could not delete clone job {clone_id}: {exc.message} Delete it in dbt Cloud.")
-        return False
+    """Delete a clone; whether this call deleted it. Deleting clones is what cleanup mode is for: a clone the token
+    may not delete is a DbtCloudError that names it and the permission."""
+    deleted = client.delete_job(clone_id)
     runtime.log(
         f"Deleted clone job {clone_id}{whose}." if deleted else f"Clone job {clone_id}{whose} was already gone."
     )

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from autoscale_ci.engine import AccountFacts, Clone, Follow, PrState, Skip, Snapshot, decide
-from autoscale_ci.markers import clone_marker, push_marker
+from autoscale_ci.markers import PushOrder, clone_marker, push_marker
 from autoscale_ci.models import Run
 from autoscale_ci.snapshot import as_active as snapshot_of
 from bench.common import ACTIVE, median, percentile
@@ -146,7 +146,7 @@ def ours(world: World, push: Push) -> None:
     active = [snapshot_of(Run.model_validate(run)) for run in world.active()]
     account = AccountFacts(run_slots=int(world.emu.account()["run_slots"]))
     snapshot = Snapshot(job_id=world.ci, active_runs=tuple(active), account=account)
-    plan = decide(snapshot, PrState(pr_number=push.pr, sha=push.sha, pushed_at=world.at(push.at)))
+    plan = decide(snapshot, PrState(pr_number=push.pr, sha=push.sha, order=PushOrder.pushed(world.at(push.at))))
     if plan is None or isinstance(plan, Skip | Follow):
         return
     target = world.clone(f"CI{clone_marker(world.ci, push.pr)}", push) if isinstance(plan, Clone) else world.ci

@@ -17,6 +17,8 @@ from autoscale_ci.models import Run
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.pr_comment import Marker, Mode
 from autoscale_ci.runtime import Runtime
+from autoscale_ci.threads import in_background
+from tests.harness import wait_for
 
 SHA = "a" * 40
 PR = PullRequest(number=7, head_sha=SHA, updated_at=datetime(2026, 11, 25, tzinfo=UTC))
@@ -135,7 +137,8 @@ def test_a_comment_deleted_since_this_step_wrote_it_is_written_anew() -> None:
     github = GitHub()
     writer = commenter(github, io.StringIO())
     writer.in_flight(Trigger("idle"), RUN, None)
-    writer._settle()
+    assert writer._pending is not None
+    writer._pending.result(timeout=30)
     del github.bodies[1]
     real = github.__call__
 
@@ -157,28 +160,39 @@ def test_a_step_that_failed_before_its_verdict_says_so_in_the_comment() -> None:
     assert "### ❌ dbt Cloud CI: failed" in github.bodies[1] and "answered 500 for run 11" in github.bodies[1]
 
 
-def test_the_in_flight_write_that_outlasts_the_wait_is_one_warning_and_writes_nothing_after(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_verdict_waits_for_a_slow_in_flight_write_and_lands_after_it() -> None:
     github, out = GitHub(), io.StringIO()
     release = threading.Event()
+    sent: list[str] = []
 
-    def stuck(request: httpx.Request) -> httpx.Response:
-        if request.method == "GET" and request.url.path.endswith("/pulls/7"):
-            assert release.wait(timeout=30)
+    def slow(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            sent.append("in flight")
+            release.wait(timeout=30)
         return github(request)
 
     target = Target(GitHubAccess(API, "acme/analytics", "ghs_x"), PR, 5)
-    writer = Commenter(Runtime({"GITHUB_ACTIONS": "true"}, out), "always", target, transport=httpx.MockTransport(stuck))
+    writer = Commenter(Runtime({"GITHUB_ACTIONS": "true"}, out), "always", target, transport=httpx.MockTransport(slow))
     writer.in_flight(Trigger("idle"), RUN, None)
-    pending = writer._pending
-    assert pending is not None
-    monkeypatch.setattr(commenter_module, "IN_FLIGHT_WAIT", 0.0)  # the verdict does not wait for it at all
-    assert writer.finished(FAILED) == ""
+    wait_for(lambda: sent == ["in flight"], what="the in-flight write on its way to GitHub")
+    verdict = in_background(writer.finished, FAILED)
+    # However slow GitHub is with the in-flight write, the verdict goes after it, never before.
+    assert not verdict.done()
     release.set()
-    pending.result(timeout=30)
+    assert verdict.result(timeout=30) == "u1"
+    assert "dbt Cloud CI: error" in github.bodies[1]
+    assert "::warning" not in out.getvalue()
+
+
+def test_an_in_flight_write_not_yet_made_when_the_verdict_comes_is_never_made() -> None:
+    github = GitHub()
+    target = Target(GitHubAccess(API, "acme/analytics", "ghs_x"), PR, 5)
+    writer = Commenter(
+        Runtime({"GITHUB_ACTIONS": "true"}, io.StringIO()), "always", target, transport=httpx.MockTransport(github)
+    )
+    writer._final = True  # as finished() marks it before its own write
+    writer._write("running", False, True)
     assert github.bodies == {}
-    assert out.getvalue().count("::warning") == 1 and "did not answer in time" in out.getvalue()
 
 
 def test_a_render_that_breaks_never_escapes(monkeypatch: pytest.MonkeyPatch) -> None:

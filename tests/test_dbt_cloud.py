@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,27 +39,83 @@ def test_requests_carry_auth_user_agent_and_timeout(api: respx.MockRouter, clien
     request = route.calls.last.request
     assert request.headers["Authorization"] == f"Token {TOKEN}"
     assert request.headers["User-Agent"] == f"autoscale-dbt-ci/{__version__}"
-    assert request.extensions["timeout"] == {"connect": 10.0, "read": 30.0, "write": 30.0, "pool": 30.0}
+    # Until the host has answered once, short timeouts: a host that answers nothing is told in seconds.
+    assert request.extensions["timeout"] == {"connect": 5.0, "read": 10.0, "write": 10.0, "pool": 10.0}
+    client.get_account()
+    assert route.calls.last.request.extensions["timeout"] == {
+        "connect": 10.0,
+        "read": 30.0,
+        "write": 30.0,
+        "pool": 30.0,
+    }
+
+
+def test_a_host_that_never_answered_gets_two_tries_one_that_has_answered_gets_them_all(
+    api: respx.MockRouter, client: DbtCloudClient
+) -> None:
+    route = api.get("/runs/9/")
+    route.side_effect = httpx.ReadTimeout("nothing")
+    with pytest.raises(DbtCloudError, match=r"answered nothing within \d+ s \(ReadTimeout, 2 tries\)") as raised:
+        client.get_run(9)
+    assert raised.value.message.startswith(f"dbt Cloud at {HOST}/api/v2/accounts/{ACCOUNT}/runs/9/ answered nothing")
+    assert route.call_count == 2
+    api.get("/").respond(json=envelope(account()))
+    client.get_account()  # it answers now
+    route.reset()
+    with pytest.raises(DbtCloudError, match=r"\(ReadTimeout, 4 tries\)"):  # the client's max_attempts
+        client.get_run(9)
+    assert route.call_count == 4
 
 
 def test_runs_are_read_across_every_page(api: respx.MockRouter, client: DbtCloudClient) -> None:
-    runs = [run(i, pr=i) for i in range(250, 0, -1)]
-
-    def page(request: httpx.Request) -> httpx.Response:
-        offset = int(request.url.params["offset"])
-        limit = int(request.url.params["limit"])
-        return httpx.Response(200, json=envelope(runs[offset : offset + limit], total=250, offset=offset))
-
-    route = api.get("/runs/").mock(side_effect=page)
+    runs = [run(i, pr=i) for i in range(1, 251)]
+    route = api.get("/runs/").mock(side_effect=keyed_pages(lambda: runs))
     found = client.active_run_rows()
-    assert [r["id"] for r in found] == list(range(250, 0, -1))
-    offsets = [call.request.url.params["offset"] for call in route.calls]
-    assert offsets == ["0", "100", "200"]
+    assert [r["id"] for r in found] == list(range(1, 251))
+    assert [call.request.url.params.get("id__gt") for call in route.calls] == [None, "100", "200"]
     params = route.calls[0].request.url.params
     assert params["status__in"] == "[1,2,3]"
-    assert params["limit"] == "100"
-    assert params["order_by"] == "-id"
+    assert (params["limit"], params["offset"], params["order_by"]) == ("100", "0", "id")
     assert json.loads(params["include_related"]) == ["trigger", "job"]
+
+
+def keyed_pages(rows: Callable[[], list[dict[str, Any]]]) -> Callable[[httpx.Request], httpx.Response]:
+    """Answer a runs list as dbt Cloud does for `order_by=id`, `id__gt` and `limit`, from the rows as they are now."""
+
+    def page(request: httpx.Request) -> httpx.Response:
+        after = int(request.url.params.get("id__gt", 0))
+        limit = int(request.url.params["limit"])
+        matching = [row for row in rows() if row["id"] > after]
+        return httpx.Response(200, json=envelope(matching[:limit], total=len(matching)))
+
+    return page
+
+
+def test_a_run_that_ends_or_starts_between_two_page_reads_is_neither_skipped_nor_read_twice(
+    api: respx.MockRouter, client: DbtCloudClient
+) -> None:
+    active = [run(i) for i in range(1, 151)]
+    reads = 0
+
+    def now() -> list[dict[str, Any]]:
+        nonlocal reads
+        reads += 1
+        if reads == 2:  # between the two reads, run 20 ends and run 151 starts
+            active.remove(next(row for row in active if row["id"] == 20))
+            active.append(run(151))
+        return active
+
+    api.get("/runs/").mock(side_effect=keyed_pages(now))
+    assert [row["id"] for row in client.active_run_rows()] == list(range(1, 152))  # 20 was read while active
+
+
+def test_a_row_repeated_by_a_list_that_moved_is_kept_once(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    # Offset pages (the jobs list): a job created between the two reads pushes row 100 onto page 2 again.
+    first = [job(i, name=f"J{i}") for i in range(1, 101)]
+    second = [job(100, name="J100"), job(101, name="J101")]
+    pages = iter([envelope(first, total=101), envelope(second, total=102, offset=100)])
+    api.get("/jobs/").mock(side_effect=lambda _request: httpx.Response(200, json=next(pages)))
+    assert [found.id for found in client.list_jobs("J")] == list(range(1, 102))
 
 
 def test_list_stops_on_a_short_page_even_without_totals(api: respx.MockRouter, client: DbtCloudClient) -> None:
@@ -78,6 +135,8 @@ def test_reads_retry_server_errors(api: respx.MockRouter, client: DbtCloudClient
 
 
 def test_reads_retry_dropped_connections_and_timeouts(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    api.get("/").respond(json=envelope(account()))
+    client.get_account()  # a host that has answered gets every try
     route = api.get("/runs/9/")
     route.side_effect = [httpx.ConnectError("x"), httpx.ReadTimeout("y"), httpx.Response(200, json=envelope(run(9)))]
     assert client.get_run(9).id == 9
@@ -160,7 +219,11 @@ def test_a_refused_trigger_points_at_what_it_was_built_from(
         ),
         ({"status": {"user_message": "Bad"}, "data": {"name": ["This field is required."]}}, ": Bad (name: This field"),
         ({"status": {"user_message": ""}, "data": ["first", "second"]}, ": first; second"),
-        ([1, 2], ". To fix"),
+        (["State aware orchestration is not available"], ": State aware orchestration is not available"),
+        ({"status": {"user_message": "Bad"}, "data": "plain words"}, ": Bad (plain words)"),
+        ({"detail": {"reason": "odd"}}, ": reason: odd"),
+        ([1, 2], ": 1; 2"),
+        ({"status": "x"}, ". To fix"),
     ],
 )  # fmt: skip
 def test_dbt_clouds_words_are_kept_whatever_the_bodys_shape(
@@ -304,13 +367,14 @@ def test_delete_job_is_idempotent(api: respx.MockRouter, client: DbtCloudClient)
     api.delete("/jobs/90/").respond(204)
     api.delete("/jobs/89/").respond(json=envelope({**job(89), "state": 2}))  # a soft delete answers the job
     api.delete("/jobs/91/").respond(404, json=failure(404, "Not found"))
-    api.get("/jobs/91/").respond(404, json=failure(404, "Not found"))
+    api.get("/jobs/91/").respond(404, json=failure(404, "Not found"))  # neither deleted nor there: ambiguous
     api.delete("/jobs/93/").respond(404, json=failure(404, "Not found"))
     api.get("/jobs/93/").respond(json=envelope({**job(93), "state": 2}))  # deleted, and still readable
     api.delete("/jobs/92/").respond(403, json=failure(403, "Forbidden"))
     assert client.delete_job(90) is True
     assert client.delete_job(89) is True
-    assert client.delete_job(91) is False
+    with pytest.raises(DbtCloudError, match="cannot be told whether the job is gone or the token may not see it"):
+        client.delete_job(91)
     assert client.delete_job(93) is False
     with pytest.raises(DbtCloudError, match="403"):
         client.delete_job(92)
@@ -381,17 +445,6 @@ def test_a_refused_write_names_the_permission_it_needs(
     api.route(method__in=["POST", "DELETE"]).respond(403, json=failure(403, "Forbidden"))
     with pytest.raises(DbtCloudError, match=says):
         call(client)
-
-
-def test_a_row_repeated_by_a_page_that_moved_is_kept_once(api: respx.MockRouter, client: DbtCloudClient) -> None:
-    # Newest first: a run created between the two reads pushes row 101 onto page 2, where it is read again.
-    first = [run(i) for i in range(200, 100, -1)]
-    second = [run(101), *(run(i) for i in range(100, 50, -1))]
-    pages = iter([envelope(first, total=200), envelope(second, total=201, offset=100)])
-    route = api.get("/runs/").mock(side_effect=lambda _request: httpx.Response(200, json=next(pages)))
-    found = client.active_run_rows()
-    assert [row["id"] for row in found] == list(range(200, 50, -1))
-    assert [call.request.url.params["offset"] for call in route.calls] == ["0", "100"]
 
 
 def test_one_page_of_recent_runs_is_one_request_however_many_there_are(

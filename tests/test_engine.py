@@ -33,7 +33,7 @@ from autoscale_ci.engine import (
     without_clone,
 )
 from autoscale_ci.errors import ActionError
-from autoscale_ci.markers import clone_marker
+from autoscale_ci.markers import PushOrder, clone_marker
 from autoscale_ci.report import decision
 
 JOB = 5
@@ -202,20 +202,26 @@ def test_family_is_recognised_by_marker_or_listed_clone_id() -> None:
 
 
 def test_a_late_workflow_for_an_older_commit_never_cancels_the_newer_run() -> None:
-    older, newer = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
-    in_flight = ActiveRun(10, JOB, "CI", 1, SHA_NEW, pushed_at=newer)
-    plan = decided(snap(in_flight), PrState(pr_number=1, sha=SHA_OLD, pushed_at=older))
+    older, newer = (
+        PushOrder.pushed(datetime(2026, 1, 1, 12, 0, tzinfo=UTC)),
+        PushOrder.pushed(datetime(2026, 1, 1, 12, 1, tzinfo=UTC)),
+    )
+    in_flight = ActiveRun(10, JOB, "CI", 1, SHA_NEW, order=newer)
+    plan = decided(snap(in_flight), PrState(pr_number=1, sha=SHA_OLD, order=older))
     assert isinstance(plan, Skip)  # so nothing is cancelled
     assert "pushed to PR #1 after this one" in plan.reason
 
 
 def test_runs_pushed_earlier_or_without_a_push_time_are_stale() -> None:
-    older, newer = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
-    runs = (ActiveRun(10, JOB, "CI", 1, SHA_OLD, pushed_at=older), ActiveRun(11, JOB, "CI", 1, SHA_OLDER))
-    plan = moving(decide(snap(*runs), PrState(pr_number=1, sha=SHA_NEW, pushed_at=newer)))
+    older, newer = (
+        PushOrder.pushed(datetime(2026, 1, 1, 12, 0, tzinfo=UTC)),
+        PushOrder.pushed(datetime(2026, 1, 1, 12, 1, tzinfo=UTC)),
+    )
+    runs = (ActiveRun(10, JOB, "CI", 1, SHA_OLD, order=older), ActiveRun(11, JOB, "CI", 1, SHA_OLDER))
+    plan = moving(decide(snap(*runs), PrState(pr_number=1, sha=SHA_NEW, order=newer)))
     assert [r.id for r in plan.cancel] == [10, 11]
     # Without a push time of its own (workflow_dispatch), a request treats every other commit as stale.
-    late = (ActiveRun(12, JOB, "CI", 1, SHA_OLD, pushed_at=newer),)
+    late = (ActiveRun(12, JOB, "CI", 1, SHA_OLD, order=newer),)
     assert [r.id for r in moving(decide(snap(*late), REQ)).cancel] == [12]
 
 
@@ -246,7 +252,10 @@ def test_without_the_account_only_what_the_runs_alone_settle_is_decided() -> Non
     assert decide(without_account(snap(run(10, job_id=OTHER_JOB, pr=None))), REQ) is not None
     assert decide(without_account(snap(run(10, pr=2))), REQ) is None  # busy job: slots decide
     stale_on_clone = run(10, pr=1, sha=SHA_OLD, job_id=CLONE, name=f"CI{clone_marker(JOB, 1)}")
-    assert decide(without_account(snap(stale_on_clone)), REQ) is None  # cancels wait for the account's lock
+    # Cancels follow the trigger, which a locked account refuses: they need not wait for the account.
+    assert decide(without_account(snap(stale_on_clone)), REQ) == Trigger(
+        f"cancelling 1 run(s) of PR #1 at another commit; job {JOB} is idle", (stale_on_clone,)
+    )
     assert isinstance(decide(without_account(snap(run(10, sha=SHA_NEW))), REQ), Follow)
     closed = decide(without_account(snap(run(10, pr=2))), PrState(pr_number=1, sha=SHA_NEW, closed=True))
     assert isinstance(closed, Skip)
@@ -297,7 +306,8 @@ def test_a_refused_clone_becomes_a_trigger_of_the_job_that_keeps_its_cancels() -
     assert decision(plain) == "plain-trigger"
 
 
-PUSHED, LATER = datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
+PUSHED = PushOrder.pushed(datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
+LATER = PushOrder.pushed(datetime(2026, 1, 1, 12, 1, tzinfo=UTC))
 
 
 def finished(status: int, message: str | None = None) -> FinishedRun:
@@ -305,8 +315,8 @@ def finished(status: int, message: str | None = None) -> FinishedRun:
 
 
 def test_a_successful_run_passes_and_a_failed_one_fails_with_dbt_clouds_message() -> None:
-    assert verdict(finished(10), 1, "ooooooo", None, last_look=False) == Verdict(RunStatus.SUCCESS)
-    failed = verdict(finished(20, "Database Error in model x"), 1, "ooooooo", None, last_look=False)
+    assert verdict(finished(10), 1, "ooooooo", None) == Verdict(RunStatus.SUCCESS)
+    failed = verdict(finished(20, "Database Error in model x"), 1, "ooooooo", None)
     assert failed is not None
     assert (failed.status, failed.exit_code) == (RunStatus.ERROR, 1)
     assert failed.message == "dbt Cloud run 20 failed: Database Error in model x. See the run's logs: https://run/20"
@@ -319,7 +329,7 @@ ERRORS = ("Database Error in model stg_orders", 'relation "raw.orders" does not 
 @pytest.mark.parametrize("said", ["dbt command failed", "dbt command failed.", None])
 def test_a_failure_dbt_cloud_does_not_explain_is_told_by_its_failed_step(said: str | None) -> None:
     run = finished(20, said)
-    failed = verdict(run, 1, "ooooooo", None, last_look=False)
+    failed = verdict(run, 1, "ooooooo", None)
     assert failed is not None
     told = explained(failed, run, STEP, ERRORS)
     assert told.message == (
@@ -332,7 +342,7 @@ def test_a_failure_dbt_cloud_does_not_explain_is_told_by_its_failed_step(said: s
 
 def test_dbt_clouds_own_explanation_and_other_verdicts_are_kept() -> None:
     run = finished(20, "Database Error in model x")
-    failed = verdict(run, 1, "ooooooo", None, last_look=False)
+    failed = verdict(run, 1, "ooooooo", None)
     assert failed is not None
     assert explained(failed, run, STEP, ERRORS) == failed
     assert explained(failed, finished(20, "dbt command failed"), None, ERRORS) == failed  # no failed step known
@@ -340,13 +350,12 @@ def test_dbt_clouds_own_explanation_and_other_verdicts_are_kept() -> None:
     assert explained(passed, finished(10, "dbt command failed"), STEP, ERRORS) == passed
 
 
-def test_a_cancelled_run_is_superseded_only_by_a_newer_push_and_looked_at_twice() -> None:
-    superseded = verdict(finished(30), 1, "ooooooo", SHA_NEW, last_look=False)
+def test_a_cancelled_run_is_superseded_only_by_a_newer_push() -> None:
+    superseded = verdict(finished(30), 1, "ooooooo", SHA_NEW)
     assert superseded is not None
     assert (superseded.status, superseded.exit_code, superseded.superseded_by) == (RunStatus.SUPERSEDED, 0, SHA_NEW)
     assert "commit nnnnnnn of PR #1 superseded ooooooo" in superseded.message
-    assert verdict(finished(30), 1, "ooooooo", None, last_look=False) is None  # the newer run may be a moment late
-    cancelled = verdict(finished(30), 1, "ooooooo", None, last_look=True)
+    cancelled = verdict(finished(30), 1, "ooooooo", None)
     assert cancelled is not None
     assert (cancelled.status, cancelled.exit_code) == (RunStatus.CANCELLED, 1)
 
@@ -354,13 +363,13 @@ def test_a_cancelled_run_is_superseded_only_by_a_newer_push_and_looked_at_twice(
 @pytest.mark.parametrize(
     ("later", "expected"),
     [
-        (ActiveRun(21, JOB, "CI", 1, SHA_NEW, pushed_at=LATER), SHA_NEW),
+        (ActiveRun(21, JOB, "CI", 1, SHA_NEW, order=LATER), SHA_NEW),
         (clone_run(21, 1, SHA_NEW), None),  # no push time: not known to be newer
-        (ActiveRun(21, JOB, "CI", 1, SHA_NEW, pushed_at=PUSHED), None),  # pushed at the same time: a re-run
-        (ActiveRun(21, JOB, "CI", 2, SHA_NEW, pushed_at=LATER), None),  # another PR
-        (ActiveRun(21, OTHER_JOB, "Other", 1, SHA_NEW, pushed_at=LATER), None),  # another job
-        (ActiveRun(21, JOB, "CI", 1, SHA_OLD, pushed_at=LATER), None),  # the same commit again
-        (ActiveRun(19, JOB, "CI", 1, SHA_NEW, pushed_at=LATER), None),  # started before ours
+        (ActiveRun(21, JOB, "CI", 1, SHA_NEW, order=PUSHED), None),  # pushed at the same time: a re-run
+        (ActiveRun(21, JOB, "CI", 2, SHA_NEW, order=LATER), None),  # another PR
+        (ActiveRun(21, OTHER_JOB, "Other", 1, SHA_NEW, order=LATER), None),  # another job
+        (ActiveRun(21, JOB, "CI", 1, SHA_OLD, order=LATER), None),  # the same commit again
+        (ActiveRun(19, JOB, "CI", 1, SHA_NEW, order=LATER), None),  # started before ours
     ],
 )
 def test_what_supersedes_a_cancelled_run(later: ActiveRun, expected: str | None) -> None:
@@ -409,7 +418,7 @@ TIMED_OUT = "This run timed out after running for 30 seconds, which exceeded the
 def test_a_run_dbt_cloud_cancelled_for_its_timeout_is_a_timeout_with_dbt_clouds_words() -> None:
     run_ = finished(30, TIMED_OUT)
     assert timed_out(run_)
-    judged = verdict(run_, 1, "ooooooo", None, last_look=False)  # no second look: no newer commit is involved
+    judged = verdict(run_, 1, "ooooooo", None)  # no second look: no newer commit is involved
     assert judged is not None
     assert (judged.status, judged.exit_code) == (RunStatus.TIMEOUT, 1)
     assert judged.message.startswith(f"dbt Cloud cancelled run 20 because it outlasted its timeout: {TIMED_OUT[:-1]}.")
@@ -418,7 +427,7 @@ def test_a_run_dbt_cloud_cancelled_for_its_timeout_is_a_timeout_with_dbt_clouds_
 
 
 def test_a_cancelled_run_shows_dbt_clouds_message() -> None:
-    judged = verdict(finished(30, "Cancelled by user."), 1, "ooooooo", None, last_look=True)
+    judged = verdict(finished(30, "Cancelled by user."), 1, "ooooooo", None)
     assert judged is not None
     assert "was cancelled before it finished: Cancelled by user. Run:" in judged.message
 
@@ -435,11 +444,11 @@ def test_a_success_that_built_nothing_is_a_warning_and_still_a_success() -> None
 
 
 def test_a_commit_is_called_older_only_when_the_push_times_say_so() -> None:
-    older = ActiveRun(10, JOB, "CI", 1, SHA_OLD, pushed_at=PUSHED)
+    older = ActiveRun(10, JOB, "CI", 1, SHA_OLD, order=PUSHED)
     unknown = ActiveRun(11, JOB, "CI", 1, SHA_OLDER)
-    plan = moving(decide(snap(older), PrState(pr_number=1, sha=SHA_NEW, pushed_at=LATER)))
+    plan = moving(decide(snap(older), PrState(pr_number=1, sha=SHA_NEW, order=LATER)))
     assert "run(s) of PR #1 at an older commit" in plan.reason
     plan = moving(decide(snap(older), REQ))  # this commit's own push time unknown (workflow_dispatch)
     assert "at another commit" in plan.reason and "older" not in plan.reason
-    plan = moving(decide(snap(older, unknown), PrState(pr_number=1, sha=SHA_NEW, pushed_at=LATER)))
+    plan = moving(decide(snap(older, unknown), PrState(pr_number=1, sha=SHA_NEW, order=LATER)))
     assert "at other commits" in plan.reason

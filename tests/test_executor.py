@@ -19,7 +19,7 @@ from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import ActiveRun, Clone, Follow, Skip, Trigger
 from autoscale_ci.errors import Aborted
 from autoscale_ci.executor import Executor, Options
-from autoscale_ci.markers import clone_marker, push_marker
+from autoscale_ci.markers import PushOrder, clone_marker, push_marker
 from autoscale_ci.models import Job
 from autoscale_ci.report import decision
 from autoscale_ci.runtime import Runtime
@@ -28,7 +28,7 @@ from tests.builders import ACCOUNT, HOST, JOB, SHA_A, SHA_B, TOKEN, envelope, fa
 ON_GITHUB = {"GITHUB_ACTIONS": "true"}
 
 PUSHED = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-PR = PullRequest(number=7, head_sha=SHA_A, updated_at=PUSHED)
+PR = PullRequest(number=7, head_sha=SHA_A, updated_at=PUSHED, order=PushOrder.pushed(PUSHED))
 PAYLOAD = {"cause": "c", "git_sha": SHA_A, "github_pull_request_id": 7}
 CLONE_ID = 900
 CLONE_NAME = f"CI{clone_marker(JOB, 7)}"
@@ -181,6 +181,7 @@ def test_a_run_cancelled_by_an_older_or_unordered_commit_is_a_failure(
     statuses(api, 11, 30, pr=7, sha=SHA_A)
     other = run(12, pr=7, sha=SHA_B)  # a re-run of an older commit, or a manual run with no push time
     api.get("/runs/").respond(json=envelope([pushed(other, when) if when else other]))
+    api.get("/jobs/").respond(json=envelope([]))  # no clone of the PR's
     outcome = make(clock, out).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
     assert (outcome.run_status, outcome.exit_code) == ("cancelled", 1)
 
@@ -189,6 +190,7 @@ def test_cancelled_run_without_a_newer_commit_fails(api: respx.MockRouter, clock
     api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1, pr=7, sha=SHA_A)))
     statuses(api, 11, 30, pr=7, sha=SHA_A)
     api.get("/runs/").respond(json=envelope([run(12, pr=7, sha=SHA_A)]))
+    api.get("/jobs/").respond(json=envelope([]))  # no clone of the PR's
     outcome = make(clock, out).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
     assert (outcome.run_status, outcome.exit_code) == ("cancelled", 1)
 
@@ -200,15 +202,15 @@ def cancelled(run_id: int) -> httpx.Response:
     return httpx.Response(200, json=envelope(run(run_id, status=30)))
 
 
-def test_stale_runs_are_cancelled_while_the_trigger_is_sent(
+def test_stale_runs_are_cancelled_once_the_trigger_is_accepted(
     api: respx.MockRouter, clock: Clock, out: io.StringIO
 ) -> None:
     triggered = threading.Event()
     seen: list[bool] = []
 
     def cancel(request: httpx.Request) -> httpx.Response:
-        # Answered only once the trigger has arrived: a cancel sent before the trigger would wait here in vain.
-        seen.append(triggered.wait(timeout=5))
+        # A cancel sent before the trigger was accepted would find the event unset.
+        seen.append(triggered.is_set())
         return cancelled(int(request.url.path.split("/")[-3]))
 
     def trigger(_request: httpx.Request) -> httpx.Response:
@@ -296,13 +298,15 @@ def test_a_clone_refused_triggers_the_job_and_still_cancels(
     assert change in warnings[0]
 
 
-def test_cancels_are_reported_when_the_trigger_fails(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
-    api.post(url__regex=r".*/runs/[34]/cancel/$").mock(side_effect=lambda r: cancelled(int(r.url.path.split("/")[-3])))
+def test_a_trigger_that_fails_cancels_nothing(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
+    cancel = api.post(url__regex=r".*/runs/[34]/cancel/$").mock(
+        side_effect=lambda r: cancelled(int(r.url.path.split("/")[-3]))
+    )
     api.post(f"/jobs/{JOB}/run/").respond(400, json=failure(400, "Queue limit reached"))
     with pytest.raises(DbtCloudError, match="Queue limit reached"):
         make(clock, out).execute(Trigger("r", cancel=STALE), PR, JOB_OBJ, PAYLOAD)
-    log = out.getvalue()
-    assert "Cancelled run 3 of job" in log and "Cancelled run 4 of job" in log
+    assert cancel.call_count == 0  # the PR keeps its last run
+    assert "Cancelled run" not in out.getvalue()
 
 
 def test_clone_is_deleted_only_after_its_run_is_terminal(api: respx.MockRouter, clock: Clock, out: io.StringIO) -> None:
@@ -532,18 +536,33 @@ def test_cleanup_on_one_thread_leaves_other_threads_bounded() -> None:
     assert seen == [(5.0, True)]
 
 
-def test_a_run_cancelled_just_before_the_newer_commits_run_lands_is_superseded(
+def test_a_newer_run_on_a_clone_is_found_among_the_pull_requests_clones(
     api: respx.MockRouter, clock: Clock, out: io.StringIO
 ) -> None:
     api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1, pr=7, sha=SHA_A)))
     statuses(api, 11, 30, pr=7, sha=SHA_A)
-    newer = pushed(run(12, pr=7, sha=SHA_B), PUSHED + timedelta(minutes=1))
-    # The newer step's cancel lands first; its trigger a moment later.
-    api.get("/runs/").mock(
-        side_effect=[httpx.Response(200, json=envelope([])), httpx.Response(200, json=envelope([newer]))]
+    newer = pushed(run(40, job_id=CLONE_ID, pr=7, sha=SHA_B, job_name=CLONE_NAME), PUSHED + timedelta(minutes=1))
+    runs = api.get("/runs/").mock(
+        side_effect=lambda request: httpx.Response(
+            200, json=envelope([newer] if request.url.params.get("job_definition_id") == str(CLONE_ID) else [])
+        )
+    )
+    made_later = {"created_at": "2027-01-01 00:00:00+00:00", "updated_at": "2027-01-01 00:00:00+00:00"}
+    clones = api.get("/jobs/").respond(
+        json=envelope(
+            [
+                job(CLONE_ID, name=CLONE_NAME, state=2, **made_later),  # deleted already: its run was short
+                job(CLONE_ID + 1, name=f"CI{clone_marker(JOB, 71)}", **made_later),  # PR #71's, not #7's
+                job(CLONE_ID + 2, name=CLONE_NAME, created_at="2025-01-01 00:00:00+00:00", updated_at=None),
+            ]
+        )
     )
     outcome = make(clock, out).execute(TRIGGER, PR, JOB_OBJ, PAYLOAD)
     assert (outcome.run_status, outcome.exit_code, outcome.superseded_by) == ("superseded", 0, SHA_B)
+    # Not clone 902: made before run 11 was, it holds no newer run.
+    assert [call.request.url.params.get("job_definition_id") for call in runs.calls][-2:] == [str(JOB), str(CLONE_ID)]
+    listed = clones.calls.last.request.url.params
+    assert (listed["name__icontains"], listed["state"]) == (f"[autoscale {JOB} PR #7", "all")
 
 
 def test_checks_cluster_around_the_end_the_job_history_predicts(
@@ -609,6 +628,7 @@ def test_a_reused_clone_that_is_gone_is_replaced_by_a_new_one(
     api: respx.MockRouter, clock: Clock, out: io.StringIO
 ) -> None:
     api.post(f"/jobs/{CLONE_ID}/").respond(404, json=failure(404, "Job definition not found."))  # swept meanwhile
+    api.get(f"/jobs/{CLONE_ID}/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME, state=2)))  # soft-deleted
     created = api.post("/jobs/").respond(json=envelope(job(CLONE_ID + 1, name=CLONE_NAME)))
     api.post(f"/jobs/{CLONE_ID + 1}/run/").respond(json=envelope(run(11, status=1, job_id=CLONE_ID + 1)))
     outcome = make(clock, out, wait=False, delete_clone=False).execute(
@@ -618,6 +638,26 @@ def test_a_reused_clone_that_is_gone_is_replaced_by_a_new_one(
     assert (outcome.exit_code, outcome.cloned_job_id, outcome.job_id) == (0, CLONE_ID + 1, CLONE_ID + 1)
     assert f"Idle clone job {CLONE_ID} is gone; creating a new clone." in out.getvalue()
     assert "Clone not allowed" not in out.getvalue()
+
+
+def test_a_reused_clone_the_token_may_not_update_is_no_reason_to_make_another(
+    api: respx.MockRouter, clock: Clock, out: io.StringIO
+) -> None:
+    refusal = "The requested resource was not found. Please check that you have the proper permissions."
+    api.post(f"/jobs/{CLONE_ID}/").respond(404, json=failure(404, refusal))
+    api.get(f"/jobs/{CLONE_ID}/").respond(json=envelope(job(CLONE_ID, name=CLONE_NAME)))  # still there
+    created = api.post("/jobs/").respond(json=envelope(job(CLONE_ID + 1, name=CLONE_NAME)))
+    api.post(f"/jobs/{JOB}/run/").respond(json=envelope(run(11, status=1)))
+    statuses(api, 11, 1)
+    outcome = make(clock, out, wait=False, delete_clone=False).execute(
+        Clone("busy", reuse_clone_id=CLONE_ID), PR, JOB_OBJ, PAYLOAD
+    )
+    assert created.call_count == 0
+    assert (outcome.job_id, outcome.cloned_job_id) == (JOB, None)
+    assert "is gone" not in out.getvalue()
+    assert f"::warning title=Clone not allowed::dbt Cloud answered 404 when asked to update job {CLONE_ID}" in (
+        out.getvalue()
+    )
 
 
 def test_the_time_waited_counts_from_the_start_of_the_step(

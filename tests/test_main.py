@@ -213,8 +213,10 @@ def test_locked_account_changes_nothing(
     api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     dbt_cloud(api, active=[run(3, pr=7, sha=SHA_B)], locked=True, lock_reason="Trial ended")
+    api.post(f"/jobs/{JOB}/run/").respond(403, json=failure(403, "Account locked"))
     assert main() == 1
-    assert all(call.request.method == "GET" for call in api.calls)  # the stale run is left alone
+    # The trigger goes first and a locked account refuses it, so the stale run is left alone.
+    assert [call.request.method for call in api.calls if call.request.method != "GET"] == ["POST"]
     assert "Trial ended" in capsys.readouterr().out
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from autoscale_ci import markers
 from autoscale_ci.markers import (
+    PushOrder,
     base_name,
     clone_marker,
     clone_marker_prefix,
@@ -15,7 +16,7 @@ from autoscale_ci.markers import (
     drop_cause,
     pr_schema,
     push_marker,
-    pushed_at,
+    push_order,
 )
 
 
@@ -39,10 +40,11 @@ def test_schema_name(job: int, pr: int, name: str) -> None:
     assert pr_schema(job, pr) == name
 
 
-def test_causes_without_a_push_time() -> None:
-    assert pushed_at("Triggered via API") is None
-    assert pushed_at(None) is None
-    assert pushed_at("x [pushed yesterday]") is None
+def test_causes_without_a_push_order() -> None:
+    assert push_order("Triggered via API") is None
+    assert push_order(None) is None
+    assert push_order("x [pushed yesterday]") is None
+    assert push_order("x [pipeline next]") is None
 
 
 def test_a_clone_name_carries_its_pr_and_nonce() -> None:
@@ -51,14 +53,26 @@ def test_a_clone_name_carries_its_pr_and_nonce() -> None:
     assert clone_pr("CI") is None
 
 
-def test_the_push_time_round_trips_through_a_cause() -> None:
+def test_the_push_order_round_trips_through_a_cause() -> None:
     pushed = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
-    assert pushed_at("Autoscaling Slim CI: PR #1 @ abc" + push_marker(pushed)) == pushed
+    # The marker of older versions of the action reads as before.
+    assert push_order("Autoscaling Slim CI: PR #1 @ abc" + push_marker(pushed)) == PushOrder.pushed(pushed)
+    for order in (PushOrder.pushed(pushed), PushOrder.pipeline(4711)):
+        assert push_order("Autoscaling Slim CI: PR #1 @ abc" + order.marker()) == order
+    assert PushOrder.pipeline(4711).marker() == " [pipeline 4711]"
+
+
+def test_two_push_orders_compare_only_when_of_one_kind() -> None:
+    earlier, later = PushOrder.pipeline(100), PushOrder.pipeline(101)
+    assert later.after(earlier) and not earlier.after(later) and not later.after(later)
+    pushed = PushOrder.pushed(datetime(2030, 1, 1, tzinfo=UTC))
+    assert not pushed.after(earlier) and not later.after(pushed)  # a time and a pipeline id: never compared
+    assert not later.after(None)
 
 
 def test_the_drop_cause_names_the_pr_and_is_no_push_marker() -> None:
     assert drop_cause(41) == "Autoscaling Slim CI: drop the schema of closed PR #41"
-    assert pushed_at(drop_cause(41)) is None
+    assert push_order(drop_cause(41)) is None
 
 
 def test_markers_import_nothing_from_the_package() -> None:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from autoscale_ci.context import PullRequest
-from autoscale_ci.markers import pushed_at
+from autoscale_ci.markers import PushOrder, push_order
 from autoscale_ci.payload import build_payload, default_cause
 from autoscale_ci.settings import Settings
 from tests.builders import SHA_A, TOKEN
@@ -63,13 +63,18 @@ def test_default_cause_names_pr_and_short_sha() -> None:
 
 def test_cause_records_when_the_commit_was_pushed() -> None:
     pushed = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
-    pr = PullRequest(number=42, head_sha=SHA_A, updated_at=pushed)
+    pr = PullRequest(number=42, head_sha=SHA_A, order=PushOrder.pushed(pushed))
     cause = build_payload(settings(), pr)["cause"]
     assert cause == "Autoscaling Slim CI: PR #42 @ aaaaaaa [pushed 2026-03-04T05:06:07Z]"
-    assert pushed_at(cause) == pushed
+    assert push_order(cause) == PushOrder.pushed(pushed)
     long = build_payload(settings(**{"INPUT_CAUSE": "x" * 255}), pr)["cause"]
     assert len(long) == 255
-    assert pushed_at(long) == pushed
+    assert push_order(long) == PushOrder.pushed(pushed)
+
+
+def test_a_gitlab_pipelines_order_goes_into_the_cause() -> None:
+    pr = PullRequest(number=42, head_sha=SHA_A, provider="gitlab", order=PushOrder.pipeline(98765))
+    assert build_payload(settings(), pr)["cause"].endswith(" [pipeline 98765]")
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,15 @@ from itertools import pairwise
 
 import pytest
 
-from autoscale_ci.polling import FAST, expected_duration, next_check, parse_duration
+from autoscale_ci.polling import (
+    COOLDOWN,
+    FAST,
+    OUTAGE_MAX,
+    expected_duration,
+    next_check,
+    parse_duration,
+    weather_wait,
+)
 
 
 def schedule(run_seconds: float, expected: float | None, interval: float = 30.0) -> list[float]:
@@ -67,3 +75,15 @@ def test_a_queued_run_is_looked_at_again_soon_and_less_often_the_longer_it_waits
         waited += next_check(None, None, 30.0, waited)
         checks += 1
     assert checks / 10 < 6
+
+
+def test_an_outage_thins_the_reads_out_to_a_few_a_minute() -> None:
+    waits = [weather_wait(30.0, streak, 503, None) for streak in range(1, 6)]
+    assert waits == [30.0, 60.0, 120.0, OUTAGE_MAX, OUTAGE_MAX]
+    assert weather_wait(0.1, 1, None, None) == 0.1  # the pace is the poll-interval's: fast where it is short
+
+
+def test_a_rate_limit_backs_off_toward_its_cooldown_and_a_retry_after_is_honoured() -> None:
+    assert [weather_wait(30.0, streak, 429, None) for streak in (1, 2, 3)] == [120.0, 240.0, COOLDOWN]
+    assert weather_wait(30.0, 1, 429, 7.0) == 7.0
+    assert weather_wait(30.0, 9, 503, 10_000.0) == COOLDOWN

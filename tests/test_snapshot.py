@@ -8,7 +8,8 @@ import pytest
 
 from autoscale_ci.dbt_cloud import DbtCloudError
 from autoscale_ci.markers import clone_marker
-from autoscale_ci.snapshot import of_family, read_runs
+from autoscale_ci.models import RUNNING
+from autoscale_ci.snapshot import UNKNOWN_JOB, of_family, read_runs
 from tests.builders import JOB, SHA_A, run
 
 OTHER = 5
@@ -43,9 +44,16 @@ def test_an_odd_row_of_another_team_still_counts_for_its_slot_with_one_debug_lin
     assert len(lines) == 1 and lines[0].startswith(f"Read run 2 of job {OTHER} for its run slot only (trigger")
 
 
-def test_a_row_without_even_its_slot_is_skipped_with_one_debug_line() -> None:
+def test_an_active_row_whose_status_or_job_cannot_be_read_holds_a_slot_of_an_unknown_job() -> None:
     lines: list[str] = []
-    assert read_runs([odd(3, status="running"), "garbage"], JOB, lines.append) == []
+    (read,) = read_runs([odd(3, status="running", job_definition_id=None)], JOB, lines.append)
+    assert (read.id, read.job_definition_id, read.status, read.pr_number) == (3, UNKNOWN_JOB, RUNNING, None)
+    assert len(lines) == 1 and lines[0].startswith("Read run 3 of job 0 for its run slot only")
+
+
+def test_a_row_without_even_an_id_is_skipped_with_one_debug_line() -> None:
+    lines: list[str] = []
+    assert read_runs([odd(3, id="x"), "garbage"], JOB, lines.append) == []
     assert len(lines) == 2
     assert all(
         line.startswith("Skipped a run of another job that dbt Cloud sent in an unexpected shape") for line in lines

@@ -2,7 +2,6 @@
 retried) and `errors` (what went wrong, worded with the fix)."""
 
 from autoscale_ci.dbt_cloud.client import DbtCloudClient
-from autoscale_ci.dbt_cloud.errors import AmbiguousWriteError, DbtCloudError
-from autoscale_ci.dbt_cloud.transport import retry_after_seconds
+from autoscale_ci.dbt_cloud.errors import AmbiguousWriteError, DbtCloudError, retry_after_seconds
 
 __all__ = ["AmbiguousWriteError", "DbtCloudClient", "DbtCloudError", "retry_after_seconds"]

@@ -140,10 +140,13 @@ class DbtCloudClient:
         forbidden: str | None = None,
         bad_request: str = REPORT_IT,
         idempotent: bool = True,
+        attempts: int | None = None,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
     ) -> tuple[Any, Mapping[str, Any]]:
-        response = self._transport.send(method, path, idempotent=idempotent, params=params, json=json)
+        response = self._transport.send(
+            method, path, idempotent=idempotent, attempts=attempts, params=params, json=json
+        )
         if response.status_code == 204:
             return None, {}
         if not response.is_success:
@@ -184,8 +187,8 @@ class DbtCloudClient:
                 break
         return items
 
-    def _page(self, path: str, params: Mapping[str, Any], *, operation: str) -> _Page:
-        data, extra = self._call("GET", path, operation=operation, params=params)
+    def _page(self, path: str, params: Mapping[str, Any], *, operation: str, attempts: int | None = None) -> _Page:
+        data, extra = self._call("GET", path, operation=operation, attempts=attempts, params=params)
         if not isinstance(data, list):
             raise unreadable(operation, self.host, "was not a list", 200)
         total = (extra.get("pagination") or {}).get("total_count")
@@ -208,11 +211,11 @@ class DbtCloudClient:
         )
         return parse(Job, data, f"read job {job_id}")
 
-    def list_jobs(self, name_contains: str) -> list[Job]:
-        """Every live job whose name contains the text (a deleted one, at state 2, is not listed)."""
-        rows = self._list("/jobs/", {"name__icontains": name_contains}, operation="list jobs")
-        jobs = [parse(Job, row, "list jobs") for row in rows]
-        return [job for job in jobs if not job.deleted]
+    def list_jobs(self, name_contains: str, *, deleted: bool = False) -> list[Job]:
+        """Every live job whose name contains the text; with `deleted`, the deleted ones (state 2) too."""
+        params = {"name__icontains": name_contains, **({"state": "all"} if deleted else {})}
+        jobs = [parse(Job, row, "list jobs") for row in self._list("/jobs/", params, operation="list jobs")]
+        return [job for job in jobs if deleted or not job.deleted]
 
     def _runs_params(
         self, *, job_id: int | None, statuses: tuple[int, ...], id_gt: int | None, order_by: str
@@ -226,23 +229,27 @@ class DbtCloudClient:
             params["id__gt"] = id_gt
         return params
 
-    def list_runs(
-        self,
-        *,
-        job_id: int | None = None,
-        statuses: tuple[int, ...] = (),
-        id_gt: int | None = None,
-        order_by: str = "-id",
-    ) -> list[Run]:
-        """Runs with their trigger and job, every page, each read strictly: for runs of jobs the action owns."""
-        params = self._runs_params(job_id=job_id, statuses=statuses, id_gt=id_gt, order_by=order_by)
-        return [parse(Run, row, "list runs") for row in self._list("/runs/", params, operation="list runs")]
+    def _runs(self, params: Mapping[str, Any]) -> list[Any]:
+        """Every run the filters match, oldest first, as dbt Cloud sent them, paged by id (each page after the last id
+        read): unlike offsets, such pages neither skip a run that ended between two reads nor repeat one."""
+        rows: list[Any] = []
+        after: int | None = None
+        while len(rows) < MAX_ITEMS:
+            keyed = {**params, "order_by": "id", "limit": PAGE_SIZE, "offset": 0}
+            if after is not None:
+                keyed["id__gt"] = after
+            page = self._page("/runs/", keyed, operation="list runs")
+            rows.extend(page.rows)
+            ids = [row["id"] for row in page.rows if isinstance(row, dict) and isinstance(row.get("id"), int)]
+            if len(page.rows) < PAGE_SIZE or not ids:
+                break
+            after = max(ids)
+        return rows
 
     def active_run_rows(self) -> list[Any]:
         """Every queued, starting or running run in the account, as dbt Cloud sent it: runs of other teams' jobs
         may carry any shape, so the caller decides which rows to read strictly."""
-        params = self._runs_params(job_id=None, statuses=ACTIVE_STATUSES, id_gt=None, order_by="-id")
-        return self._list("/runs/", params, operation="list runs")
+        return self._runs(self._runs_params(job_id=None, statuses=ACTIVE_STATUSES, id_gt=None, order_by="id"))
 
     def recent_run_rows(
         self,
@@ -251,16 +258,23 @@ class DbtCloudClient:
         id_gt: int | None = None,
         statuses: tuple[int, ...] = (),
         limit: int = PAGE_SIZE,
+        attempts: int | None = None,
     ) -> list[Any]:
         """One page of runs, newest first, as dbt Cloud sent them: a read that stays one request however busy the
         account is (enough to find a run made moments ago)."""
         params = self._runs_params(job_id=job_id, statuses=statuses, id_gt=id_gt, order_by="-id")
-        return self._page("/runs/", {**params, "limit": limit, "offset": 0}, operation="list runs").rows
+        page = {**params, "limit": limit, "offset": 0}
+        return self._page("/runs/", page, operation="list runs", attempts=attempts).rows
 
-    def get_run(self, run_id: int, *, related: str = RELATED) -> Run:
-        """One run with the related objects asked for (by default its trigger and job)."""
+    def get_run(self, run_id: int, *, related: str = RELATED, attempts: int | None = None) -> Run:
+        """One run with the related objects asked for (by default its trigger and job); `attempts` in all, for a
+        caller that paces its own retries."""
         data, _ = self._call(
-            "GET", f"/runs/{run_id}/", operation=f"read run {run_id}", params={"include_related": related}
+            "GET",
+            f"/runs/{run_id}/",
+            operation=f"read run {run_id}",
+            attempts=attempts,
+            params={"include_related": related},
         )
         return parse(Run, data, f"read run {run_id}")
 
@@ -337,9 +351,9 @@ class DbtCloudClient:
         return None
 
     def recent_durations(self, job_id: int) -> list[float]:
-        """How long the job's last few finished runs ran, in seconds, newest first."""
+        """How long the job's last few finished runs ran, in seconds, newest first; one try, as it is only a hint."""
         durations = []
-        for row in self.recent_run_rows(job_id=job_id, statuses=(SUCCESS, ERROR), limit=10):
+        for row in self.recent_run_rows(job_id=job_id, statuses=(SUCCESS, ERROR), limit=10, attempts=1):
             run = parse(Run, row, "list runs")
             started, finished = parse_timestamp(run.started_at), parse_timestamp(run.finished_at)
             if started is not None and finished is not None:
@@ -461,9 +475,19 @@ class DbtCloudClient:
             if exc.status_code != 404:
                 raise
             still = self.find_job(job_id)
-            if still is None or still.deleted:
-                return False
             said = f" ({exc.said})" if exc.said else ""
+            if still is None:
+                # Deletes are soft: a job deleted reads back at state 2. A 404 to the read too may be a refusal.
+                raise DbtCloudError(
+                    f"dbt Cloud answered 404 to {operation}{said} and to reading job {job_id}, so it cannot be told "
+                    f"whether the job is gone or the token may not see it. To fix: check job {job_id} in dbt Cloud; "
+                    f"{ADMIN_NEEDED}.",
+                    status_code=404,
+                    operation=operation,
+                    said=exc.said,
+                ) from None
+            if still.deleted:
+                return False
             raise DbtCloudError(
                 f"dbt Cloud answered 404 to {operation}{said}, yet job {job_id} is still there: the token may not "
                 f"delete jobs. To fix: {ADMIN_NEEDED}.",

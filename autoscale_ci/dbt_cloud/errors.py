@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -11,15 +12,49 @@ from pydantic import BaseModel, ValidationError
 from autoscale_ci.errors import ActionError
 
 
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    import email.utils  # noqa: PLC0415 - only an HTTP-date Retry-After needs it, and it is slow to import
+
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
 class DbtCloudError(ActionError):
     """dbt Cloud refused a request, or could not be reached."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, operation: str = "", said: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        operation: str = "",
+        said: str = "",
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message, title="dbt Cloud request failed")
         self.status_code = status_code
         self.operation = operation
         # dbt Cloud's own words, when it answered with any: a warning can quote them without the fix.
         self.said = said
+        # How long dbt Cloud asked to wait before asking again (a 429's or 503's Retry-After), when it said.
+        self.retry_after = retry_after
+
+    @property
+    def weather(self) -> bool:
+        """Whether this says nothing about the request itself: no answer, a server error or a rate limit, after
+        which the same request may well succeed later."""
+        return self.status_code is None or self.status_code == 429 or self.status_code >= 500
 
 
 class AmbiguousWriteError(Exception):
@@ -38,7 +73,7 @@ RUNNER_NEEDED = "give the service token permission to run jobs in this project (
 def _said(value: Any) -> str:
     """A field error as text, whether dbt Cloud sent a string (`"required key not provided"`) or a list of them."""
     if isinstance(value, list):
-        return " ".join(_said(item) for item in value)
+        return "; ".join(_said(item) for item in value)
     if isinstance(value, dict):
         return "; ".join(f"{key}: {_said(item)}" for key, item in value.items())
     return str(value)
@@ -46,26 +81,31 @@ def _said(value: Any) -> str:
 
 def user_message(response: httpx.Response) -> str:
     """dbt Cloud's own words in an error answer, on one line, whatever the body's shape: the envelope's
-    `status.user_message` with its field errors (strings or lists), or a bare `{"detail": ...}`."""
+    `status.user_message` with its field errors (strings or lists, or `data` as plain text), a bare
+    `{"detail": ...}`, or Django REST framework's bare list of messages."""
     try:
         body = response.json()
     except ValueError:
         return ""
-    if not isinstance(body, dict):
-        return ""
-    status = body.get("status")
-    message = status.get("user_message") if isinstance(status, dict) else None
-    text = message if isinstance(message, str) else ""
-    detail = body.get("detail")
-    if isinstance(detail, str) and detail.strip():
-        text = f"{text} ({detail})" if text else detail
-    data = body.get("data")
-    if isinstance(data, dict) and data and all(isinstance(key, str) for key in data):
-        details = "; ".join(f"{key}: {_said(value)}" for key, value in list(data.items())[:5])
-        text = f"{text} ({details})" if text else details
-    elif isinstance(data, list) and data and all(isinstance(item, str) for item in data):
-        details = "; ".join(data[:5])
-        text = f"{text} ({details})" if text else details
+    parts: list[str] = []
+    if isinstance(body, list):
+        parts.append(_said(body[:5]))
+    elif isinstance(body, dict):
+        status = body.get("status")
+        message = status.get("user_message") if isinstance(status, dict) else None
+        if isinstance(message, str):
+            parts.append(message)
+        if body.get("detail") not in (None, "", [], {}):
+            parts.append(_said(body["detail"]))
+        data = body.get("data")
+        if isinstance(data, dict) and data and all(isinstance(key, str) for key in data):
+            parts.append("; ".join(f"{key}: {_said(value)}" for key, value in list(data.items())[:5]))
+        elif isinstance(data, list) and data and all(isinstance(item, str) for item in data):
+            parts.append("; ".join(data[:5]))
+        elif isinstance(data, str) and data.strip():
+            parts.append(data)
+    parts = [part for part in parts if part.strip()]
+    text = parts[0] + "".join(f" ({part})" for part in parts[1:]) if parts else ""
     return " ".join(text.split())[:300]
 
 
@@ -76,8 +116,6 @@ MOVED = (
     "the account has probably moved to its own access URL (https://<prefix>.<region>.dbt.com since December 2025): "
     "set dbt-cloud-host to the Access URL shown in dbt Cloud's Account settings. Otherwise, "
 )
-
-
 # Rendered as the fix of a 400 or 405 to a request the action built from its own rules (not from the user's inputs).
 REPORT_IT = "dbt Cloud refused a request the action built itself: report it, with this message"
 
@@ -142,6 +180,7 @@ def refusal(
         status_code=code,
         operation=operation,
         said=words,
+        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
     )
 
 
@@ -154,13 +193,19 @@ def unreadable(operation: str, host: str, what: str, status_code: int) -> DbtClo
     )
 
 
-def unreachable(url: str, exc: Exception, operation: str) -> DbtCloudError:
-    """The error for a request that never got an answer; it names the URL tried (a host given without a scheme is
-    taken as https://)."""
+def unreachable(url: str, exc: Exception, operation: str, *, waited: float, tries: int) -> DbtCloudError:
+    """The error for a request that never got an answer: refused or unresolved, or (a timeout) answered nothing
+    within `waited` seconds; it names the URL tried (a host given without a scheme is taken as https://)."""
+    check = "check dbt-cloud-host (with its scheme: a host given without one is taken as https://) and that the runner "
+    if isinstance(exc, httpx.TimeoutException):
+        return DbtCloudError(
+            f"dbt Cloud at {url} answered nothing within {waited:.0f} s ({type(exc).__name__}, {tries} "
+            f"tr{'y' if tries == 1 else 'ies'}): {check}can reach it; if it can, dbt Cloud may be down: re-run the "
+            "workflow later.",
+            operation=operation,
+        )
     return DbtCloudError(
-        f"Could not reach dbt Cloud at {url} ({type(exc).__name__}): check dbt-cloud-host (with its scheme: a host "
-        "given without one is taken as https://) and that the runner can reach it.",
-        operation=operation,
+        f"Could not reach dbt Cloud at {url} ({type(exc).__name__}): {check}can reach it.", operation=operation
     )
 
 

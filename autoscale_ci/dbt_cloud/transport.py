@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,29 +14,16 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from tenacity.stop import stop_base
 
 from autoscale_ci import __version__
-from autoscale_ci.dbt_cloud.errors import AmbiguousWriteError, unreachable
+from autoscale_ci.dbt_cloud.errors import AmbiguousWriteError, retry_after_seconds, unreachable
 from autoscale_ci.errors import Aborted
 
 # Failures that mean the request never left: a write may be sent again after them.
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    import email.utils  # noqa: PLC0415 - only an HTTP-date Retry-After needs it, and it is slow to import
-
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+# Until the host has answered once, requests get these timeouts and this many tries: dbt Cloud answers in well under a
+# second, so a host that answers nothing at all is told within half a minute (the README states the bound), not after
+# minutes of retries. Once it has answered, its slow minutes get the client's own timeouts and retries.
+FIRST_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+FIRST_ATTEMPTS = 2
 
 
 class _RetryableResponse(Exception):  # noqa: N818 - internal signal to tenacity
@@ -58,6 +44,18 @@ class _StopEarly(stop_base):
         if self.interrupted():
             return True
         return self.deadline is not None and self.clock() + (retry_state.upcoming_sleep or 0) >= self.deadline
+
+
+class _StopUnanswered(stop_base):
+    """A host that has never answered gets FIRST_ATTEMPTS tries that get no answer, not the whole retry budget."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        unanswered = isinstance(exc, httpx.TransportError) and not self.transport.answered
+        return unanswered and retry_state.attempt_number >= FIRST_ATTEMPTS
 
 
 def _never() -> bool:
@@ -92,6 +90,8 @@ class Transport:
         self._interrupted = interrupted
         self._cleanup = threading.local()
         self._max_attempts = max_attempts
+        # Whether the host has answered any request yet (any status): until it has, FIRST_TIMEOUT and FIRST_ATTEMPTS.
+        self.answered = False
         self._retry_after_cap = retry_after_cap
         self._backoff = wait_exponential_jitter(initial=1, max=max_backoff)
         self.sleep = sleep if sleep is not None else self._interruptible_sleep
@@ -143,8 +143,14 @@ class Transport:
                 return min(delay, self._retry_after_cap)
         return float(self._backoff(state))
 
-    def send(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
-        """The answer, after the retries the policy allows; a write that may have landed is AmbiguousWriteError."""
+    def send(
+        self, method: str, path: str, *, idempotent: bool, attempts: int | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """The answer, after the retries the policy allows (`attempts` in all, when the caller paces its own retries);
+        a write that may have landed is AmbiguousWriteError."""
+        most = attempts or self._max_attempts
+        began = time.monotonic()
+        tried = 0
 
         def retryable(exc: BaseException) -> bool:
             if isinstance(exc, _RetryableResponse):
@@ -160,12 +166,12 @@ class Transport:
             wait = state.upcoming_sleep or 0.0
             self._on_retry(
                 f"dbt Cloud at {self.host}: {method} {path} failed ({what}); trying again in {wait:.0f} s "
-                f"(attempt {state.attempt_number + 1} of {self._max_attempts})."
+                f"(attempt {state.attempt_number + 1} of {most})."
             )
 
         deadline, interrupted = self._retry_budget()
         retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts) | _StopEarly(deadline, self._clock, interrupted),
+            stop=stop_after_attempt(most) | _StopEarly(deadline, self._clock, interrupted) | _StopUnanswered(self),
             wait=self._wait,
             retry=retry_if_exception(retryable),
             sleep=self.sleep,
@@ -175,13 +181,16 @@ class Transport:
         try:
             for attempt in retrying:
                 with attempt:
+                    tried += 1
                     try:
-                        response = self._http.request(method, path, **kwargs)
+                        timeout = httpx.USE_CLIENT_DEFAULT if self.answered else FIRST_TIMEOUT
+                        response = self._http.request(method, path, timeout=timeout, **kwargs)
                     except Aborted:
                         # A signal can land mid-way through the pool's bookkeeping and leave it inconsistent; the
                         # cleanup requests that follow get a fresh pool (the old one is left to other threads).
                         self._http = self._new_http()
                         raise
+                    self.answered = True
                     if response.status_code == 429 or response.status_code >= 500:
                         raise _RetryableResponse(response)
                     return response
@@ -192,5 +201,6 @@ class Transport:
         except httpx.TransportError as exc:
             if not idempotent and not isinstance(exc, NEVER_SENT):
                 raise AmbiguousWriteError(type(exc).__name__) from exc
-            raise unreachable(path if "://" in path else f"{self._base}{path}", exc, method) from None
+            url = path if "://" in path else f"{self._base}{path}"
+            raise unreachable(url, exc, method, waited=time.monotonic() - began, tries=tried) from None
         raise AssertionError("unreachable")  # pragma: no cover

@@ -109,7 +109,8 @@ def test_a_ci_job_with_state_aware_orchestration_runs_on_the_job_with_dbt_clouds
 
 
 def test_a_clone_refused_with_field_errors_runs_on_the_job_and_quotes_them(emu: Emulator, step: StepFactory) -> None:
-    # A job made in the UI, stored as dbt Cloud keeps it: a null timeout that a create body may not carry.
+    # A job stored with a definition a create body may not carry (a null timeout: this test's own example of a field
+    # dbt Cloud would refuse), so that dbt Cloud refuses its clone with field errors.
     job = emu.seed_foreign_job("CI made by hand", job_type="other", execution={"timeout_seconds": None})
     busy(emu, job)
     done = step(7, SHA_A, wait="false", **{"job-id": str(job)}).run()
@@ -245,7 +246,7 @@ def test_after_a_cancel_the_verdict_reads_a_page_or_two_whatever_the_account_mad
     assert all(e["query"].get("id__gt") == [str(ours)] for e in lists)
 
 
-def test_a_row_repeated_by_a_page_that_moved_is_counted_once(emu: Emulator, step: StepFactory) -> None:
+def test_runs_landing_between_two_page_reads_are_each_counted_once(emu: Emulator, step: StepFactory) -> None:
     emu.set_account(run_slots=4)
     busy(emu)  # run 1: the job, busy with PR #8
     backfill = emu.seed_job("Backfill", job_type="other")
@@ -256,15 +257,16 @@ def test_a_row_repeated_by_a_page_that_moved_is_counted_once(emu: Emulator, step
     trigger(emu, 51, SHA_C, deploy)
     emu.seed_runs(backfill, 97)  # queued behind run 2: one hundred active runs in all
     wait_for(lambda: sum(1 for r in emu.runs() if r["status"] == 3) == 3, what="three runs executing")
-    # Other teams' runs land before each page read: page 2 repeats the last row of page 1, an executing run.
+    # Other teams' runs land before each page read: offset pages would repeat the last row of page 1 (an executing
+    # run, counted twice); pages keyed by id read each run once.
     emu.churn(backfill, 1)
     done = step(7, SHA_A, wait="false").run()
     emu.churn(None)
     assert done.returncode == 0, done.stdout
     assert done.outputs["decision"] == "clone-and-trigger"
     assert "3 of 4 run slots are in use" in done.stdout
-    pages = [e["query"]["offset"] for e in emu.requests() if e["path"].endswith("/runs/") and e["query"].get("offset")]
-    assert pages[:2] == [["0"], ["100"]]
+    lists = [e["query"] for e in emu.requests() if e["path"].endswith("/runs/") and "status__in" in e["query"]]
+    assert [query.get("id__gt") for query in lists[:2]] == [None, [str(max(r["id"] for r in emu.runs()[:100]))]]
     emu.release(every=True)
 
 
