@@ -35,7 +35,8 @@ test: lint typecheck unit
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-# The long fault soak: SOAK_SCHEDULES (default 1000) seeded fault schedules against the emulator.
+# The long soaks: SOAK_SCHEDULES (default 1000) seeded fault schedules, then WEATHER_SCHEDULES (default 300) spells of
+# bad weather (outages, rate limits, a slow newer trigger) while the step waits, against the emulator.
 soak: $(STAMP)
 	$(BIN)/python scripts/soak.py
 
