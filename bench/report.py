@@ -235,8 +235,9 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f"answer, and each tool runs {sits['repeats']} times (medians). Ours runs its real entrypoint the way a "
         "runner does, with `wait: false` and otherwise default inputs; dbtc runs `trigger_autoscaling_ci_job` with "
         "its defaults. Time is from the start of the tool's first request to the end of its trigger request (or, "
-        "when it triggers nothing, of its last request), from the emulator's request log; process start-up is "
-        "the separate last column.",
+        "when it triggers nothing, of its last request), from the emulator's request log, and to the new run "
+        "leaving the queue (its `dequeued_at`; on the job path behind a stale run, once the cancel lands); process "
+        "start-up is the separate last column.",
         "",
     ]
     body = []
@@ -250,6 +251,7 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
                 f"{ours['round_trips_to_trigger']:.0f} / {dbtc['round_trips_to_trigger']:.0f}",
                 f"{ours['first_to_trigger_s'] * 1000:.0f} / {dbtc['first_to_trigger_s'] * 1000:.0f} "
                 f"({ours['first_to_trigger_s'] / dbtc['first_to_trigger_s']:.3f}x)",
+                f"{_ms(ours.get('first_to_start_s'))} / {_ms(dbtc.get('first_to_start_s'))}",
                 f"{ours['requests_total']:.0f} / {dbtc['requests_total']:.0f}",
                 f"{ours['spawn_to_first_request_s'] * 1000:.0f} / {dbtc['spawn_to_first_request_s'] * 1000:.0f}",
                 f"{_codes(ours)} / {_codes(dbtc)}",
@@ -262,6 +264,7 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             "requests to trigger",
             "round trips to trigger",
             "ms first request to trigger",
+            "ms first request to new run started",
             "requests in all",
             "ms process start to first request",
             "exit codes",
@@ -456,6 +459,10 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f}"
 
 
 def _codes(row: dict[str, Any]) -> str:

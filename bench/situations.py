@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from bench.common import (
     finish_ours,
     log,
     median,
+    parse_iso,
     requests_of,
     short_path,
     start_dbtc,
@@ -235,6 +237,9 @@ def run_tool(sit: Situation, tool: str, index: int, workroot: Path, *, latency: 
         else:
             inv = start_dbtc(emu, token, ci, sit.pr, sit.sha, poll_interval=1, **sit.dbtc_kwargs).wait()
         entries = requests_of(emu, token)
+        # How soon the new run starts matters as much as how soon it is triggered: a run queued behind a stale run
+        # of its job starts only once that run's cancel lands.
+        _wait_started(emu, sit.pr, before)
         runs = {run["id"]: run for run in emu.runs()}
         new_runs = [run for run_id, run in runs.items() if run_id not in before]
         jobs = emu.jobs()
@@ -242,6 +247,16 @@ def run_tool(sit: Situation, tool: str, index: int, workroot: Path, *, latency: 
         return _result(
             emu, sit, tool, inv, entries=entries, runs=runs, new_runs=new_runs, named=named, jobs=jobs, created=created
         )
+
+
+def _wait_started(emu: Emulator, pr: int, before: set[int], timeout: float = 10.0) -> None:
+    """Until the tool's new run for `pr` has left the queue (or there is none, or it never will in time)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mine = [r for r in emu.runs() if r["id"] not in before and r["trigger"]["github_pull_request_id"] == pr]
+        if not mine or mine[-1]["dequeued_at"] is not None:
+            return
+        time.sleep(0.01)
 
 
 def _executes(emu: Emulator, run_id: int) -> bool:
@@ -278,6 +293,7 @@ def _result(
         "returncode": inv.returncode,
         "decision": inv.outputs.get("decision") if tool == "ours" else _dbtc_decision(entries, emu),
         "first_to_trigger_s": (ends(done) - first["timestamp"]) if first and done else None,
+        "first_to_start_s": _first_to_start(first, mine),
         "triggered": trig is not None,
         "requests_to_trigger": len(upto),
         "round_trips_to_trigger": round_trips(upto),
@@ -302,6 +318,12 @@ def _result(
     return result
 
 
+def _first_to_start(first: dict[str, Any] | None, mine: list[dict[str, Any]]) -> float | None:
+    """From the tool's first request to its new run leaving the queue (dbt Cloud's `dequeued_at`), if it did."""
+    dequeued = parse_iso(mine[-1]["dequeued_at"]) if mine else None
+    return dequeued - first["timestamp"] if first is not None and dequeued is not None else None
+
+
 def round_trips(entries: list[dict[str, Any]]) -> int:
     """Sequential waves of requests: one that starts after every earlier answer has ended begins a new wave."""
     waves, wave_end = 0, float("-inf")
@@ -322,6 +344,11 @@ def _dbtc_decision(entries: list[dict[str, Any]], emu: Emulator) -> str:
     return f"cancel-and-{'clone' if cloned else 'retrigger'}" if cancelled else move
 
 
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return median(known) if known else None
+
+
 def measure(repeats: int) -> dict[str, Any]:
     """Every situation, `repeats` times per tool, alternating tools; medians per situation and tool."""
     trials: list[dict[str, Any]] = []
@@ -338,6 +365,7 @@ def measure(repeats: int) -> dict[str, Any]:
             mine = [t for t in trials if t["situation"] == sit.key and t["tool"] == tool]
             row[tool] = {
                 "first_to_trigger_s": median([t["first_to_trigger_s"] for t in mine if t["first_to_trigger_s"]]),
+                "first_to_start_s": _median_or_none([t["first_to_start_s"] for t in mine]),
                 "requests_to_trigger": median([t["requests_to_trigger"] for t in mine]),
                 "round_trips_to_trigger": median([t["round_trips_to_trigger"] for t in mine]),
                 "requests_total": median([t["requests_total"] for t in mine]),
