@@ -36,6 +36,7 @@ def _action(emu: Emulator, method: str, path: str, body: dict[str, Any]) -> Any:
         ("POST", "faults"): lambda: emu.inject(**body),
         ("POST", "faults/rate"): lambda: emu.set_fault_rate(**body),
         ("POST", "outage"): lambda: emu.outage(**body),
+        ("POST", "pull_request_pushed"): lambda: {"id": emu.pull_request_pushed(**body)},
         ("POST", "rate_limit"): lambda: emu.rate_limit(**body),
         ("DELETE", "faults"): emu.clear_faults,
         ("POST", "advance"): lambda: emu.advance(**body),

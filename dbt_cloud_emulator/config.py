@@ -35,7 +35,9 @@ class EmulatorConfig:
 
     account_id: int = 1234
     account_name: str = "Emulated Account"
-    plan: str = "team"
+    # The account's plan decides what dbt's scheduler does for CI jobs (plans.py): Starter, whose API-triggered CI
+    # runs one at a time, as the action's users' do (its seeded CI job is a deploy job used for CI).
+    plan: str = "starter_2025"
     project_id: int = 5678
     environment_id: int = 9012
     run_slots: int = 2

@@ -55,6 +55,8 @@ class Emulator:
         self._server: EmulatorHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
+        # A deploy job used for CI (seed_job's default type), as on Starter or with a job not typed `ci`: dbt runs its
+        # runs one at a time, and they hold run slots, on every plan.
         self.ci_job_id: int | None = self.seed_job() if cfg.seed_ci_job else None
 
     # -- lifecycle --------------------------------------------------------------------------------------
@@ -141,7 +143,7 @@ class Emulator:
         *,
         project_id: int | None = None,
         environment_id: int | None = None,
-        job_type: str = "ci",
+        job_type: str = "other",
         triggers: dict[str, Any] | None = None,
         execute_steps: list[str] | None = None,
         start_seconds: float | None = None,
@@ -215,6 +217,14 @@ class Emulator:
         except ApiError as exc:
             raise ValueError(f"cannot trigger job {job_id}: {exc.data or exc.message}") from exc
         return [run.id for run in runs]
+
+    def pull_request_pushed(
+        self, pr: int, sha: str, *, job_id: int | None = None, branch: str = "feature"
+    ) -> int | None:
+        """A push to pull request `pr`, as dbt's own pull request trigger sees it: a run of the job (the seeded CI job
+        by default) for `sha`, when the job has that trigger on; the run's id, or None."""
+        run = self.state.pull_request_pushed(job_id if job_id is not None else self.ci_job_id or 0, pr, sha, branch)
+        return None if run is None else run.id
 
     def churn(self, job_id: int | None, runs_per_read: int = 1) -> None:
         """Before answering each `GET /runs/` list, trigger `runs_per_read` new runs of this live job (None stops).

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .clock import Clock, humanize, iso
 from .config import EmulatorConfig, check_log_lines
 from .envvars import ANSWER_SHAPES, ENVIRONMENT, JOB, PROJECT, EnvValue, EnvVarStore
+from .plans import holds_a_slot, pr_id, runs_beside
 from .project import PACKAGE_ERROR
 from .protocol import ApiError, JsonDict
 from .validation import INVALID_REQUEST, TRIGGER_FIELDS, env_var_name_problem, missing_object
@@ -88,6 +89,10 @@ class Run:
     timing_out: bool = False
     # A key of OUTCOMES once the run has ended; for a cancelled run, the one it was heading for (its logs show it).
     outcome: str | None = None
+    # Set at the trigger from the job and the account's plan (plans.py): whether it runs beside its job's other
+    # runs, and whether it takes a run slot.
+    beside: bool = False
+    holds_slot: bool = True
 
 
 @dataclass(frozen=True)
@@ -241,12 +246,12 @@ class State:
 
     def _dequeue(self, t: float) -> None:
         executing = [r for r in self._active.values() if r.status != QUEUED]
-        busy_jobs = {r.job_id for r in executing}
-        free = int(self.account["run_slots"]) - len(executing)
+        free = int(self.account["run_slots"]) - sum(1 for r in executing if r.holds_slot)
         for run in list(self._active.values()):
-            if free <= 0:
-                break
-            if run.status != QUEUED or run.job_id in busy_jobs:
+            if run.status != QUEUED or (run.holds_slot and free <= 0):
+                continue
+            # A job runs one run at a time, except the concurrent CI runs of plans that have them (plans.py).
+            if not run.beside and any(r.job_id == run.job_id for r in executing):
                 continue
             start_s, run_s = self._timing_for(run.job_id)
             run.status = STARTING
@@ -255,8 +260,9 @@ class State:
             run.run_seconds = run_s
             run.git_sha = run.git_sha or hashlib.sha1(f"{run.job_id}:{run.id}".encode()).hexdigest()  # noqa: S324
             run.git_branch = run.git_branch or "main"
-            busy_jobs.add(run.job_id)
-            free -= 1
+            executing.append(run)
+            if run.holds_slot:
+                free -= 1
 
     def _step(self, run: Run, t: float) -> None:
         run.updated_at = t
@@ -479,12 +485,13 @@ class State:
                 raise ApiError(403, f"This account is locked ({reason}). Runs cannot be triggered.")
             return [self._new_run(job_id, job, fields) for _ in range(count)]
 
-    def _new_run(self, job_id: int, job: JsonDict, fields: JsonDict) -> Run:
+    def _new_run(self, job_id: int, job: JsonDict, fields: JsonDict, *, webhook: bool = False) -> Run:
         now = self._cursor
         trigger: JsonDict = {
             "id": self._take_id("trigger"),
             "job_definition_id": job_id,
-            "cause_category": "api",
+            # A guess at the category of a run the job's own pull request trigger starts.
+            "cause_category": "github_pull_request" if webhook else "api",
             "created_at": iso(now),
             **copy.deepcopy(fields),
         }
@@ -505,10 +512,37 @@ class State:
             commands=_commands(fields, job),
             timeout_seconds=_timeout(fields, job),
         )
+        plan = str(self.account.get("plan") or "")
+        run.beside = runs_beside(plan, job, trigger, webhook=webhook)
+        run.holds_slot = holds_a_slot(plan, job.get("job_type"))
+        if run.beside:
+            # Smart cancellation: dbt cancels the pull request's older runs of the job (the wording is a guess).
+            same_pr = [r for r in self._active.values() if r.job_id == job_id and pr_id(r.trigger) == pr_id(trigger)]
+            for older in same_pr:
+                self._cancel(older, "Cancelled because a newer commit of the pull request was pushed.")
         self.runs[run.id] = run
         # dbt Cloud answers a trigger with the run still queued; the next tick dequeues it.
         self._active[run.id] = run
         return run
+
+    def pull_request_pushed(self, job_id: int, pr: int, sha: str, branch: str) -> Run | None:
+        """What dbt's own pull request trigger does for a push: a run of the job for the pull request's commit, in
+        its `dbt_cloud_pr_<job>_<pr>` schema, when the job has that trigger on; else nothing."""
+        with self.lock:
+            self.advance()
+            job = self.job(job_id)
+            triggers = job.get("triggers") or {}
+            if not (triggers.get("github_webhook") or triggers.get("git_provider_webhook")):
+                return None
+            # The cause's wording is a guess; the fields are those a CI run carries (NOTES.md, the spec's trigger).
+            fields = {
+                "cause": f"Triggered by pull request #{pr}",
+                "git_sha": sha,
+                "git_branch": branch,
+                "github_pull_request_id": pr,
+                "schema_override": f"dbt_cloud_pr_{job_id}_{pr}",
+            }
+            return self._new_run(job_id, job, fields, webhook=True)
 
     def set_churn(self, job_id: int | None, runs_per_read: int) -> None:
         """Trigger `runs_per_read` runs of a live job before each runs list is answered (None stops it)."""

@@ -41,7 +41,7 @@ def new_job(emu: Emulator, **overrides: Any) -> dict[str, Any]:
 def test_seeded_ci_job_has_its_pr_trigger_off(emu: Emulator, api: httpx.Client) -> None:
     job = api.get(f"/jobs/{emu.ci_job_id}/").json()["data"]
     assert job["name"] == "CI"
-    assert job["job_type"] == "ci"
+    assert job["job_type"] == "other"  # a deploy job used for CI: dbt runs its runs one at a time on every plan
     assert job["triggers"]["github_webhook"] is False
     assert job["triggers"]["schedule"] is False
     assert job["execute_steps"] == ["dbt build --select state:modified+"]
@@ -289,10 +289,11 @@ def test_a_ci_or_merge_job_with_state_aware_orchestration_is_a_bare_405(
     response = api.post("/jobs/", json=new_job(emu, job_type=job_type, cost_optimization_features=features))
     assert response.status_code == 405
     assert response.json() == STATE_AWARE  # no envelope, no status block
-    job = api.get(f"/jobs/{emu.ci_job_id}/").json()["data"]
-    refused = api.post(f"/jobs/{emu.ci_job_id}/", json={**job, "cost_optimization_features": [feature]})
+    typed = emu.seed_job("Typed CI", job_type=job_type)
+    job = api.get(f"/jobs/{typed}/").json()["data"]
+    refused = api.post(f"/jobs/{typed}/", json={**job, "cost_optimization_features": [feature]})
     assert (refused.status_code, refused.json()) == (405, STATE_AWARE)
-    assert len(emu.jobs()) == 1 and emu.jobs()[0]["cost_optimization_features"] == []
+    assert len(emu.jobs()) == 2 and emu.jobs()[1]["cost_optimization_features"] == []
 
 
 def test_state_aware_orchestration_is_fine_on_other_jobs_and_seedable_on_ci_ones(
@@ -304,7 +305,7 @@ def test_state_aware_orchestration_is_fine_on_other_jobs_and_seedable_on_ci_ones
     ci_body = new_job(emu, job_type="ci", cost_optimization_features=["efficient_testing"])
     assert api.post("/jobs/", json=ci_body).status_code == 200
     # A CI job made before the rule: it can be seeded, but any update of it that keeps the feature is refused.
-    old = emu.seed_job("Old CI", cost_optimization_features=["dbt_state"])
+    old = emu.seed_job("Old CI", job_type="ci", cost_optimization_features=["dbt_state"])
     job = api.get(f"/jobs/{old}/").json()["data"]
     assert (job["job_type"], job["cost_optimization_features"]) == ("ci", ["dbt_state"])
     renamed = api.post(f"/jobs/{old}/", json={**new_job(emu, name="Renamed"), "id": old})
