@@ -26,6 +26,7 @@ def options(settings: Settings, started: float) -> Options:
         artifacts=tuple(settings.artifacts),
         artifacts_path=Path(settings.artifacts_path),
         dry_run=settings.dry_run,
+        native_trigger=settings.native_trigger,
     )
 
 

@@ -27,6 +27,8 @@ class ActiveRun:
     # Where its commit stands among the pull request's pushes, when the run's cause says.
     order: PushOrder | None = None
     status: int = QUEUED
+    # Its job's type, as the job embedded in the run says: runs of `ci` jobs hold no run slot on some plans.
+    job_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class AccountFacts:
     run_slots: int
     locked: bool = False
     lock_reason: str | None = None
+    # The account's plan (`plan`): what dbt's scheduler does for CI jobs depends on it.
+    plan: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class Snapshot:
     active_runs: tuple[ActiveRun, ...] = ()
     clone_job_ids: frozenset[int] = frozenset()
     account: AccountFacts | None = None
+    # The job's own type (`job_type` of its definition), None when unknown.
+    job_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,8 @@ class PrState:
     max_run_slots: int | None = None
     # Where this commit stands among the pull request's pushes, as the CI vouches for it; None when it does not.
     order: PushOrder | None = None
+    # native-concurrency: whether dbt runs this job's CI runs side by side (None: judge by plan and job type).
+    native_concurrency: bool | None = None
 
 
 # The plan: one frozen variant per move, each with only the fields that move uses.
@@ -154,13 +162,66 @@ def in_family(run: ActiveRun, snapshot: Snapshot) -> bool:
     return belongs_to(snapshot.job_id, run.job_id, run.job_name, snapshot.clone_job_ids)
 
 
-def slots_in_use(runs: list[ActiveRun]) -> int:
+# dbt's job scheduler and CI job docs: concurrent CI checks (and smart cancellation) for a `ci` job triggered through
+# the API with a pull request's id are Enterprise, Enterprise+ and legacy Team only; Starter and smaller plans run
+# them one at a time, as every plan runs jobs not typed `ci`. `trial*`, `usage_*` and unknown plans are taken as no.
+CONCURRENT_API_CI_PLANS = frozenset(
+    {"enterprise", "enterprise_2025", "enterprise_plus_2025", "team", "team_2022", "team_annual"}
+)
+# "CI runs don't consume run slots" (Starter, Enterprise, Enterprise+).
+CI_HOLDS_NO_SLOT_PLANS = frozenset({"starter_2025", "enterprise", "enterprise_2025", "enterprise_plus_2025"})
+
+
+def runs_side_by_side(plan: str | None, job_type: str | None, override: bool | None) -> bool:
+    """Whether dbt itself runs this job's API-triggered CI runs (with a pull request's id, as the action sends) beside
+    its runs for other pull requests: a `ci` job on a plan with concurrent CI, unless native-concurrency says."""
+    if override is not None:
+        return override
+    return job_type == "ci" and plan in CONCURRENT_API_CI_PLANS
+
+
+def holds_a_slot(plan: str | None, job_type: str | None) -> bool:
+    """Whether a run of a job of this type takes one of the account's run slots on this plan."""
+    return not (job_type == "ci" and plan in CI_HOLDS_NO_SLOT_PLANS)
+
+
+def slots_in_use(runs: Sequence[ActiveRun], plan: str | None = None) -> int:
     """Slots held or about to be: executing runs, and one for each job whose runs are all queued (only one run of
-    a job can start; a run queued behind its own job's run waits for the job, not for a slot)."""
-    executing = [run for run in runs if run.status in (STARTING, RUNNING)]
+    a job can start; a run queued behind its own job's run waits for the job, not for a slot). Runs of `ci` jobs
+    hold none on the plans where dbt says so."""
+    holding = [run for run in runs if holds_a_slot(plan, run.job_type)]
+    executing = [run for run in holding if run.status in (STARTING, RUNNING)]
     executing_jobs = {run.job_id for run in executing}
-    waiting_jobs = {run.job_id for run in runs if run.job_id not in executing_jobs}
+    waiting_jobs = {run.job_id for run in holding if run.job_id not in executing_jobs}
     return len(executing) + len(waiting_jobs)
+
+
+def slot_arithmetic(runs: Sequence[ActiveRun], account: AccountFacts) -> str:
+    """How the run slots in use among `runs` were counted, for the dry run: which runs hold one, which do not, why."""
+    free_ci = [run for run in runs if not holds_a_slot(account.plan, run.job_type)]
+    holding = [run for run in runs if holds_a_slot(account.plan, run.job_type)]
+    executing = [run for run in holding if run.status in (STARTING, RUNNING)]
+    executing_jobs = {run.job_id for run in executing}
+    waiting = sorted({run.job_id for run in holding if run.job_id not in executing_jobs})
+    behind = [run for run in holding if run.status == QUEUED and run.job_id in executing_jobs]
+    jobs = f" (jobs {_join(waiting)})" if waiting else ""
+    counted = f"{len(executing)} executing run(s){_ids(executing)} + {len(waiting)} job(s) waiting for a slot{jobs}"
+    plan = account.plan or "unknown"
+    lines = [f"run slots: {account.run_slots} (plan {plan}); in use {slots_in_use(runs, account.plan)} = {counted}"]
+    if behind:
+        lines.append(f"not counted: {len(behind)} run(s) queued behind their own job's run{_ids(behind)}")
+    if free_ci:
+        lines.append(f"not counted: {len(free_ci)} run(s) of `ci` jobs, which hold no slot on {plan}{_ids(free_ci)}")
+    return "; ".join(lines)
+
+
+def _ids(runs: Sequence[ActiveRun]) -> str:
+    return f" (runs {_join(sorted(run.id for run in runs))})" if runs else ""
+
+
+def _join(numbers: Sequence[int]) -> str:
+    shown = ", ".join(map(str, numbers[:10]))
+    return shown + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
 
 
 def _pushed_later(run: ActiveRun, request: PrState) -> bool:
@@ -267,11 +328,18 @@ def decide(snapshot: Snapshot, request: PrState) -> Plan | None:
     blocked_by = f"job {snapshot.job_id} is busy with run {blocker.id}" + (
         f" (PR #{blocker.pr_number})" if blocker.pr_number else ""
     )
+    if runs_side_by_side(account.plan, snapshot.job_type, request.native_concurrency):
+        why = (
+            "native-concurrency is true"
+            if request.native_concurrency
+            else f"dbt runs CI runs of this job concurrently on this plan ({account.plan})"
+        )
+        return Trigger(f"{cancelled}{blocked_by}, but {why}: the job itself runs it, beside the other", stale)
     if not request.clone:
         return Trigger(f"{cancelled}{blocked_by} and cloning is off (clone: false); dbt Cloud queues the run", stale)
-    in_use = slots_in_use(remaining)
+    in_use = slots_in_use(remaining, account.plan)
     family_in_use = sum(1 for run in remaining if in_family(run, snapshot))
-    if in_use >= account.run_slots:
+    if in_use >= account.run_slots and holds_a_slot(account.plan, snapshot.job_type):
         return Trigger(
             f"{cancelled}{blocked_by} and all {account.run_slots} run slots are in use; dbt Cloud queues the run", stale
         )

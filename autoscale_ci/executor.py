@@ -122,6 +122,8 @@ class Options:
     artifacts: tuple[str, ...] = ()
     artifacts_path: Path = Path("target")
     dry_run: bool = False
+    # The run followed is the one dbt Cloud's own pull request trigger started: that trigger is meant to be on.
+    native_trigger: bool = False
 
 
 @dataclass(frozen=True)
@@ -563,13 +565,15 @@ class Executor:
             self._check_triggers(run.job.triggers)
 
     def _check_triggers(self, triggers: JobTriggers | None) -> None:
-        if self._job_checked or triggers is None:
+        if self._job_checked or triggers is None or self.options.native_trigger:
             return
         self._job_checked = True
         if triggers.on_pull_requests:
             self.runtime.warning(
                 f"Job {self.options.job_id} has its own pull request trigger on, so dbt Cloud also runs it for every "
-                "PR and each commit runs twice: switch off 'Run on pull requests' in the job's Triggers settings.",
+                "PR and each commit runs twice: switch off 'Run on pull requests' in the job's Triggers settings, or "
+                "keep it on and set native-trigger: true, so that the action triggers nothing and reports the run "
+                "dbt Cloud starts.",
                 title="Duplicate CI runs",
             )
 

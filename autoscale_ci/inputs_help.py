@@ -41,6 +41,17 @@ INPUTS: dict[str, tuple[str, str]] = {
         "Most runs of this job and its clones to have in flight at once (empty for no cap besides the account's).",
         "",
     ),
+    "native-concurrency": (
+        "Whether dbt Cloud itself runs this job's CI runs for different pull requests side by side, so a busy "
+        "job is no reason to clone: auto (yes for a job typed ci on Enterprise, Enterprise+ and legacy Team "
+        "plans), true or false.",
+        "auto",
+    ),
+    "native-trigger": (
+        "Trigger nothing: follow and report the run dbt Cloud's own pull request trigger starts for this commit "
+        '(the job\'s "Run on pull requests" on), never cancelling one.',
+        "false",
+    ),
     "wait": ("Wait for the run to finish and fail the step if it fails.", "true"),
     "poll-interval": (
         "Longest wait in seconds between run status checks. Checks get denser towards the end predicted from "

@@ -16,6 +16,7 @@ from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.engine import (
     AccountFacts,
     Clone,
+    Follow,
     Plan,
     PrState,
     RunStatus,
@@ -25,6 +26,7 @@ from autoscale_ci.engine import (
     decide_again,
     lock_error,
     precheck,
+    slot_arithmetic,
     without_clone,
 )
 from autoscale_ci.errors import Aborted, ActionError
@@ -32,13 +34,14 @@ from autoscale_ci.executor import Executor, Options, clone_refused, refuses_the_
 from autoscale_ci.github_api import GitHubAccess
 from autoscale_ci.hosts import host_warning
 from autoscale_ci.models import Job, Run
+from autoscale_ci.native import NATIVE_WAIT_SECONDS, find_native_run
 from autoscale_ci.outcome import Outcome
 from autoscale_ci.payload import build_payload
 from autoscale_ci.report import decision, error_summary, outputs, planned, summary
 from autoscale_ci.runner import Runner, fork_pr_number, pull_request
 from autoscale_ci.runtime import Runtime
 from autoscale_ci.settings import GITHUB_TOKEN_INPUT, TOKEN_INPUT, Settings, load_settings
-from autoscale_ci.snapshot import SnapshotReader
+from autoscale_ci.snapshot import SnapshotReader, as_active
 
 NODE_ANNOTATIONS = 10  # GitHub shows only so many annotations a step; the summary lists every node
 
@@ -116,6 +119,7 @@ def _run(settings: Settings, pr: PullRequest, runtime: Runtime, started: float, 
         delete_clone=settings.delete_clone,
         max_run_slots=settings.max_run_slots,
         order=pr.order,
+        native_concurrency={"auto": None, "true": True, "false": False}[settings.native_concurrency],
     )
     options = build.options(settings, started)
     payload = build_payload(settings, pr)
@@ -124,6 +128,8 @@ def _run(settings: Settings, pr: PullRequest, runtime: Runtime, started: float, 
         if skip is not None:
             runtime.notice(f"Nothing to run: {skip.reason}.")
             return Executor(client, runtime, options, started=started).execute(skip, pr, None, payload)
+        if settings.native_trigger:
+            return _follow_dbts_own_run(client, runtime, options, pr, payload, started, commenter)
         for attempt in (1, 2):
             host = settings.dbt_cloud_host if attempt == 1 else None
             outcome = _attempt(
@@ -193,7 +199,11 @@ def _decide_and_execute(  # noqa: PLR0917 - the pipeline's values, passed on as 
         if isinstance(plan, Skip):
             runtime.notice(f"Nothing to run: {plan.reason}.")
     if options.dry_run:
-        return _dry_run(runtime, options, plan, pr, payload)
+        snapshot = reads.complete()
+        cancelled = {run.id for run in getattr(plan, "cancel", ())}
+        remaining = [run for run in snapshot.active_runs if run.id not in cancelled]
+        assert snapshot.account is not None  # a complete snapshot has the account
+        return _dry_run(runtime, options, plan, pr, payload, slots=slot_arithmetic(remaining, snapshot.account))
     with runtime.group("Run"):
         try:
 
@@ -238,10 +248,41 @@ def _warn_if_not_the_accounts_host(runtime: Runtime, host: str, reads: SnapshotR
         runtime.warning(warning, title="dbt Cloud host")
 
 
-def _dry_run(runtime: Runtime, options: Options, plan: Plan, pr: PullRequest, payload: dict[str, Any]) -> Outcome:
+def _follow_dbts_own_run(  # noqa: PLR0917 - the pipeline's values, passed on as they are
+    client: DbtCloudClient,
+    runtime: Runtime,
+    options: Options,
+    pr: PullRequest,
+    payload: dict[str, Any],
+    started: float,
+    commenter: Commenter | None,
+) -> Outcome:
+    """native-trigger: find the run dbt Cloud's own pull request trigger started for this commit and follow it as a
+    run in flight is followed; nothing is triggered or cancelled."""
+    with runtime.group("Decide"):
+        runtime.log(
+            f"native-trigger is true: looking for the run dbt Cloud's own pull request trigger starts for {pr.label}."
+        )
+        within = min(NATIVE_WAIT_SECONDS, max(options.deadline - time.monotonic(), 0.0))  # timeout-minutes bounds all
+        run = find_native_run(client, runtime, options.job_id, pr, wait_seconds=within)
+        plan = Follow(f"dbt Cloud's own pull request trigger started run {run.id} for this commit", as_active(run))
+        runtime.log(f"Decision: {decision(plan)}: {plan.reason}.")
+    with runtime.group("Run"):
+
+        def on_run(carried_out: Plan, found: Run, cloned_job_id: int | None) -> None:
+            if commenter is not None and options.wait:
+                commenter.in_flight(carried_out, found, cloned_job_id)
+
+        return Executor(client, runtime, options, started=started).execute(plan, pr, None, payload, on_run=on_run)
+
+
+def _dry_run(
+    runtime: Runtime, options: Options, plan: Plan, pr: PullRequest, payload: dict[str, Any], *, slots: str
+) -> Outcome:
     """The plan said, not carried out: nothing is written to dbt Cloud."""
     steps = planned(plan, options.job_id, payload)
     with runtime.group("Dry run: what a real run would do"):
+        runtime.log(f"Run slots as counted: {slots}.")
         for number, step in enumerate(steps, start=1):
             runtime.log(f"{number}. {step}")
     message = "Dry run: nothing was written to dbt Cloud. A real run would " + "; then ".join(steps) + "."

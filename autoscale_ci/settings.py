@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     max_run_slots: int | None = _input(
         "max-run-slots", None, gt=0, le=10_000, fix="set a whole number of at least 1, or leave it empty for no cap"
     )
+    native_concurrency: Literal["auto", "true", "false"] = _input(
+        "native-concurrency", "auto", fix="set auto (judge by the account's plan and the job's type), true or false"
+    )
+    native_trigger: bool = _input("native-trigger", False, fix=_BOOL_FIX)
     wait: bool = _input("wait", True, fix=_BOOL_FIX)
     cancel_on_abort: bool = _input("cancel-on-abort", True, fix=_BOOL_FIX)
     cancel_on_timeout: bool = _input("cancel-on-timeout", True, fix=_BOOL_FIX)

@@ -34,6 +34,7 @@ def as_active(run: Run) -> ActiveRun:
         href=run.href,
         order=push_order(run.trigger.cause if run.trigger else None),
         status=run.status,
+        job_type=run.job.job_type if run.job else None,
     )
 
 
@@ -105,15 +106,23 @@ class SnapshotReader:
             return None
 
     def complete(self) -> Snapshot:
-        """The whole snapshot; waits for the account (and the clone list)."""
+        """The whole snapshot; waits for the account, the job's own read (its type) and the clone list."""
         account = self._account.result()
         clones = self._clones.result() if self._clones is not None else []
         return Snapshot(
             job_id=self.job_id,
             active_runs=tuple(map(as_active, self.runs())),
             clone_job_ids=frozenset(clone.id for clone in clones if clone_source(clone.name) == self.job_id),
-            account=AccountFacts(account.run_slots, account.locked, account.lock_reason),
+            account=AccountFacts(account.run_slots, account.locked, account.lock_reason, account.plan),
+            job_type=self._job_type(),
         )
+
+    def _job_type(self) -> str | None:
+        """The job's type from its own read; None when that read failed (a clone then reports why on its own)."""
+        try:
+            return self._job.result().job_type
+        except ActionError:
+            return None
 
     def deleted_job(self) -> ActionError:
         """The error for a job-id whose job was deleted."""

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from autoscale_ci.engine import (
+    CONCURRENT_API_CI_PLANS,
     AccountFacts,
     ActiveRun,
     Clone,
@@ -21,10 +22,12 @@ from autoscale_ci.engine import (
     decide,
     decide_again,
     explained,
+    holds_a_slot,
     in_family,
     lock_error,
     not_waited_for,
     precheck,
+    slot_arithmetic,
     slots_in_use,
     superseded_by,
     timed_out,
@@ -452,3 +455,79 @@ def test_a_commit_is_called_older_only_when_the_push_times_say_so() -> None:
     assert "at another commit" in plan.reason and "older" not in plan.reason
     plan = moving(decide(snap(older, unknown), PrState(pr_number=1, sha=SHA_NEW, order=LATER)))
     assert "at other commits" in plan.reason
+
+
+def on_plan(*runs: ActiveRun, plan: str | None, job_type: str | None, slots: int = 3) -> Snapshot:
+    """A snapshot on an account of that plan, for a job of that type."""
+    return Snapshot(job_id=JOB, active_runs=runs, account=AccountFacts(slots, plan=plan), job_type=job_type)
+
+
+def typed(run_id: int, job_id: int, job_type: str | None, status: int = 3) -> ActiveRun:
+    """A run of another PR of a job of that type."""
+    return ActiveRun(id=run_id, job_id=job_id, job_name="J", pr_number=90 + run_id, sha=SHA_OLD, status=status,
+                     job_type=job_type)  # fmt: skip
+
+
+@pytest.mark.parametrize("plan", sorted(CONCURRENT_API_CI_PLANS))
+def test_where_dbt_runs_a_ci_jobs_pull_requests_side_by_side_a_busy_job_is_triggered_not_cloned(plan: str) -> None:
+    plan_made = moving(decide(on_plan(typed(10, JOB, "ci"), plan=plan, job_type="ci"), REQ))
+    assert isinstance(plan_made, Trigger)
+    assert f"dbt runs CI runs of this job concurrently on this plan ({plan})" in plan_made.reason
+
+
+@pytest.mark.parametrize(
+    ("plan", "job_type", "override"),
+    [
+        ("starter_2025", "ci", None),  # API-triggered CI runs one at a time on Starter
+        ("enterprise", "other", None),  # a job not typed ci runs one at a time on every plan
+        ("trial_2025", "ci", None),  # a plan the table does not know is taken as no
+        (None, "ci", None),  # nor is an account that does not say
+        ("enterprise", "ci", False),  # native-concurrency: false
+    ],
+)
+def test_otherwise_a_busy_job_is_cloned(plan: str | None, job_type: str, override: bool | None) -> None:
+    request = PrState(pr_number=1, sha=SHA_NEW, native_concurrency=override)
+    assert isinstance(decide(on_plan(typed(10, JOB, job_type), plan=plan, job_type=job_type), request), Clone)
+
+
+def test_native_concurrency_true_trusts_the_user_on_any_plan() -> None:
+    request = PrState(pr_number=1, sha=SHA_NEW, native_concurrency=True)
+    made = moving(decide(on_plan(typed(10, JOB, "other"), plan="usage_2026", job_type="other"), request))
+    assert isinstance(made, Trigger) and "native-concurrency is true" in made.reason
+
+
+@pytest.mark.parametrize(("plan", "in_use"), [("starter_2025", 1), ("enterprise_plus_2025", 1), ("team", 3), (None, 3)])
+def test_runs_of_ci_jobs_hold_no_slot_where_dbt_says_so(plan: str | None, in_use: int) -> None:
+    runs = [typed(10, OTHER_JOB, "ci"), typed(11, 7, "ci"), typed(12, 8, "scheduled")]
+    assert slots_in_use(runs, plan) == in_use
+    assert holds_a_slot(plan, "ci") == (in_use == 3)
+    assert holds_a_slot(plan, "other")
+
+
+def test_other_teams_ci_runs_leave_room_for_a_clone_and_a_ci_jobs_clone_needs_no_slot() -> None:
+    others = [typed(11, OTHER_JOB, "ci"), typed(12, 7, "ci")]
+    made = decide(on_plan(typed(10, JOB, "other"), *others, plan="starter_2025", job_type="other", slots=2), REQ)
+    assert isinstance(made, Clone) and "1 of 2 run slots are in use" in made.reason
+    full = [typed(11, OTHER_JOB, "scheduled"), typed(12, 7, "scheduled")]
+    # On Starter a clone of a ci job runs without a slot, so full slots are no reason to queue.
+    assert isinstance(
+        decide(on_plan(typed(10, JOB, "ci"), *full, plan="starter_2025", job_type="ci", slots=2), REQ), Clone
+    )
+    assert isinstance(
+        decide(on_plan(typed(10, JOB, "other"), *full, plan="starter_2025", job_type="other", slots=2), REQ), Trigger
+    )
+
+
+def test_the_slot_arithmetic_says_what_was_counted_and_what_not() -> None:
+    runs = [
+        typed(10, JOB, "other"),
+        typed(11, JOB, "other", status=1),  # queued behind its own job's run
+        typed(12, 7, "scheduled", status=1),  # its job waits for a slot
+        typed(13, OTHER_JOB, "ci"),
+    ]
+    said = slot_arithmetic(runs, AccountFacts(4, plan="enterprise"))
+    assert said == (
+        "run slots: 4 (plan enterprise); in use 2 = 1 executing run(s) (runs 10) + 1 job(s) waiting for a slot "
+        "(jobs 7); not counted: 1 run(s) queued behind their own job's run (runs 11); not counted: 1 run(s) of `ci` "
+        "jobs, which hold no slot on enterprise (runs 13)"
+    )

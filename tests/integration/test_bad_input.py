@@ -58,6 +58,12 @@ CASES = [
     Case("host with space", ("'dbt-cloud-host'", "valid host"), {"dbt-cloud-host": "https://exa mple.com"}),
     Case("host other scheme", ("'dbt-cloud-host'", "scheme"), {"dbt-cloud-host": "javascript:alert(1)"}),
     Case("delete-clone not a boolean", ("'delete-clone'", "true or false"), {"delete-clone": "yes please"}),
+    Case(
+        "native-concurrency out of its set",
+        ("'native-concurrency'", "auto", "true or false"),
+        {"native-concurrency": "maybe"},
+    ),
+    Case("native-trigger not a boolean", ("'native-trigger'", "true or false"), {"native-trigger": "webhook"}),
     Case("max-run-slots negative", ("'max-run-slots'", "greater than 0"), {"max-run-slots": "-2"}),
     Case("wait not a boolean", ("'wait'", "true or false"), {"wait": "maybe"}),
     Case("poll-interval zero", ("'poll-interval'", "greater than 0"), {"poll-interval": "0"}),

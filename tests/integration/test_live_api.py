@@ -91,7 +91,7 @@ def test_a_reused_clone_is_updated_with_its_own_id(emu: Emulator, step: StepFact
 def test_a_ci_job_with_state_aware_orchestration_runs_on_the_job_with_dbt_clouds_words(
     emu: Emulator, step: StepFactory
 ) -> None:
-    job = emu.seed_job("CI with dbt State", cost_optimization_features=["dbt_state"])
+    job = emu.seed_job("CI with dbt State", job_type="ci", cost_optimization_features=["dbt_state"])
     busy(emu, job)
     action = step(7, SHA_A, wait="false", **{"job-id": str(job)})
     done = action.run()
