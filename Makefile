@@ -48,7 +48,7 @@ bench: $(STAMP)
 # The action's image built from the Dockerfile with podman and run as the GitHub runner runs a Docker action, against
 # the emulator (SIGINT, SIGKILL and the post step included). Opt-in: needs root; installs podman, runc and mmdebstrap
 # with apt-get if missing; reaches Debian's mirror and PyPI; about 1.5 minutes (base rootfs cached in .cache/container/).
-# It ends with the figures the README states: image size (uncompressed and compressed), start to first request, build.
+# It ends with the figures CONTRIBUTING.md states: image size (uncompressed and compressed), start to first request, build.
 container-test: $(STAMP)
 	$(BIN)/python scripts/container_test.py --install-deps
 

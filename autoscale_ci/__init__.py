@@ -1,3 +1,3 @@
 """Trigger dbt Cloud Slim CI for a pull request without queueing behind other pull requests."""
 
-__version__ = "0.1.0"
+__version__ = "0+unreleased"

@@ -6,18 +6,41 @@ import argparse
 import os
 from collections.abc import MutableMapping, Sequence
 
-from autoscale_ci import __version__, post
+from autoscale_ci import __version__, dialects, post
 from autoscale_ci import main as action
 from autoscale_ci.inputs_help import INPUTS
 from autoscale_ci.runtime import OUTPUTS_FILE_VARIABLE, SUMMARY_FILE_VARIABLE
 from autoscale_ci.settings import input_names
 
 COMMANDS = ("run", "cleanup", "post")
-# Rendered when the command runs without a dbt Cloud token.
+# Rendered when the command runs without a dbt Cloud token: `{how}` is how the CI in use hands a secret to a step.
 NO_CREDENTIAL = (
-    "Input 'dbt-cloud-token' is required: set the environment variable DBT_CLOUD_TOKEN to a dbt Cloud service token "
-    "(as a masked or secret variable of your CI), or pass --dbt-cloud-token."
+    "Flag --dbt-cloud-token is required: set the environment variable DBT_CLOUD_TOKEN to a dbt Cloud token ({how}), "
+    "or pass --dbt-cloud-token."
 )
+# How each CI hands a secret to a step, by the dialect that runs it.
+SECRET_SYNTAX = {
+    "gitlab": "a masked CI/CD variable named DBT_CLOUD_TOKEN, under Settings > CI/CD > Variables",
+    "azure": (
+        "a secret pipeline variable, which Azure passes to a script only when the step maps it: "
+        "env: {DBT_CLOUD_TOKEN: $(DBT_CLOUD_TOKEN)}"
+    ),
+    "plain": "a secured repository or deployment variable of your CI, or in a shell: export DBT_CLOUD_TOKEN=...",
+    "github": "a repository secret, mapped in the step: env: {DBT_CLOUD_TOKEN: ${{ secrets.DBT_CLOUD_TOKEN }}}",
+}
+# The flags only one command reads: each command's --help lists its own.
+CLEANUP_ONLY = frozenset(
+    {"drop-schema", "drop-schema-macro", "drop-schema-command", "clone-max-age-minutes", "confirm-closed"}
+)
+RUN_ONLY = frozenset(
+    {
+        "clone", "delete-clone", "max-run-slots", "native-concurrency", "native-trigger", "wait", "cancel-on-timeout",
+        "run-on-draft", "cause", "steps-override", "dbt-version-override", "threads-override", "target-name-override",
+        "timeout-seconds-override", "generate-docs-override", "git-branch", "artifacts", "artifacts-path", "dry-run",
+        "pr-comment", "pushed-at", "git-sha",
+    }
+)  # fmt: skip
+POST_READS = frozenset({"dbt-cloud-token", "dbt-cloud-host", "account-id", "job-id", "cancel-on-abort"})
 
 
 # Rendered at the end of --help.
@@ -29,6 +52,7 @@ AUTOSCALE_DBT_CI_<FLAG> (upper case, - as _), for example AUTOSCALE_DBT_CI_JOB_I
 exit codes:
   0        the run succeeded; with --wait false, dbt Cloud accepted the trigger; or nothing needed to run
   1        the run failed, was cancelled or timed out; or an input, the event or dbt Cloud refused
+  2        the command line itself is wrong (an unknown flag or command): nothing was read or written
   130/143  the step was cancelled (SIGINT/SIGTERM): the run it started was cancelled and its clone deleted first
 """
 COMMAND_HELP = {
@@ -60,9 +84,20 @@ def env_name(flag: str) -> str:
     return "AUTOSCALE_DBT_CI_" + flag.upper().replace("-", "_")
 
 
-def _flags() -> argparse.ArgumentParser:
+def _reads(command: str | None, name: str) -> bool:
+    """Whether a command reads an input: every command-less invocation reads them all."""
+    if command == "post":
+        return name in POST_READS
+    if command == "run":
+        return name not in CLEANUP_ONLY
+    if command == "cleanup":
+        return name not in RUN_ONLY
+    return True
+
+
+def _flags(command: str | None = None) -> argparse.ArgumentParser:
     flags = argparse.ArgumentParser(add_help=False)
-    for name in input_names():
+    for name in (name for name in input_names() if _reads(command, name)):
         description, default = INPUTS.get(name, ("", ""))
         shown = f" (default: {default})" if default and not default.startswith("${{") else ""
         # Left out when not given, so that a flag before the command and one after it never overwrite each other.
@@ -92,7 +127,7 @@ def parser() -> argparse.ArgumentParser:
             description=COMMAND_HELP[command][0].upper() + COMMAND_HELP[command][1:] + ".",
             epilog=EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
-            parents=[flags],
+            parents=[_flags(command)],
             allow_abbrev=False,
         )
     return parse
@@ -104,7 +139,12 @@ def apply(args: argparse.Namespace, env: MutableMapping[str, str]) -> str:
     given = vars(args)
     command = given.pop("command", None)
     mode = given.get("mode") or env.get(env_name("mode"))
-    if command is not None and mode is not None and command != mode:
+    if mode is not None and mode.strip() not in ("run", "cleanup"):
+        raise SystemExit(
+            f"autoscale-dbt-ci: --mode takes run (trigger CI for a pull request) or cleanup (a closed pull request's "
+            f"clones, runs and schema, and idle clones), not '{mode[:40]}'; or give the command instead: run, cleanup."
+        )
+    if command is not None and mode is not None and command != mode.strip():
         raise SystemExit(f"autoscale-dbt-ci: the command '{command}' and --mode {mode} disagree: give one of them.")
     command = command or mode or "run"
     for name, (variable, _) in FILE_FLAGS.items():
@@ -126,7 +166,8 @@ def apply(args: argparse.Namespace, env: MutableMapping[str, str]) -> str:
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the action; returns its exit code."""
     command = apply(parser().parse_args(argv), os.environ)
-    return post.main() if command == "post" else action.main(missing_token=NO_CREDENTIAL)
+    how = SECRET_SYNTAX.get(dialects.for_env(os.environ).name, SECRET_SYNTAX["plain"])
+    return post.main() if command == "post" else action.main(missing_token=NO_CREDENTIAL.format(how=how), naming="flag")
 
 
 def main() -> None:

@@ -44,9 +44,20 @@ class PullRequest:
         return self.head_sha[:7] or "unknown"
 
     @property
+    def prefix(self) -> str:
+        """How the git host names its pull requests: `MR !` on GitLab, `PR #` elsewhere."""
+        return "MR !" if self.provider == "gitlab" else "PR #"
+
+    @property
+    def name(self) -> str:
+        """`PR #7`, or `MR !7` on GitLab."""
+        return f"{self.prefix}{self.number}"
+
+    @property
     def label(self) -> str:
-        """`PR #7 @ abc1234`, or `PR #7` where the commit is not known (cleanup of a closed PR)."""
-        return f"PR #{self.number} @ {self.head_sha[:7]}" if self.head_sha else f"PR #{self.number}"
+        """`PR #7 @ abc1234` (`MR !7 @ abc1234` on GitLab), or without the commit where it is not known (cleanup of a
+        closed pull request)."""
+        return f"{self.name} @ {self.head_sha[:7]}" if self.head_sha else self.name
 
 
 def read_event(path: str) -> dict[str, Any]:

@@ -206,11 +206,12 @@ class Azure(Plain):
         return _AZURE_COMMANDS.sub(r"##\1 [", line)
 
     def outputs(self, values: Mapping[str, str]) -> list[str]:
-        """Each output as a line to read and as an output variable of the step (`$(<step name>.run_status)`)."""
-        lines = super().outputs(values)
-        for name, value in values.items():
-            lines.append(f"##vso[task.setvariable variable={azure_name(name)};isOutput=true]{azure_data(value)}")
-        return lines
+        """Each output once, as an output variable of the step (`$(<step name>.run_status)`); the run's summary page
+        shows the verdict and the run's link to a person."""
+        return [
+            f"##vso[task.setvariable variable={azure_name(name)};isOutput=true]{azure_data(value)}"
+            for name, value in values.items()
+        ]
 
     def summary_uploaded(self, path: Path) -> str | None:
         """`##vso[task.uploadsummary]`: the Markdown shows on the run's summary page."""

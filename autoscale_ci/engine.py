@@ -70,6 +70,13 @@ class PrState:
     order: PushOrder | None = None
     # native-concurrency: whether dbt runs this job's CI runs side by side (None: judge by plan and job type).
     native_concurrency: bool | None = None
+    # How the git host names its pull requests: "PR #" (GitHub, Azure, Bitbucket) or "MR !" (GitLab).
+    prefix: str = "PR #"
+
+    @property
+    def name(self) -> str:
+        """The pull request as its git host names it: `PR #7`, `MR !7`."""
+        return f"{self.prefix}{self.pr_number}"
 
 
 # The plan: one frozen variant per move, each with only the fields that move uses.
@@ -236,9 +243,9 @@ def _idle_clone(snapshot: Snapshot, busy_job_ids: set[int]) -> int | None:
 def precheck(request: PrState) -> Plan | None:
     """The skip plan for a pull request that needs no run, decided before dbt Cloud is asked anything."""
     if request.closed:
-        return Skip(f"PR #{request.pr_number} is closed; nothing to run")
+        return Skip(f"{request.name} is closed; nothing to run")
     if request.draft and not request.run_on_draft:
-        return Skip(f"PR #{request.pr_number} is a draft and run-on-draft is false")
+        return Skip(f"{request.name} is a draft and run-on-draft is false")
     return None
 
 
@@ -252,13 +259,13 @@ def _in_flight(mine: list[ActiveRun], request: PrState) -> Plan | None:
     same_sha = [run for run in mine if run.sha == request.sha]
     if same_sha:
         run = max(same_sha, key=lambda r: r.id)
-        return Follow(f"run {run.id} is already in flight for PR #{request.pr_number} at this commit", run)
+        return Follow(f"run {run.id} is already in flight for {request.name} at this commit", run)
     newer = [run for run in mine if run.sha != request.sha and _pushed_later(run, request)]
     if newer:
         # A workflow for an older commit that starts late must not cancel the newer commit's run.
         run = max(newer, key=lambda r: r.id)
         return Skip(
-            f"commit {(run.sha or '?')[:7]}, pushed to PR #{request.pr_number} after this one, is already in run "
+            f"commit {(run.sha or '?')[:7]}, pushed to {request.name} after this one, is already in run "
             f"{run.id}; this older commit needs no run"
         )
     return None
@@ -311,9 +318,7 @@ def decide(snapshot: Snapshot, request: PrState) -> Plan | None:
     stale_ids = {run.id for run in stale}
     remaining = [run for run in snapshot.active_runs if run.id not in stale_ids]
     cancelled = (
-        f"cancelling {len(stale)} run(s) of PR #{request.pr_number} {at_commits(stale, request.order)}; "
-        if stale
-        else ""
+        f"cancelling {len(stale)} run(s) of {request.name} {at_commits(stale, request.order)}; " if stale else ""
     )
 
     base_busy = [run for run in remaining if run.job_id == snapshot.job_id]
@@ -326,7 +331,7 @@ def decide(snapshot: Snapshot, request: PrState) -> Plan | None:
 
     blocker = min(base_busy, key=lambda r: r.id)
     blocked_by = f"job {snapshot.job_id} is busy with run {blocker.id}" + (
-        f" (PR #{blocker.pr_number})" if blocker.pr_number else ""
+        f" ({request.prefix}{blocker.pr_number})" if blocker.pr_number else ""
     )
     if runs_side_by_side(account.plan, snapshot.job_type, request.native_concurrency):
         why = (

@@ -33,8 +33,9 @@ class ActionError(Exception):
 class InputError(ActionError):
     """An action input (or runner variable) that cannot be used as given."""
 
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(message, title=f"Invalid input: {name}")
+    def __init__(self, name: str, message: str, *, naming: str = "input") -> None:
+        # The message names the input; the title does not repeat it.
+        super().__init__(message, title="Invalid flag" if naming == "flag" else "Invalid input")
         self.name = name
 
 

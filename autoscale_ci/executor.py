@@ -66,9 +66,8 @@ def clone_refused(error: DbtCloudError, job_id: int) -> tuple[str, str]:
     said = f' ("{error.said}")' if error.said else ""
     if code in PERMISSION_REFUSALS:
         title = "Clone not allowed"
-        change = (
-            "give the service token the Job Admin permission set (or Job Creator, on Enterprise) for the job's project"
-            + (" (dbt Cloud answers 404 for a missing permission too)" if code == 404 else "")
+        change = "give the token the Job Admin permission set (or Job Creator, on Enterprise) for the job's project" + (
+            " (dbt Cloud answers 404 for a missing permission too)" if code == 404 else ""
         )
     elif STATE_AWARE in error.said.lower():
         title = "Clone refused"

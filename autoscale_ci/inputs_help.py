@@ -6,13 +6,14 @@ from __future__ import annotations
 # name -> (description, default), in action.yml's order.
 INPUTS: dict[str, tuple[str, str]] = {
     "mode": (
-        "run (trigger CI for the pull request) or cleanup (delete this job's clones that no run uses and that"
-        " are older than clone-max-age-minutes, or belong to the closed pull request of the event).",
+        "run (trigger CI for the pull request) or cleanup (delete this job's clones that no run uses and that "
+        "are older than clone-max-age-minutes, or belong to the closed pull request of the event).",
         "run",
     ),
     "dbt-cloud-token": (
-        "dbt Cloud service token: Job Admin to clone and delete jobs; with Job Runner a busy job's run queues"
-        " on the job. Pass it from a secret.",
+        "dbt Cloud API token, from a secret: a service token (dbtc_) on Enterprise, Enterprise+ and legacy "
+        "Team, a personal access token (dbtu_) on Starter and Developer, whose service tokens cannot run "
+        "jobs. Job Admin (or Job Creator) to clone; with Job Runner a busy job's run queues on the job.",
         "",
     ),
     "account-id": (
@@ -20,10 +21,14 @@ INPUTS: dict[str, tuple[str, str]] = {
         "the token belongs to.",
         "",
     ),
-    "job-id": ("The dbt Cloud CI job to trigger (the number after /jobs/). Its own PR trigger should be off.", ""),
+    "job-id": (
+        "The dbt Cloud CI job to trigger (the number after /jobs/). Its own PR trigger should be off.",
+        "",
+    ),
     "dbt-cloud-host": (
-        "Your account's access URL, e.g. https://cloud.getdbt.com, https://emea.dbt.com, https://au.dbt.com "
-        "or a cell host like https://ab123.us1.dbt.com. https only (http for loopback addresses).",
+        "Your account's access URL, as dbt Cloud shows it under Account settings, Access URLs: a cell host "
+        "like https://ab123.us1.dbt.com, or https://emea.dbt.com, https://au.dbt.com. The default, the legacy "
+        "host, stops serving integrations on 2027-02-03. https only (http for loopback addresses).",
         "https://cloud.getdbt.com",
     ),
     "clone": (
@@ -48,15 +53,19 @@ INPUTS: dict[str, tuple[str, str]] = {
         "auto",
     ),
     "native-trigger": (
-        "Trigger nothing: follow and report the run dbt Cloud's own pull request trigger starts for this commit "
-        '(the job\'s "Run on pull requests" on), never cancelling one.',
+        "Trigger nothing: follow and report the run dbt Cloud's own pull request trigger starts for this "
+        'commit (the job\'s "Run on pull requests" on), never cancelling one.',
         "false",
     ),
-    "wait": ("Wait for the run to finish and fail the step if it fails.", "true"),
+    "wait": (
+        "Wait for the run to finish and fail the step if it fails.",
+        "true",
+    ),
     "poll-interval": (
-        "Longest wait in seconds between run status checks. Checks get denser towards the end predicted from "
-        "the job's recent run times (down to every 1.5 s) and thin out again after it; a run still queued is "
-        "looked at again after 2 s, then less often the longer the queue lasts.",
+        "Longest wait in seconds between run status checks (greater than 0, at most 3600). Checks get denser "
+        "towards the end predicted from the job's recent run times (down to every 1.5 s) and thin out again "
+        "after it; a run still queued is looked at again after 2 s, then less often the longer the queue "
+        "lasts.",
         "30",
     ),
     "timeout-minutes": (
@@ -67,41 +76,82 @@ INPUTS: dict[str, tuple[str, str]] = {
         "Cancel the run this step started when timeout-minutes runs out (false leaves it, and its clone, running).",
         "true",
     ),
-    "cancel-on-abort": ("Cancel the run this step started when the workflow is cancelled.", "true"),
-    "run-on-draft": ("Run for draft pull requests too.", "false"),
+    "cancel-on-abort": (
+        "Cancel the run this step started when the workflow is cancelled.",
+        "true",
+    ),
+    "run-on-draft": (
+        "Run for draft pull requests too.",
+        "false",
+    ),
     "cause": (
         'Cause shown in dbt Cloud (default "Autoscaling Slim CI: PR #<n> @ <sha7>"); " [pushed <time>]" is appended.',
         "",
     ),
-    "schema-override": ("Schema for the run (default dbt_cloud_pr_<job-id>_<pr>, as dbt Cloud's own CI names it).", ""),
-    "steps-override": ('dbt commands to run instead of the job\'s, one a line, each starting with "dbt ".', ""),
-    "dbt-version-override": ("dbt version for this run instead of the job's.", ""),
-    "threads-override": ("Number of threads for this run.", ""),
-    "target-name-override": ("target.name for this run.", ""),
-    "timeout-seconds-override": ("dbt Cloud run timeout in seconds for this run (0 for none).", ""),
-    "generate-docs-override": ("Whether this run generates docs (true or false).", ""),
-    "git-branch": ("Git branch dbt Cloud checks out, in addition to the commit.", ""),
+    "schema-override": (
+        "Schema for the run (default dbt_cloud_pr_<job-id>_<pr>, as dbt Cloud's own CI names it). Another "
+        "name gets a warning: cleanup mode drops only that one.",
+        "",
+    ),
+    "steps-override": (
+        'dbt commands to run instead of the job\'s, one a line, each starting with "dbt ".',
+        "",
+    ),
+    "dbt-version-override": (
+        "dbt version for this run instead of the job's.",
+        "",
+    ),
+    "threads-override": (
+        "Number of threads for this run.",
+        "",
+    ),
+    "target-name-override": (
+        "target.name for this run.",
+        "",
+    ),
+    "timeout-seconds-override": (
+        "dbt Cloud run timeout in seconds for this run (0 for none).",
+        "",
+    ),
+    "generate-docs-override": (
+        "Whether this run generates docs (true or false).",
+        "",
+    ),
+    "git-branch": (
+        "Git branch dbt Cloud checks out, in addition to the commit.",
+        "",
+    ),
     "artifacts": (
         "Artifacts of the finished run to download for later steps, separated by spaces (for example "
         "run_results.json manifest.json); downloaded after failed runs too. A missing one is a warning.",
         "",
     ),
-    "artifacts-path": ("Folder in the workspace to save the artifacts in.", "target"),
+    "artifacts-path": (
+        "Folder in the workspace to save the artifacts in.",
+        "target",
+    ),
     "drop-schema": (
         "In cleanup mode for a closed pull request, also drop its schema (dbt_cloud_pr_<job>_<pr>) through "
         "dbt Cloud, with the macro in dbt/macros/drop_pr_schema.sql copied into your dbt project.",
         "true",
     ),
-    "drop-schema-macro": ("Name of the macro that drops the schema.", "drop_pr_schema"),
+    "drop-schema-macro": (
+        "Name of the macro that drops the schema.",
+        "drop_pr_schema",
+    ),
     "drop-schema-command": (
         "The dbt command that drops the schema, with the placeholders {macro}, {schema}, {pr} and {job} "
         "(default \"dbt run-operation {macro} --args '{{schema: {schema}, pr: {pr}}}'\").",
         "",
     ),
-    "clone-max-age-minutes": ("In cleanup mode, how old an idle clone must be before it is deleted.", "60"),
+    "clone-max-age-minutes": (
+        "In cleanup mode, how old an idle clone must be before it is deleted.",
+        "60",
+    ),
     "git-provider": (
         "Where the pull request lives, which decides the trigger field dbt Cloud reads its id from: auto "
-        "(detected from the CI's variables), github, gitlab, azure or other.",
+        "(detected from the CI's variables, Azure's repository provider and GitLab's external pull requests "
+        "included; github in a terminal), github, gitlab, azure or other.",
         "auto",
     ),
     "github-token": (
@@ -112,8 +162,8 @@ INPUTS: dict[str, tuple[str, str]] = {
     ),
     "dry-run": (
         "Read and decide, print the plan a real run would carry out (the runs it would cancel and why, "
-        "whether it would clone or reuse a clone, the slot arithmetic) and set the decision output, but write"
-        " nothing to dbt Cloud.",
+        "whether it would clone or reuse a clone, the slot arithmetic) and set the decision output, but write "
+        "nothing to dbt Cloud.",
         "false",
     ),
     "pr-comment": (
@@ -128,12 +178,18 @@ INPUTS: dict[str, tuple[str, str]] = {
         "whatever this says.",
         "false",
     ),
-    "pr-number": ("Pull request number, for workflow_dispatch runs (or the workflow input of the same name).", ""),
-    "pushed-at": (
-        "When the push happened (ISO 8601 with a time zone), as your CI's webhook says, for CIs whose variables "
-        "do not say: it orders a late workflow for an older commit behind a newer one. Never a commit's date. "
-        "GitHub's event and GitLab's pipeline id give the order themselves.",
+    "pr-number": (
+        "Pull request number, for workflow_dispatch runs (or the workflow input of the same name).",
         "",
     ),
-    "git-sha": ("Full commit SHA to run, for workflow_dispatch runs (or the workflow input of the same name).", ""),
+    "pushed-at": (
+        "When the push happened (ISO 8601 with a time zone), as your CI's webhook says, for CIs whose "
+        "variables do not say: it orders a late workflow for an older commit behind a newer one. Never a "
+        "commit's date. GitHub's event and GitLab's pipeline id give the order themselves.",
+        "",
+    ),
+    "git-sha": (
+        "Full commit SHA to run, for workflow_dispatch runs (or the workflow input of the same name).",
+        "",
+    ),
 }

@@ -3,9 +3,11 @@ exceptions become error lines (`::error::` under GitHub), a summary and an exit 
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from autoscale_ci import build, cleanup_mode, signals
@@ -13,6 +15,7 @@ from autoscale_ci.closed_pr import closed_since
 from autoscale_ci.commenter import Commenter, Target
 from autoscale_ci.context import PullRequest
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
+from autoscale_ci.dbt_cloud.errors import for_the_plan
 from autoscale_ci.engine import (
     AccountFacts,
     Clone,
@@ -32,7 +35,8 @@ from autoscale_ci.engine import (
 from autoscale_ci.errors import Aborted, ActionError
 from autoscale_ci.executor import Executor, Options, clone_refused, refuses_the_clone
 from autoscale_ci.github_api import GitHubAccess
-from autoscale_ci.hosts import host_warning
+from autoscale_ci.hosts import host_warning, legacy_host_warning
+from autoscale_ci.markers import pr_schema
 from autoscale_ci.models import Job, Run
 from autoscale_ci.native import NATIVE_WAIT_SECONDS, find_native_run
 from autoscale_ci.outcome import Outcome
@@ -46,9 +50,9 @@ from autoscale_ci.snapshot import SnapshotReader, as_active
 NODE_ANNOTATIONS = 10  # GitHub shows only so many annotations a step; the summary lists every node
 
 
-def main(*, missing_token: str | None = None) -> int:
+def main(*, missing_token: str | None = None, naming: str = "input") -> int:
     """Run the action once; returns the process exit code. `missing_token` says how to give the token where the
-    step is not a workflow's `with:` (the command line)."""
+    step is not a workflow's `with:` (the command line), and `naming` "flag" names inputs as its flags."""
     runtime = Runtime()
     started = time.monotonic()
     runtime.mask(os.environ.get(TOKEN_INPUT, "").strip())
@@ -58,7 +62,7 @@ def main(*, missing_token: str | None = None) -> int:
     commenter: Commenter | None = None
     try:
         runner = Runner.read(os.environ)
-        settings = load_settings(fork_pr=lambda: fork_pr_number(runner), missing_token=missing_token)
+        settings = load_settings(fork_pr=lambda: fork_pr_number(runner), missing_token=missing_token, naming=naming)
         if settings.mode == "cleanup":
             return cleanup_mode.run(settings, runner, runtime, started)
         pr = pull_request(
@@ -120,9 +124,17 @@ def _run(settings: Settings, pr: PullRequest, runtime: Runtime, started: float, 
         max_run_slots=settings.max_run_slots,
         order=pr.order,
         native_concurrency={"auto": None, "true": True, "false": False}[settings.native_concurrency],
+        prefix=pr.prefix,
     )
     options = build.options(settings, started)
     payload = build_payload(settings, pr)
+    if settings.schema_override and settings.schema_override != pr_schema(settings.job_id, pr.number):
+        runtime.warning(
+            f"schema-override is {settings.schema_override}, not {pr_schema(settings.job_id, pr.number)}: cleanup mode "
+            "drops only a pull request's own schema, so it will not drop this one when the pull request closes. Drop "
+            "it yourself, or leave schema-override empty.",
+            title="Schema left behind",
+        )
     with build.client(settings, started, runtime) as client:
         skip = precheck(request)
         if skip is not None:
@@ -218,10 +230,14 @@ def _decide_and_execute(  # noqa: PLR0917 - the pipeline's values, passed on as 
             return executor.execute(plan, pr, job, payload, on_run=on_run)
         except DbtCloudError as refused:
             # An idle job is triggered before the account is read: a refusal may be the account's lock.
-            account = _account_if_readable(reads) if early is not None else None
-            locked = lock_error(account) if account is not None else None
+            account = _account_if_readable(reads)
+            locked = lock_error(account) if account is not None and early is not None else None
             if locked is not None:
                 raise locked from refused
+            on_plan = account.plan if account is not None else None
+            limited = for_the_plan(refused, on_plan, client.service_token, options.job_id)
+            if limited is not None:
+                raise limited from refused
             if refused.status_code == 404 and reads.job_deleted():
                 raise reads.deleted_job() from refused
             raise
@@ -242,8 +258,13 @@ def _clone_source(runtime: Runtime, job_id: int, reads: SnapshotReader, plan: Pl
 
 
 def _warn_if_not_the_accounts_host(runtime: Runtime, host: str, reads: SnapshotReader) -> None:
+    """One warning at most: a legacy host's end date, or the account's own host being another."""
     account = reads.account()
-    warning = host_warning(host, account.id, account.static_subdomain, account.vanity_subdomain) if account else None
+    if account is None:
+        return
+    static, vanity = account.static_subdomain, account.vanity_subdomain
+    today = datetime.now(UTC).date()
+    warning = legacy_host_warning(host, today, static, vanity) or host_warning(host, account.id, static, vanity)
     if warning is not None:
         runtime.warning(warning, title="dbt Cloud host")
 
@@ -280,14 +301,16 @@ def _dry_run(
     runtime: Runtime, options: Options, plan: Plan, pr: PullRequest, payload: dict[str, Any], *, slots: str
 ) -> Outcome:
     """The plan said, not carried out: nothing is written to dbt Cloud."""
-    steps = planned(plan, options.job_id, payload)
+    steps = planned(plan, options.job_id, payload, pr.prefix)
     with runtime.group("Dry run: what a real run would do"):
         runtime.log(f"Run slots as counted: {slots}.")
         for number, step in enumerate(steps, start=1):
             runtime.log(f"{number}. {step}")
-    message = "Dry run: nothing was written to dbt Cloud. A real run would " + "; then ".join(steps) + "."
+    said = [step for step in steps if not step.startswith("send the trigger body")]
+    message = "Dry run: nothing was written to dbt Cloud. A real run would " + "; then ".join(said) + "."
     runtime.notice(f"Dry run of {pr.label}: {decision(plan)}; nothing was written to dbt Cloud.")
-    return Outcome(plan, pr, RunStatus.DRY_RUN, job_id=options.job_id, message=message)
+    body = json.dumps(dict(payload), sort_keys=True) if isinstance(plan, Trigger | Clone) else None
+    return Outcome(plan, pr, RunStatus.DRY_RUN, job_id=options.job_id, message=message, trigger_body=body)
 
 
 def _account_if_readable(reads: SnapshotReader) -> AccountFacts | None:
@@ -298,6 +321,9 @@ def _account_if_readable(reads: SnapshotReader) -> AccountFacts | None:
 
 
 def _report(outcome: Outcome, runtime: Runtime, commenter: Commenter | None) -> int:
+    if outcome.run is not None and not runtime.github:
+        # Outside every folded section, where a person looks first (GitHub shows it as a notice annotation).
+        runtime.log(f"dbt Cloud run {outcome.run.id}: {outcome.run.href or outcome.run.id}")
     runtime.set_outputs(outputs(outcome))
     runtime.write_summary(summary(outcome))
     for node in (outcome.results.problems if outcome.results else ())[:NODE_ANNOTATIONS]:

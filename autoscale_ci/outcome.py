@@ -28,3 +28,5 @@ class Outcome:
     superseded_by: str | None = None
     results: RunResults | None = None
     failed_step: FailedStep | None = None
+    # A dry run's trigger body, as JSON a person can copy.
+    trigger_body: str | None = None

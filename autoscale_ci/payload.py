@@ -13,7 +13,7 @@ CAUSE_LIMIT = 255
 
 def default_cause(pr: PullRequest) -> str:
     """Why the run was triggered, as shown in dbt Cloud's run list."""
-    return f"Autoscaling Slim CI: PR #{pr.number} @ {pr.short_sha}"
+    return f"Autoscaling Slim CI: {pr.name} @ {pr.short_sha}"
 
 
 def _cause(text: str, pr: PullRequest) -> str:

@@ -13,7 +13,16 @@ from autoscale_ci.engine import Plan, RunStatus
 from autoscale_ci.github_api import Comment
 from autoscale_ci.models import Run
 from autoscale_ci.outcome import Outcome
-from autoscale_ci.report import ICONS, cell, counts_line, decision, failed_step_section, problems_table, timings
+from autoscale_ci.report import (
+    ICONS,
+    cell,
+    counts_line,
+    failed_step_section,
+    folded,
+    problems_table,
+    reasons,
+    timings,
+)
 
 Mode = Literal["always", "on-failure", "never"]
 RUNNING_ICON = "🔄"
@@ -75,30 +84,21 @@ def may_replace(existing: Marker | None, ours: Marker, head_sha: str | None) -> 
 
 def _header(marker: Marker, icon: str, status: str, pr: PullRequest, run: Run | None) -> list[str]:
     link = f" · [run {run.id}]({run.href})" if run and run.href else (f" · run {run.id}" if run else "")
+    spent = timings(run) if run else ""
     return [
         marker.line(),
         f"### {icon} dbt Cloud CI: {status}",
         "",
-        f"Job {marker.job_id} · commit `{pr.short_sha}`{link}",
+        f"Job {marker.job_id} · commit `{pr.short_sha}`{link}" + (f" · {spent}" if spent else ""),
         "",
     ]
-
-
-def _facts(plan: Plan, run: Run | None, cloned_job_id: int | None) -> list[str]:
-    rows = [("Decision", f"`{decision(plan)}`: {plan.reason}")]
-    if cloned_job_id is not None:
-        rows.append(("Ran on", f"clone job {cloned_job_id}"))
-    spent = timings(run) if run else ""
-    if spent:
-        rows.append(("Time", spent))
-    return ["| | |", "| --- | --- |", *(f"| {name} | {cell(value)} |" for name, value in rows)]
 
 
 def in_flight(marker: Marker, pr: PullRequest, plan: Plan, run: Run, cloned_job_id: int | None) -> str:
     """The comment while the run is in flight."""
     lines = _header(marker, RUNNING_ICON, "running", pr, run)
-    lines += _facts(plan, run, cloned_job_id)
-    lines += ["", "The run is in flight; this comment is updated when it ends."]
+    lines += ["The run is in flight; this comment is updated when it ends.", ""]
+    lines += folded(plan, reasons(plan, cloned_job_id))
     return "\n".join(lines) + "\n"
 
 
@@ -109,19 +109,20 @@ def ended(marker: Marker, pr: PullRequest, message: str) -> str:
 
 
 def finished(marker: Marker, outcome: Outcome) -> str:
-    """The comment once the step has a verdict."""
+    """The comment once the step has a verdict: the verdict and the failing nodes first, the reasoning folded after."""
     status = outcome.run_status
     lines = _header(marker, ICONS.get(status, "🔹"), status, outcome.pr, outcome.run)
-    lines += _facts(outcome.plan, outcome.run, outcome.cloned_job_id)
     if outcome.message:
-        lines += ["", cell(outcome.message)]
+        lines += [cell(outcome.message), ""]
     results = outcome.results
     if results is not None:
-        lines += ["", f"**Nodes:** {counts_line(results)}"]
+        lines += [f"**Nodes:** {counts_line(results)}", ""]
         lines += _problems(outcome)
     elif outcome.failed_step is not None and status != RunStatus.SUCCESS:
-        lines += ["", *failed_step_section(outcome.failed_step)]
-    body = "\n".join(lines) + "\n"
+        lines += [*failed_step_section(outcome.failed_step), ""]
+    why = folded(outcome.plan, reasons(outcome.plan, outcome.cloned_job_id, outcome.cancelled_run_ids))
+    # The reasoning goes last, so that a body cut to GitHub's limit loses it before any failing node.
+    body = "\n".join([*lines, *why]) + "\n"
     if len(body) > BODY_LIMIT:
         # Cut at a line's end, so that no table row or link is left half open.
         body = body[: body.rfind("\n", 0, BODY_LIMIT) + 1] + "\n_Cut to fit GitHub's limit: see the job summary._\n"
@@ -133,4 +134,4 @@ def _problems(outcome: Outcome) -> list[str]:
     if not problems:
         return []
     where = f"[the run]({outcome.run.href})" if outcome.run and outcome.run.href else "the job summary"
-    return ["", *problems_table(problems, NODE_ROWS, MESSAGE_CHARS, more=f"are in {where}")]
+    return [*problems_table(problems, NODE_ROWS, MESSAGE_CHARS, more=f"are in {where}"), ""]

@@ -1,16 +1,27 @@
-"""The pull request from other CI providers' predefined variables, for the command line outside GitHub."""
+"""The pull request from other CIs' predefined variables, for the command line outside GitHub Actions.
+
+Which CI runs the step (its variables, its log dialect) and which git host the pull request lives on (the trigger
+field dbt Cloud reads its id from) are two questions: Azure Pipelines and GitLab CI can build a GitHub repository.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from autoscale_ci.context import PullRequest, full_sha, pr_number
 from autoscale_ci.errors import EventError
 from autoscale_ci.markers import PushOrder
 
+# Azure's BUILD_REPOSITORY_PROVIDER, by the git host it names (Azure Repos is TfsGit); a value not listed is taken as
+# Azure Repos, the one Azure Pipelines builds with no such variable.
+AZURE_REPOSITORY_HOSTS = {"github": "github", "githubenterprise": "github", "tfsgit": "azure", "bitbucket": "other"}
+
 
 def detect(env: Mapping[str, str]) -> str:
-    """Which CI runs us, from the variables each provider always sets."""
+    """Which CI runs us, from the variables each CI always sets, named by the git host it builds by default (so a
+    CI of its own host: gitlab, azure), "other" for Bitbucket Pipelines, and "github" for GitHub Actions and for a
+    step that no CI runs (a terminal)."""
     if env.get("GITLAB_CI") == "true":
         return "gitlab"
     if env.get("TF_BUILD", "").lower() == "true":
@@ -20,6 +31,79 @@ def detect(env: Mapping[str, str]) -> str:
     return "github"
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What a CI's variables say of the pull request, and which variables said it (for the error that lacks one)."""
+
+    host: str
+    number: str | None
+    sha: str | None
+    what_number: str
+    what_sha: str
+    fix: str
+    draft: bool = False
+    order: PushOrder | None = None
+
+
+def _gitlab(env: Mapping[str, str]) -> _Found:
+    # The pipeline's own order, never the commit's date (a force-push back to an older commit is the newest push):
+    # a pipeline is made for the head of its moment, and a retried job keeps its pipeline's id.
+    pipeline = env.get("CI_PIPELINE_ID", "").strip()
+    order = PushOrder.pipeline(int(pipeline)) if pipeline.isdigit() else None
+    if env.get("CI_PIPELINE_SOURCE") == "external_pull_request_event":
+        # A GitHub repository built by GitLab CI (CI/CD for external repositories): the pull request is GitHub's.
+        return _Found(
+            host="github",
+            number=env.get("CI_EXTERNAL_PULL_REQUEST_IID"),
+            sha=env.get("CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA"),
+            what_number="CI_EXTERNAL_PULL_REQUEST_IID",
+            what_sha="CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA",
+            fix=(
+                "run the job for external pull requests (rules: - if: $CI_PIPELINE_SOURCE == "
+                "'external_pull_request_event')"
+            ),
+            order=order,
+        )
+    return _Found(
+        host="gitlab",
+        number=env.get("CI_MERGE_REQUEST_IID"),
+        sha=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA") or env.get("CI_COMMIT_SHA"),
+        what_number="CI_MERGE_REQUEST_IID",
+        what_sha="CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
+        fix="run the job in a merge request pipeline (rules: - if: $CI_PIPELINE_SOURCE == 'merge_request_event')",
+        draft=env.get("CI_MERGE_REQUEST_DRAFT") == "true",
+        order=order,
+    )
+
+
+def _azure(env: Mapping[str, str], host: str | None) -> _Found:
+    repository = env.get("BUILD_REPOSITORY_PROVIDER", "").strip().lower()
+    host = host or AZURE_REPOSITORY_HOSTS.get(repository, "azure")
+    # Azure's own pull request id is a number of its own (hundreds of millions); a pull request on GitHub or
+    # Bitbucket is known there by its number, as dbt Cloud and the schema name need it.
+    number_variable = "SYSTEM_PULLREQUEST_PULLREQUESTID" if host == "azure" else "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER"
+    return _Found(
+        host=host,
+        number=env.get(number_variable),
+        sha=env.get("SYSTEM_PULLREQUEST_SOURCECOMMITID"),
+        what_number=number_variable,
+        what_sha="SYSTEM_PULLREQUEST_SOURCECOMMITID",
+        fix="run the pipeline as pull request validation (a branch policy build, or a pr: trigger)",
+        draft=env.get("SYSTEM_PULLREQUEST_ISDRAFT", "").lower() == "true",
+    )
+
+
+def _other(env: Mapping[str, str]) -> _Found:
+    return _Found(
+        host="other",
+        number=env.get("BITBUCKET_PR_ID"),
+        sha=env.get("BITBUCKET_COMMIT"),
+        what_number="BITBUCKET_PR_ID (or --pr-number)",
+        what_sha="BITBUCKET_COMMIT (or --git-sha)",
+        fix="run it in a pull request pipeline, or pass --pr-number and --git-sha",
+    )
+
+
 def _need(value: str | None, what: str, fix: str) -> str:
     if not value:
         raise EventError(f"{what} is not set, so the pull request is unknown: {fix}.")
@@ -27,39 +111,27 @@ def _need(value: str | None, what: str, fix: str) -> str:
 
 
 def pull_request_from_ci(
-    provider: str, env: Mapping[str, str], *, number: int | None = None, git_sha: str | None = None
+    ci: str,
+    env: Mapping[str, str],
+    *,
+    host: str | None = None,
+    number: int | None = None,
+    git_sha: str | None = None,
 ) -> PullRequest:
-    """The pull request a GitLab, Azure Pipelines, Bitbucket or other CI job runs for."""
-    if provider == "gitlab":
-        fix = "run the job in a merge request pipeline (rules: - if: $CI_PIPELINE_SOURCE == 'merge_request_event')"
-        raw_number = env.get("CI_MERGE_REQUEST_IID")
-        sha = env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA") or env.get("CI_COMMIT_SHA")
-        draft = env.get("CI_MERGE_REQUEST_DRAFT") == "true"
-        what_number, what_sha = "CI_MERGE_REQUEST_IID", "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"
-        # The pipeline's own order, never the commit's date (a force-push back to an older commit is the newest
-        # push): a merge request pipeline is made for the head of its moment, and a retried job keeps its id.
-        pipeline = env.get("CI_PIPELINE_ID", "").strip()
-        order = PushOrder.pipeline(int(pipeline)) if pipeline.isdigit() else None
-    elif provider == "azure":
-        fix = "run the pipeline as pull request validation (a branch policy build, or a pr: trigger)"
-        raw_number = env.get("SYSTEM_PULLREQUEST_PULLREQUESTID") or env.get("SYSTEM_PULLREQUEST_PULLREQUESTNUMBER")
-        sha = env.get("SYSTEM_PULLREQUEST_SOURCECOMMITID")
-        draft = env.get("SYSTEM_PULLREQUEST_ISDRAFT", "").lower() == "true"
-        order = None
-        what_number, what_sha = "SYSTEM_PULLREQUEST_PULLREQUESTID", "SYSTEM_PULLREQUEST_SOURCECOMMITID"
+    """The pull request a GitLab, Azure Pipelines, Bitbucket or other CI job runs for, on the git host its variables
+    name (`host`, the git-provider input, when it is given)."""
+    if ci == "gitlab":
+        found = _gitlab(env)
+    elif ci == "azure":
+        found = _azure(env, host)
     else:
-        fix = "run it in a pull request pipeline, or pass --pr-number and --git-sha"
-        raw_number = env.get("BITBUCKET_PR_ID")
-        sha = env.get("BITBUCKET_COMMIT")
-        draft = False
-        order = None
-        what_number, what_sha = "BITBUCKET_PR_ID (or --pr-number)", "BITBUCKET_COMMIT (or --git-sha)"
-    chosen_number = str(number) if number is not None else _need(raw_number, what_number, fix)
-    chosen_sha = git_sha or _need(sha, what_sha, fix)
+        found = _other(env)
+    chosen_number = str(number) if number is not None else _need(found.number, found.what_number, found.fix)
+    chosen_sha = git_sha or _need(found.sha, found.what_sha, found.fix)
     return PullRequest(
-        number=pr_number(chosen_number, what_number),
-        head_sha=full_sha(chosen_sha, what_sha),
-        draft=draft,
-        provider=provider,
-        order=order if number is None and git_sha is None else None,
+        number=pr_number(chosen_number, found.what_number),
+        head_sha=full_sha(chosen_sha, found.what_sha),
+        draft=found.draft,
+        provider=host or found.host,
+        order=found.order if number is None and git_sha is None else None,
     )

@@ -41,13 +41,9 @@ def decision(plan: Plan) -> str:
             return "clone-and-trigger"
 
 
-def planned(plan: Plan, job_id: int, payload: Mapping[str, Any]) -> list[str]:
-    """What a real run would do with `plan`, step by step, for a dry run."""
+def planned(plan: Plan, job_id: int, payload: Mapping[str, Any], prefix: str = "PR #") -> list[str]:
+    """What a real run would do with `plan`, step by step, for a dry run; pull requests named with `prefix`."""
     steps: list[str] = []
-    if isinstance(plan, Trigger | Clone):
-        for stale in plan.cancel:
-            at = f" at commit {stale.sha[:7]}" if stale.sha else ""
-            steps.append(f"cancel run {stale.id} of job {stale.job_id} (PR #{stale.pr_number}{at}): {plan.reason}")
     match plan:
         case Skip():
             steps.append(f"trigger nothing: {plan.reason}")
@@ -64,6 +60,10 @@ def planned(plan: Plan, job_id: int, payload: Mapping[str, Any]) -> list[str]:
             steps.append(f"trigger job {job_id}")
     if isinstance(plan, Trigger | Clone):
         steps.append(f"send the trigger body {json.dumps(dict(payload), sort_keys=True)}")
+        # Once dbt Cloud has accepted the trigger, never before.
+        for stale in plan.cancel:
+            at = f" at commit {stale.sha[:7]}" if stale.sha else ""
+            steps.append(f"cancel run {stale.id} of job {stale.job_id} ({prefix}{stale.pr_number}{at}): {plan.reason}")
     return steps
 
 
@@ -110,34 +110,60 @@ def timings(run: Run) -> str:
     return ", ".join(f"{label} {duration(seconds)}" for label, seconds in spent if seconds is not None)
 
 
+def reasons(plan: Plan, cloned_job_id: int | None = None, cancelled: Sequence[int] = ()) -> list[tuple[str, str]]:
+    """The decision and what it did beside the run: why this run, on which job, in place of which."""
+    rows = [("Decision", f"`{decision(plan)}`: {plan.reason}")]
+    if cloned_job_id is not None:
+        rows.append(("Ran on", f"clone job {cloned_job_id}"))
+    if cancelled:
+        rows.append(("Cancelled runs", ", ".join(str(run_id) for run_id in cancelled)))
+    return rows
+
+
+def facts(rows: Sequence[tuple[str, str]]) -> list[str]:
+    """Rows of name and value as a two-column Markdown table."""
+    return ["| | |", "| --- | --- |", *(f"| {name} | {cell(value)} |" for name, value in rows)]
+
+
+def folded(plan: Plan, rows: Sequence[tuple[str, str]]) -> list[str]:
+    """The reasoning under the verdict, folded: a reviewer reads the result first and opens this when curious."""
+    return [
+        f"<details><summary>Why this run: <code>{decision(plan)}</code></summary>",
+        "",
+        *facts(rows),
+        "",
+        "</details>",
+    ]
+
+
 def summary(outcome: Outcome) -> str:
-    """A short Markdown report: decision and why, PR, commit, run, status, duration."""
+    """The job summary: the verdict, the run and its dbt results first; the decision's reasoning after, folded."""
     run = outcome.run
     status = outcome.run_status
-    rows = [
-        ("Decision", f"`{decision(outcome.plan)}`: {outcome.plan.reason}"),
-        ("Pull request", f"#{outcome.pr.number}"),
-        ("Commit", f"`{outcome.pr.short_sha}`"),
-    ]
+    why = reasons(outcome.plan, outcome.cloned_job_id, outcome.cancelled_run_ids)
+    rows = [("Pull request", outcome.pr.name), ("Commit", f"`{outcome.pr.short_sha}`")]
     if run is not None:
         link = f"[{run.id}]({run.href})" if run.href else str(run.id)
         rows.append(("Run", f"{link} (job {outcome.job_id})"))
-    if outcome.cloned_job_id is not None:
-        rows.append(("Clone job", str(outcome.cloned_job_id)))
-    if outcome.cancelled_run_ids:
-        rows.append(("Cancelled runs", ", ".join(str(run_id) for run_id in outcome.cancelled_run_ids)))
     rows.append(("Status", status))
     if run is not None:
         spent = timings(run)
         rows.append(("Duration", duration(outcome.seconds) + (f" ({spent})" if spent else "")))
-    lines = [f"### {ICONS.get(status, '🔹')} dbt Cloud CI: {status}", "", "| | |", "| --- | --- |"]
-    lines += [f"| {name} | {cell(value)} |" for name, value in rows]
+    else:
+        # No run (a skip, a dry run): the decision is the whole story, so it is not folded away.
+        rows, why = [*why, *rows], []
+    lines = [f"### {ICONS.get(status, '🔹')} dbt Cloud CI: {status}", "", *facts(rows)]
     if outcome.message:
         lines += ["", cell(outcome.message)]
+    if outcome.trigger_body is not None:
+        # In a code block, which neither notifies anyone nor needs escaping: it copies as the JSON it is.
+        lines += ["", "The trigger body:", "", *fenced([outcome.trigger_body])]
     if outcome.results is not None:
         lines += ["", *results_section(outcome.results)]
     elif outcome.failed_step is not None:
         lines += ["", *failed_step_section(outcome.failed_step)]
+    if why:
+        lines += ["", *folded(outcome.plan, why)]
     return "\n".join(lines) + "\n"
 
 

@@ -51,9 +51,12 @@ def pull_request(
 
 
 def _pull_request(runner: Runner, provider: str, number: int | None, git_sha: str | None) -> PullRequest:
-    chosen = runner.provider if provider == "auto" else provider
-    if chosen != "github":
-        return pull_request_from_ci(chosen, runner.env, number=number, git_sha=git_sha)
+    # The CI that runs the step says where to read the pull request from; git-provider (when not auto) says which
+    # git host it lives on, which otherwise the CI's variables say.
+    host = None if provider == "auto" else provider
+    ci = runner.provider if runner.provider != "github" or host in (None, "github") else host
+    if ci != "github":
+        return pull_request_from_ci(ci, runner.env, host=host, number=number, git_sha=git_sha)
     event_name = runner.event_name
     if number is not None and git_sha is not None and not runner.event_path and event_name in ("", "workflow_dispatch"):
         event_name, event = "workflow_dispatch", {}

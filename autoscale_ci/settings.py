@@ -27,6 +27,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BOOL_FIX = "set true or false"
 
 
+def _true_or_false(value: Any) -> Any:
+    """true or false, in any case and with spaces around: the one set action.yml documents (yes, on and 1, which
+    pydantic would take, are refused like any other word)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError("must be true or false")
+
+
+# A boolean input: true or false, nothing else.
+Flag = Annotated[bool, BeforeValidator(_true_or_false)]
+
+
 def _input(name: str, default: Any = ..., *, fix: str, **constraints: Any) -> Any:
     """An input's field, read from `INPUT_<NAME>`, with the fix its error names kept beside it."""
     return Field(default, validation_alias=AliasChoices(f"INPUT_{name.upper()}"), description=fix, **constraints)
@@ -112,7 +126,7 @@ class Settings(BaseSettings):
     )
     dbt_cloud_token: SecretStr = _input(
         "dbt-cloud-token",
-        fix="set it to a dbt Cloud service token, e.g. `dbt-cloud-token: ${{ secrets.DBT_CLOUD_SERVICE_TOKEN }}`",
+        fix="set it to a dbt Cloud API token from a secret, e.g. `dbt-cloud-token: ${{ secrets.DBT_CLOUD_TOKEN }}`",
     )
     account_id: int | None = _input(
         "account-id",
@@ -129,23 +143,29 @@ class Settings(BaseSettings):
         DEFAULT_HOST,
         fix="set it to your account's access URL, e.g. https://cloud.getdbt.com, https://emea.dbt.com or https://ab123.us1.dbt.com",
     )
-    clone: bool = _input("clone", True, fix=_BOOL_FIX)
-    delete_clone: bool = _input("delete-clone", True, fix=_BOOL_FIX)
+    clone: Flag = _input("clone", True, fix=_BOOL_FIX)
+    delete_clone: Flag = _input("delete-clone", True, fix=_BOOL_FIX)
     max_run_slots: int | None = _input(
         "max-run-slots", None, gt=0, le=10_000, fix="set a whole number of at least 1, or leave it empty for no cap"
     )
     native_concurrency: Literal["auto", "true", "false"] = _input(
         "native-concurrency", "auto", fix="set auto (judge by the account's plan and the job's type), true or false"
     )
-    native_trigger: bool = _input("native-trigger", False, fix=_BOOL_FIX)
-    wait: bool = _input("wait", True, fix=_BOOL_FIX)
-    cancel_on_abort: bool = _input("cancel-on-abort", True, fix=_BOOL_FIX)
-    cancel_on_timeout: bool = _input("cancel-on-timeout", True, fix=_BOOL_FIX)
-    poll_interval: float = _input("poll-interval", 30.0, gt=0, le=3600, fix="set a number of seconds greater than 0")
+    native_trigger: Flag = _input("native-trigger", False, fix=_BOOL_FIX)
+    wait: Flag = _input("wait", True, fix=_BOOL_FIX)
+    cancel_on_abort: Flag = _input("cancel-on-abort", True, fix=_BOOL_FIX)
+    cancel_on_timeout: Flag = _input("cancel-on-timeout", True, fix=_BOOL_FIX)
+    poll_interval: float = _input(
+        "poll-interval",
+        30.0,
+        gt=0,
+        le=3600,
+        fix="set a number of seconds greater than 0 and at most 3600 (an hour), the bounds the inputs table gives",
+    )
     timeout_minutes: float = _input(
         "timeout-minutes", 60.0, gt=0, le=60 * 24 * 7, fix="set a number of minutes greater than 0"
     )
-    run_on_draft: bool = _input("run-on-draft", False, fix=_BOOL_FIX)
+    run_on_draft: Flag = _input("run-on-draft", False, fix=_BOOL_FIX)
     cause: str | None = _input("cause", None, max_length=255, fix="give one line of text, at most 255 characters")
     schema_override: str | None = _input(
         "schema-override", None, fix="leave it empty for dbt_cloud_pr_<job>_<pr>, or give a plain schema name"
@@ -165,7 +185,7 @@ class Settings(BaseSettings):
     timeout_seconds_override: int | None = _input(
         "timeout-seconds-override", None, ge=0, le=2**31 - 1, fix="set a whole number of seconds (0 for no timeout)"
     )
-    generate_docs_override: bool | None = _input("generate-docs-override", None, fix=_BOOL_FIX)
+    generate_docs_override: Flag | None = _input("generate-docs-override", None, fix=_BOOL_FIX)
     git_branch: str | None = _input("git-branch", None, max_length=255, fix="give a branch name, without line breaks")
     # A younger clone may belong to a step that has made it and not yet triggered it.
     clone_max_age_minutes: float = _input(
@@ -175,7 +195,7 @@ class Settings(BaseSettings):
         "artifacts", [], fix="list artifact names such as run_results.json manifest.json, separated by spaces"
     )
     artifacts_path: str = _input("artifacts-path", "target", fix="give a folder inside the workspace, such as target")
-    drop_schema: bool = _input("drop-schema", True, fix=_BOOL_FIX)
+    drop_schema: Flag = _input("drop-schema", True, fix=_BOOL_FIX)
     drop_schema_macro: str = _input(
         "drop-schema-macro",
         "drop_pr_schema",
@@ -199,11 +219,11 @@ class Settings(BaseSettings):
         None,
         fix="leave it at its default, ${{ github.token }}, or give a token that may read pull requests",
     )
-    dry_run: bool = _input("dry-run", False, fix=_BOOL_FIX)
+    dry_run: Flag = _input("dry-run", False, fix=_BOOL_FIX)
     pr_comment: Literal["always", "on-failure", "never"] = _input(
         "pr-comment", "on-failure", fix="set always, on-failure or never"
     )
-    confirm_closed: bool = _input("confirm-closed", False, fix=_BOOL_FIX)
+    confirm_closed: Flag = _input("confirm-closed", False, fix=_BOOL_FIX)
     git_sha: str | None = _input("git-sha", None, fix="set the full commit SHA of the pull request head")
     pushed_at: datetime | None = _input(
         "pushed-at",
@@ -285,32 +305,35 @@ def _input_name(loc: tuple[int | str, ...]) -> str:
     return name.replace("_", "-")
 
 
-def _describe(error: Mapping[str, Any], name: str) -> str:
+def _number(value: Any) -> str:
+    """A bound as a person writes it: 3600, not 3600.0."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _describe(error: Mapping[str, Any], subject: str) -> str:
     kind = error.get("type", "")
-    if kind == "missing":
-        return f"Input '{name}' is required"
-    if kind == "value_error":
-        return f"Input '{name}' {str(error.get('msg', '')).removeprefix('Value error, ')}"
-    if kind == "bool_parsing":
-        return f"Input '{name}' must be true or false"
-    if kind in ("int_parsing", "int_from_float"):
-        return f"Input '{name}' must be a whole number"
-    if kind == "float_parsing":
-        return f"Input '{name}' must be a number"
-    if kind == "literal_error":
-        return f"Input '{name}' must be one of: {error.get('ctx', {}).get('expected', '')}"
     ctx = error.get("ctx") or {}
-    bounds = {
-        "greater_than": ("must be greater than", "gt"),
-        "greater_than_equal": ("must be at least", "ge"),
-        "less_than": ("must be less than", "lt"),
-        "less_than_equal": ("must be at most", "le"),
-        "string_too_long": ("must be at most this many characters:", "max_length"),
-    }
-    if kind in bounds:
-        words, key = bounds[kind]
-        return f"Input '{name}' {words} {ctx.get(key)}"
-    return f"Input '{name}' is invalid: {str(error.get('msg', '')).lower()}"
+    said = {
+        "missing": "is required",
+        "bool_parsing": "must be true or false",
+        "int_parsing": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "float_parsing": "must be a number",
+        "literal_error": f"must be one of: {ctx.get('expected', '')}",
+        "greater_than": f"must be greater than {_number(ctx.get('gt'))}",
+        "greater_than_equal": f"must be at least {_number(ctx.get('ge'))}",
+        "less_than": f"must be less than {_number(ctx.get('lt'))}",
+        "less_than_equal": f"must be at most {_number(ctx.get('le'))}",
+        "string_too_long": f"must be at most {ctx.get('max_length')} characters",
+    }.get(kind)
+    if said is None and kind == "value_error":
+        said = str(error.get("msg", "")).removeprefix("Value error, ")
+    return f"{subject} {said or 'is invalid: ' + str(error.get('msg', '')).lower()}"
+
+
+def subject(name: str, naming: str) -> str:
+    """How an error names an input: `Input 'job-id'` to a workflow's `with:`, `Flag --job-id` on the command line."""
+    return f"Flag --{name}" if naming == "flag" else f"Input '{name}'"
 
 
 def _shown(name: str, error: Mapping[str, Any]) -> str:
@@ -321,14 +344,15 @@ def _shown(name: str, error: Mapping[str, Any]) -> str:
     return f" (got '{shown}')"
 
 
-def input_errors(exc: ValidationError) -> list[InputError]:
-    """One InputError per invalid input, each naming the input and the fix; never echoing the token."""
+def input_errors(exc: ValidationError, naming: str = "input") -> list[InputError]:
+    """One InputError per invalid input, each naming the input once (as an input, or with `naming` "flag" as a
+    flag) and the fix; never echoing the token."""
     errors: list[InputError] = []
     for error in exc.errors():
         name = _input_name(error["loc"])
         fix = _fixes().get(name) or "correct the value"
-        message = f"{_describe(error, name)}{_shown(name, error)}: {fix}."
-        errors.append(InputError(name, message))
+        message = f"{_describe(error, subject(name, naming))}{_shown(name, error)}: {fix}."
+        errors.append(InputError(name, message, naming=naming))
     return errors
 
 
@@ -374,19 +398,22 @@ FORK_PR_NO_SECRETS = (
 )
 
 
-def load_settings(fork_pr: Callable[[], int | None] = lambda: None, missing_token: str | None = None) -> Settings:
-    """Validate the inputs from the environment; raises InvalidInputs naming every bad one. A missing token on a
-    pull request from a fork (`fork_pr` gives its number) is GitHub withholding secrets, not a typo: it says so;
-    elsewhere `missing_token`, when given, says how to give it."""
+def load_settings(
+    fork_pr: Callable[[], int | None] = lambda: None, missing_token: str | None = None, naming: str = "input"
+) -> Settings:
+    """Validate the inputs from the environment; raises InvalidInputs naming every bad one (as inputs, or with
+    `naming` "flag" as the command line's flags). A missing token on a pull request from a fork (`fork_pr` gives its
+    number) is GitHub withholding secrets, not a typo: it says so; elsewhere `missing_token`, when given, says how to
+    give it."""
     try:
         return Settings()
     except ValidationError as exc:
-        errors = input_errors(exc)
+        errors = input_errors(exc, naming)
     for index, error in enumerate(errors):
         if error.name != "dbt-cloud-token" or "is required" not in error.message:
             continue
         if (number := fork_pr()) is not None:
             errors[index] = InputError(error.name, FORK_PR_NO_SECRETS.format(number=number))
         elif missing_token is not None:
-            errors[index] = InputError(error.name, missing_token)
+            errors[index] = InputError(error.name, missing_token, naming=naming)
     raise InvalidInputs(errors)

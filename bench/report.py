@@ -133,7 +133,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             f"{short['noticed_after_s']:.1f} s",
             "",
             short["noticed_after_s"] <= 5.0,
-            "the README's emulator example: no job history, the action's defaults (poll-interval 30)",
+            "CONTRIBUTING.md's emulator example: no job history, the action's defaults (poll-interval 30)",
         )
     )
     rows.append(
@@ -386,8 +386,8 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     )
     out += [
         "",
-        "A short run of a job with no history (the README's emulator example), and a run of a job with three earlier "
-        "runs of its length that waits in the queue, for the account's only slot, before it starts.",
+        "A short run of a job with no history (CONTRIBUTING.md's emulator example), and a run of a job with three "
+        "earlier runs of its length that waits in the queue, for the account's only slot, before it starts.",
         "",
     ]
     out += _table(

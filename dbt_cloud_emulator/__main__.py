@@ -9,26 +9,42 @@ import sys
 import threading
 from types import FrameType
 
-from .config import DEFAULT_FAULT_KINDS, REFUSAL_STATUSES, EmulatorConfig
+from .config import DEFAULT_FAULT_KINDS, FAULT_KINDS, REFUSAL_STATUSES, EmulatorConfig
 from .emulator import Emulator
+from .plans import PLANS
 
 
 def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
     """Build the configuration from command-line flags."""
-    parser = argparse.ArgumentParser(prog="python -m dbt_cloud_emulator", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m dbt_cloud_emulator",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     defaults = EmulatorConfig()
-    parser.add_argument("--host", default=defaults.host)
+    parser.add_argument("--host", default=defaults.host, help="address to listen on")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--token", default=defaults.token, help="admin service token")
-    parser.add_argument("--readonly-token", default=defaults.readonly_token)
-    parser.add_argument("--account-id", type=int, default=defaults.account_id)
-    parser.add_argument("--run-slots", type=int, default=defaults.run_slots)
+    parser.add_argument("--readonly-token", default=defaults.readonly_token, help="a token that may only read")
+    parser.add_argument("--account-id", type=int, default=defaults.account_id, help="the one account served")
+    parser.add_argument("--run-slots", type=int, default=defaults.run_slots, help="the account's run slots")
+    parser.add_argument(
+        "--plan",
+        default=defaults.plan,
+        choices=PLANS,
+        metavar="PLAN",
+        help=f"the account's plan, of: {', '.join(PLANS)}",
+    )
     parser.add_argument("--start-seconds", type=float, default=1.0, help="emulated seconds a run spends starting")
     parser.add_argument("--run-seconds", type=float, default=5.0, help="emulated seconds a run spends running")
     parser.add_argument("--speed", type=float, default=1.0, help="emulated seconds per real second")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every API answer")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of API requests failed, 0..1")
-    parser.add_argument("--fault-kinds", default=",".join(DEFAULT_FAULT_KINDS), help="comma-separated")
+    parser.add_argument(
+        "--fault-kinds",
+        default=",".join(DEFAULT_FAULT_KINDS),
+        help=f"comma-separated, of: {', '.join(FAULT_KINDS)}",
+    )
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of runs that end in error")
     parser.add_argument(
         "--refusal-status",
@@ -37,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
         default=defaults.refusal_status,
         help="status of a write the token's role may not make: 403, or 404 as dbt Cloud often answers",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="of the random faults and outcomes")
     parser.add_argument("--log", dest="log_path", default=None, help="append the request log here as JSON lines")
     parser.add_argument("--no-ci-job", action="store_true", help="do not seed the CI job")
     args = parser.parse_args(argv)
@@ -49,6 +65,7 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
             readonly_token=args.readonly_token or None,
             account_id=args.account_id,
             run_slots=args.run_slots,
+            plan=args.plan,
             start_seconds=args.start_seconds,
             run_seconds=args.run_seconds,
             speed=args.speed,

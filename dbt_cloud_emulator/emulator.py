@@ -242,6 +242,11 @@ class Emulator:
         permission granted or revoked mid-run."""
         self.service.set_role(token, role)
 
+    def add_token(self, token: str, role: str) -> None:
+        """Let another token in, with a role: a service token (dbtc_...) or a personal access token (dbtu_...) of its
+        own, for tests of what each kind may do."""
+        self.service.set_role(token, role, new=True)
+
     def set_account(self, **changes: Any) -> JsonDict:
         """Change account fields (locked, lock_reason, run_slots, run_locked_until, queue_limit, plan, name, state,
         static_subdomain, vanity_subdomain)."""

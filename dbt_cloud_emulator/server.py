@@ -118,12 +118,15 @@ class Service:
         self.admin = admin
         self.refusal_status = refusal_status
 
-    def set_role(self, token: str, role: str) -> None:
-        """Give a known token another role, for the requests that follow (routing reads it under the same lock)."""
+    def set_role(self, token: str, role: str, *, new: bool = False) -> None:
+        """Give a known token (or, with `new`, a token of its own) a role, for the requests that follow (routing
+        reads it under the same lock)."""
         if role not in ROLES:
             raise ValueError(f"unknown token role {role!r}; choose from {list(ROLES)}")
+        if not token.strip():
+            raise ValueError("a token must not be blank")
         with self.state.lock:
-            if token not in self.tokens:
+            if token not in self.tokens and not new:
                 raise ValueError("unknown token; give one of the emulator's tokens")
             self.tokens[token] = role
 

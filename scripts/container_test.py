@@ -297,7 +297,7 @@ def load_image(podman: Podman, archive: Path) -> None:
 
 @dataclass
 class Figures:
-    """What the container test measures for the README: sizes, start to first request, build time."""
+    """What the container test measures for CONTRIBUTING.md: sizes, start to first request, build time."""
 
     build_seconds: float | None = None
     size_bytes: int | None = None

@@ -59,6 +59,20 @@ def comment_of(github: FakeGitHub, pr: int, sha: str) -> list[str]:
     return written[-1].splitlines()[1:]  # the hidden marker is not shown
 
 
+def final_comments(github: FakeGitHub) -> list[str]:
+    """Print what a reviewer sees on each pull request once every push is done: its one comment, as last edited;
+    the problems found (a pull request with no comment of the action's, or more than one)."""
+    problems = []
+    for pr in dict.fromkeys(pr for _, pr, _, _ in STORY):
+        shown = github.comments_on(REPO, pr)
+        print(f"\n=== PR #{pr}'s comment at the end, as its reviewer sees it")
+        for comment in shown:
+            print("\n".join(f"  > {line}" for line in comment.body.splitlines()[1:] if line))
+        if len(shown) != 1:
+            problems.append(f"PR #{pr} has {len(shown)} comments of the action's, not one")
+    return problems
+
+
 def main() -> int:
     """Run the story; exit 0 only if every decision and the clean-up came out as expected."""
     started = time.monotonic()
@@ -118,6 +132,7 @@ def main() -> int:
                 problems.append(f"push {index + 1}: decision {done.outputs.get('decision')}, expected {expected}")
             if done.returncode != (1 if sha in FAILING else 0):
                 problems.append(f"push {index + 1}: exit {done.returncode}")
+        problems += final_comments(github)
         left = [job["name"] for job in emu.jobs() if job["state"] == 1 and "[autoscale" in job["name"]]
         active = [run["id"] for run in emu.runs() if run["status"] in (1, 2, 3)]
         if left:

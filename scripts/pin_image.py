@@ -12,6 +12,11 @@ import re
 import sys
 from pathlib import Path
 
+# Run as `python scripts/<name>.py` in the release workflow, where the package is not installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.rewrite import RefusedError, in_place
+
 # A registry host, a lower-case repository path, and a sha256 digest: a tag (`:v1`) can be moved, a digest cannot.
 IMAGE = re.compile(
     r"^(?P<registry>[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?)/(?P<path>[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
@@ -19,10 +24,6 @@ IMAGE = re.compile(
 )
 # The one line a release changes: `image:` indented under `runs:`, naming the Dockerfile.
 _IMAGE_LINE = re.compile(r"^(?P<indent>[ ]+)image:[ ]*(?P<quote>['\"]?)Dockerfile(?P=quote)[ ]*(?P<comment>#.*)?$")
-
-
-class RefusedError(ValueError):
-    """The rewrite would not give a release's action.yml."""
 
 
 def pin(action_yml: str, image: str) -> str:
@@ -56,14 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("image", help="the pushed image by digest: ghcr.io/<owner>/<name>@sha256:<digest>")
     parser.add_argument("--file", type=Path, default=Path("action.yml"), help="the action metadata file")
     args = parser.parse_args(argv)
-    try:
-        pinned = pin(args.file.read_text(encoding="utf-8"), args.image)
-    except (RefusedError, OSError) as exc:
-        print(f"pin_image: {exc}", file=sys.stderr)
-        return 2
-    args.file.write_text(pinned, encoding="utf-8")
-    print(f"{args.file}: runs.image is docker://{args.image}")
-    return 0
+    return in_place(
+        args.file,
+        lambda text: pin(text, args.image),
+        name="pin_image",
+        done=f"{args.file}: runs.image is docker://{args.image}",
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from autoscale_ci.cli import apply, parser
+from autoscale_ci.cli import CLEANUP_ONLY, POST_READS, RUN_ONLY, apply, parser
 
 
 def test_flags_become_the_inputs_the_action_reads() -> None:
@@ -37,20 +37,33 @@ def test_a_command_and_a_mode_that_disagree_are_refused() -> None:
         apply(parser().parse_args(["run", "--mode", "cleanup"]), {})
 
 
+def test_a_mode_that_is_none_says_what_mode_takes() -> None:
+    with pytest.raises(
+        SystemExit, match=r"--mode takes run \(trigger CI for a pull request\) or cleanup .*not 'deploy'"
+    ):
+        apply(parser().parse_args(["run", "--mode", "deploy"]), {})
+
+
 def test_help_describes_every_flag_as_action_yml_does(capsys: pytest.CaptureFixture[str]) -> None:
     from autoscale_ci.inputs_help import INPUTS
     from autoscale_ci.settings import input_names
 
-    for argv in (["--help"], ["cleanup", "--help"]):
+    only = {"run": CLEANUP_ONLY | {"mode"}, "cleanup": RUN_ONLY | {"mode"}, "post": set(input_names()) - POST_READS}
+    for argv in (["--help"], ["run", "--help"], ["cleanup", "--help"], ["post", "--help"]):
         with pytest.raises(SystemExit) as done:
             parser().parse_args(argv)
         assert done.value.code == 0
         out = capsys.readouterr().out
         shown = "".join(out.split())  # help wraps lines (and words at hyphens) to the terminal's width
+        left_out = only.get(argv[0], set())
         for name in input_names():
-            assert f"--{name} VALUE" in out
+            if name in left_out - ({"mode"} if argv[0] != "post" else set()):
+                assert f"--{name} VALUE" not in out, (argv, name)  # another command's flag
+                continue
+            assert f"--{name} VALUE" in out, (argv, name)
             assert "".join(INPUTS[name][0].split()) in shown, name
         assert "exitcodes:0" in shown and "AUTOSCALE_DBT_CI_JOB_ID=73797" in shown
+        assert "2thecommandlineitselfiswrong" in shown  # a bad flag's exit code
 
 
 def test_help_shows_defaults_and_each_command_has_its_own() -> None:

@@ -177,7 +177,7 @@ def test_unreachable_host(api: respx.MockRouter, client: DbtCloudClient) -> None
 @pytest.mark.parametrize(
     ("status", "says"),
     [
-        (401, "valid, unexpired service token.*dbt-cloud-host \\(https://cloud.getdbt.com\\)"),
+        (401, "valid, unexpired token.*personal access token.*dbt-cloud-host \\(https://cloud.getdbt.com\\)"),
         (403, "no access to account 1"),
         (404, "check that job-id 5 is a job of account 1"),
         (400, "a request the action built itself: report it"),
@@ -243,7 +243,7 @@ def test_a_401_from_the_legacy_host_says_first_that_the_account_moved(
         client.get_job(5)
     fix = raised.value.message.split("To fix: ", 1)[1]
     assert fix.startswith("the account has probably moved to its own access URL")
-    assert "Account settings" in fix and "valid, unexpired service token" in fix
+    assert "Account settings" in fix and "valid, unexpired token" in fix
 
 
 def test_a_401_from_another_host_does_not_say_it_moved() -> None:

@@ -1,4 +1,5 @@
-"""The README's inputs and outputs tables say what action.yml declares, and the settings read every input."""
+"""The README's inputs and outputs tables say what action.yml declares, the settings read every input, and
+CONTRIBUTING.md's file map lists every module."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tests.harness import ROOT
 
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+CONTRIBUTING = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
 
 
 def table(heading: str) -> dict[str, list[str]]:
@@ -47,12 +49,12 @@ def test_every_declared_input_is_read_and_every_read_input_declared() -> None:
     assert sorted(input_names()) == sorted(ACTION["inputs"])
 
 
-def test_the_readme_module_table_lists_every_module() -> None:
+def test_the_file_map_lists_every_module() -> None:
     listed = set(
-        re.findall(r"`((?:autoscale_ci/)?[\w/]+\.py)`", README.split("| path | owns |", 1)[1].split("\n\n", 1)[0])
+        re.findall(r"`((?:autoscale_ci/)?[\w/]+\.py)`", CONTRIBUTING.split("| path | owns |", 1)[1].split("\n\n", 1)[0])
     )
     modules = {path.relative_to(ROOT).as_posix() for path in (ROOT / "autoscale_ci").rglob("*.py")}
-    assert modules - listed == set(), "add a row for each to the README's module table"
+    assert modules - listed == set(), "add a row for each to the file map in CONTRIBUTING.md"
     assert {path for path in listed if path.startswith("autoscale_ci/")} - modules == set(), "rows for no module"
 
 
@@ -72,7 +74,7 @@ def example_comment() -> str:
         id=70412,
         job_definition_id=981,
         status=20,
-        href="https://cloud.getdbt.com/deploy/1/projects/5/runs/70412/",
+        href="https://ab123.us1.dbt.com/deploy/1/projects/5/runs/70412/",
         queued_duration="00:00:03",
         run_duration="00:04:12",
     )

@@ -178,7 +178,7 @@ def test_bad_inputs_fail_before_any_request(
     errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
     assert len(errors) == len(names)
     for line, name in zip(errors, names, strict=True):
-        assert f"title=Invalid input%3A {name}::" in line
+        assert f"title=Invalid input::Input '{name}' " in line  # named once, in the message
 
 
 def test_non_pr_event_is_one_clear_error(
@@ -194,9 +194,7 @@ def test_non_pr_event_is_one_clear_error(
     assert len(errors) == 1 and "'push' event" in errors[0]
 
 
-@pytest.mark.parametrize(
-    ("status", "says"), [(401, "unexpired service token"), (403, "no access to account 1"), (404, "EMEA")]
-)
+@pytest.mark.parametrize(("status", "says"), [(401, "unexpired token"), (403, "no access to account 1"), (404, "EMEA")])
 def test_dbt_cloud_refusals_are_one_error_and_change_nothing(
     api: respx.MockRouter, action_env: dict[str, Path], capsys: pytest.CaptureFixture[str], status: int, says: str
 ) -> None:
@@ -342,7 +340,9 @@ def test_a_success_that_built_nothing_passes_with_a_warning(
     api.get("/runs/500/artifacts/run_results.json").respond(json={"results": []})  # `state:modified+` found nothing
     dbt_cloud(api, active=[])
     assert main() == 0
-    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::warning")]
+    printed = capsys.readouterr().out.splitlines()
+    # The host is the legacy one, which has a warning of its own (test_hosts); the run's is the other.
+    warnings = [line for line in printed if line.startswith("::warning") and "dbt Cloud host" not in line]
     assert len(warnings) == 1
     assert "succeeded but built nothing" in warnings[0]
     assert "deferral" in warnings[0]

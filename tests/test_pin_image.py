@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.pin_image import RefusedError, main, pin
+from scripts.pin_image import main, pin
+from scripts.rewrite import RefusedError
 from tests.harness import ROOT
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4

@@ -121,3 +121,22 @@ def test_messages_from_dbt_cannot_mention_anyone_or_inject_html() -> None:
     )
     assert "@raw_stage" not in body and "<img" not in body and "<!-- hide" not in body
     assert "@&#8288;raw_stage &lt;img src=x&gt; &lt;!-- hide the rest \\| &amp; more" in body
+
+
+def test_the_verdict_and_failing_nodes_come_first_and_the_reasoning_is_folded_after_them() -> None:
+    results = RunResults({"error": 1}, (Node("model.p.broken", "error", "relation missing"),))
+    body = finished(OURS, outcome(results=results, cloned_job_id=42, cancelled_run_ids=(9,)))
+    verdict, node, fold = body.index("dbt Cloud CI: error"), body.index("model.p.broken"), body.index("<details>")
+    assert verdict < node < fold < body.index("`plain-trigger`: job 5 is idle") < body.index("</details>")
+    assert "| Ran on | clone job 42 |" in body and "| Cancelled runs | 9 |" in body
+    assert "queued" not in body and "· ran 1m 05s" in body.splitlines()[3]  # the time is beside the run link
+
+
+def test_a_cut_comment_loses_the_reasoning_before_any_failing_node() -> None:
+    many = tuple(Node(f"model.p.m{i}", "error", "y" * 290) for i in range(NODE_ROWS))
+    results = RunResults({"error": NODE_ROWS}, many)
+    before_the_fold = finished(OURS, outcome(results=results, message="")).index("<details>")
+    # A message that leaves the nodes just inside the limit and the folded reasoning just outside it.
+    body = finished(OURS, outcome(results=results, message="z" * (BODY_LIMIT - before_the_fold - 60)))
+    assert body.count("| `model.p.m") == NODE_ROWS
+    assert "Why this run" not in body and body.endswith("_Cut to fit GitHub's limit: see the job summary._\n")

@@ -55,3 +55,47 @@ def test_bitbucket_and_flags_for_any_other_ci() -> None:
 def test_missing_or_bad_variables_say_how_to_run(provider: str, env: dict[str, str], says: str) -> None:
     with pytest.raises(EventError, match=says):
         pull_request_from_ci(provider, env)
+
+
+AZURE_GITHUB_PR = {
+    "SYSTEM_PULLREQUEST_PULLREQUESTID": "987654321",  # Azure's own id of the pull request: no GitHub number
+    "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER": "42",
+    "SYSTEM_PULLREQUEST_SOURCECOMMITID": SHA,
+}
+
+
+@pytest.mark.parametrize(
+    ("repository", "host", "number"),
+    [
+        ("GitHub", "github", 42),
+        ("GitHubEnterprise", "github", 42),
+        ("Bitbucket", "other", 42),
+        ("TfsGit", "azure", 987654321),
+        ("", "azure", 987654321),  # Azure Repos, whose builds may not say
+    ],
+)
+def test_azure_sends_the_pull_request_of_the_git_host_the_repository_is_on(
+    repository: str, host: str, number: int
+) -> None:
+    pr = pull_request_from_ci("azure", {**AZURE_GITHUB_PR, "BUILD_REPOSITORY_PROVIDER": repository})
+    assert (pr.provider, pr.number) == (host, number)
+
+
+def test_git_provider_overrides_the_host_the_variables_name() -> None:
+    pr = pull_request_from_ci("azure", {**AZURE_GITHUB_PR, "BUILD_REPOSITORY_PROVIDER": "TfsGit"}, host="github")
+    assert (pr.provider, pr.number) == ("github", 42)
+
+
+def test_gitlab_building_a_github_repository_sends_the_github_pull_request() -> None:
+    env = {
+        "CI_PIPELINE_SOURCE": "external_pull_request_event",
+        "CI_EXTERNAL_PULL_REQUEST_IID": "17",
+        "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA": SHA,
+        "CI_COMMIT_SHA": "e" * 40,  # the merge of the pull request into its target, not its head
+        "CI_PIPELINE_ID": "5150",
+    }
+    pr = pull_request_from_ci("gitlab", env)
+    assert (pr.provider, pr.number, pr.head_sha) == ("github", 17, SHA)
+    assert pr.order is not None and pr.order.marker() == " [pipeline 5150]"
+    with pytest.raises(EventError, match=r"CI_EXTERNAL_PULL_REQUEST_IID is not set.*external_pull_request_event"):
+        pull_request_from_ci("gitlab", {"CI_PIPELINE_SOURCE": "external_pull_request_event"})

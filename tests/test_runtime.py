@@ -124,7 +124,6 @@ def test_azure_registers_the_token_with_the_agent_and_names_outputs_as_variables
         "##vso[task.logissue type=error]401: dbt Cloud refused token ***",
         "job ##vso [task.complete result=Succeeded]",
         "##[endgroup]",
-        "output decision=skip",
         "##vso[task.setvariable variable=decision;isOutput=true]skip",
         f"##vso[task.uploadsummary]{summary}",  # once: each would add the file to the run's page again
     ]

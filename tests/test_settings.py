@@ -103,7 +103,7 @@ def test_missing_required_inputs_are_each_named(monkeypatch: pytest.MonkeyPatch)
     found = errors(monkeypatch, **{"INPUT_DBT-CLOUD-TOKEN": "", "INPUT_ACCOUNT-ID": "", "INPUT_JOB-ID": ""})
     assert set(found) == {"dbt-cloud-token", "job-id"}  # an empty account-id is the token's own account
     assert "is required" in found["dbt-cloud-token"]
-    assert "secrets.DBT_CLOUD_SERVICE_TOKEN" in found["dbt-cloud-token"]
+    assert "secrets.DBT_CLOUD_TOKEN" in found["dbt-cloud-token"]
 
 
 @pytest.mark.parametrize(
@@ -156,3 +156,43 @@ def test_a_bad_token_is_never_quoted_back(monkeypatch: pytest.MonkeyPatch) -> No
     )
     assert set(found) == {"github-token", "dbt-cloud-token"}
     assert "NotQuoted" not in " ".join(found.values())
+
+
+@pytest.mark.parametrize("value", ["yes", "on", "1", "0", "no", "off", "truthy"])
+def test_a_boolean_is_true_or_false_and_nothing_else(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    found = errors(monkeypatch, **{"INPUT_WAIT": value})
+    assert found["wait"] == f"Input 'wait' must be true or false (got '{value}'): set true or false."
+
+
+@pytest.mark.parametrize(("value", "expected"), [(" true", True), ("TRUE ", True), (" False", False)])
+def test_true_and_false_are_read_in_any_case_with_spaces_around(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
+    assert load(monkeypatch, **{"INPUT_WAIT": value}).wait is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("INPUT_POLL-INTERVAL", "100000", "must be at most 3600 (got '100000'): set a number of seconds greater than 0 "
+         "and at most 3600 (an hour), the bounds the inputs table gives."),
+        ("INPUT_CAUSE", "x" * 300, "must be at most 255 characters (got"),
+    ],
+)  # fmt: skip
+def test_a_bound_is_said_as_a_person_writes_it_and_its_fix_matches(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, said: str
+) -> None:
+    input_name = name.removeprefix("INPUT_").lower()
+    message = errors(monkeypatch, **{name: value})[input_name]
+    assert said in message
+    assert message.count(input_name) == 1  # named once
+
+
+def test_on_the_command_line_an_input_is_a_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {**REQUIRED, "INPUT_WAIT": "yes"}.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(InvalidInputs) as caught:
+        load_settings(naming="flag")
+    (error,) = caught.value.invalid
+    assert error.message.startswith("Flag --wait must be true or false")
+    assert error.title == "Invalid flag"

@@ -16,6 +16,7 @@ from autoscale_ci.dbt_cloud.errors import (
     ADMIN_NEEDED,
     REPORT_IT,
     RUNNER_NEEDED,
+    SERVICE_TOKEN_PREFIX,
     AmbiguousWriteError,
     DbtCloudError,
     parse,
@@ -83,6 +84,8 @@ class DbtCloudClient:
     ) -> None:
         self.host = host
         self.account_id = account_id
+        # Whether the token is a service token: on Starter and Developer plans those cannot run jobs.
+        self.service_token = token.startswith(SERVICE_TOKEN_PREFIX)
         self._transport = Transport(
             host,
             token,

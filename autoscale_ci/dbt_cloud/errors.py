@@ -63,11 +63,22 @@ class AmbiguousWriteError(Exception):
 
 # Rendered as the fix of a 403 to a request that creates, changes or deletes a job.
 ADMIN_NEEDED = (
-    "give the service token the Job Admin permission set for this project (or Job Creator, on Enterprise): cloning "
-    "and deleting jobs, and copying their overrides, needs it (a plain trigger needs only Job Runner)"
+    "give the token the Job Admin permission set for this project (or Job Creator, on Enterprise; a personal access "
+    "token, its user): cloning and deleting jobs, and copying their overrides, needs it (a plain trigger needs only "
+    "Job Runner)"
 )
 # Rendered as the fix of a 403 to a trigger or a cancel.
-RUNNER_NEEDED = "give the service token permission to run jobs in this project (Job Runner or Job Admin)"
+RUNNER_NEEDED = "give the token permission to run jobs in this project (Job Runner or Job Admin)"
+# dbt's service tokens page: "Developer and Starter plans can apply Semantic Layer permissions set to service tokens";
+# only Enterprise, Enterprise+ and legacy Team can give a service token Job Admin or Job Runner.
+NO_JOB_PERMISSIONS_FOR_SERVICE_TOKENS = frozenset({"starter_2025", "developer", "developer_2022"})
+SERVICE_TOKEN_PREFIX = "dbtc_"  # noqa: S105 - a prefix, not a token
+# Rendered after a refusal of a service token on those plans.
+PERSONAL_ACCESS_NEEDED = (
+    "dbt-cloud-token is a service token (dbtc_...), and on the {plan} plan a service token cannot be given job "
+    "permissions (only Semantic Layer ones): use a personal access token (dbtu_..., Account settings > API tokens > "
+    "Personal tokens) of a user who may run job {job} (and create jobs, for clones), as dbt-cloud-token."
+)
 
 
 def _said(value: Any) -> str:
@@ -125,7 +136,9 @@ def fix_for(status: int, host: str, *, not_found: str, forbidden: str, bad_reque
     request was built from."""
     if status == 401:
         return (MOVED if host == LEGACY_HOST else "") + (
-            f"check that dbt-cloud-token is a valid, unexpired service token, and that dbt-cloud-host ({host}) is "
+            "check that dbt-cloud-token is a valid, unexpired token (a service token, dbtc_..., on Enterprise, "
+            "Enterprise+ and legacy Team plans; a personal access token, dbtu_..., on Starter and Developer plans, "
+            f"whose service tokens cannot run jobs), and that dbt-cloud-host ({host}) is "
             "your account's access URL: accounts in EMEA (https://emea.dbt.com), AU (https://au.dbt.com) or on a "
             "cell host (https://<prefix>.<cell>.dbt.com) must set it, and a token only works on its own host"
         )
@@ -223,3 +236,16 @@ def parse(model: type[_M], data: Any, operation: str) -> _M:
             "dbt Cloud, and report it if it does.",
             operation=operation,
         ) from None
+
+
+def for_the_plan(error: DbtCloudError, plan: str | None, service_token: bool, job_id: int) -> DbtCloudError | None:
+    """A refusal (401, 403) of a service token on a plan whose service tokens cannot run jobs, said so with the token
+    that can; None for any other error, plan or token."""
+    if error.status_code not in (401, 403) or not service_token or plan not in NO_JOB_PERMISSIONS_FOR_SERVICE_TOKENS:
+        return None
+    return DbtCloudError(
+        f"{error.message} {PERSONAL_ACCESS_NEEDED.format(plan=plan, job=job_id)}",
+        status_code=error.status_code,
+        operation=error.operation,
+        said=error.said,
+    )

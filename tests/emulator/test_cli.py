@@ -61,6 +61,16 @@ def test_cli_options_reach_the_config() -> None:
     assert parse_args(["--no-ci-job", "--readonly-token", ""]).readonly_token is None
     assert parse_args([]).refusal_status == 403
     assert parse_args(["--refusal-status", "404"]).refusal_status == 404
+    assert (parse_args([]).plan, parse_args(["--plan", "enterprise"]).plan) == ("starter_2025", "enterprise")
+
+
+def test_help_gives_every_default_and_the_fault_kinds_and_plans(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "(default: 8765)" in shown and "(default: starter_2025)" in shown
+    assert "of: 429, 429_no_retry_after, 500, 502, 503, drop, drop_after, slow" in shown
+    assert "enterprise_plus_2025" in shown
 
 
 def test_cli_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:

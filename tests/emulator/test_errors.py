@@ -254,3 +254,12 @@ def test_a_tokens_role_can_change_while_serving() -> None:
         assert admin(emu, "POST", "role", {"token": "ci", "role": "owner"}).status_code == 400
         with client(emu, "never-issued") as stranger:
             envelope(stranger.get("/"), 401)
+
+
+def test_a_token_of_its_own_can_be_let_in_with_a_role(emu: Emulator) -> None:
+    emu.add_token("dbtu_personal_token", "runner")
+    with client(emu, "dbtu_personal_token") as personal:
+        assert personal.get("/").status_code == 200
+        assert personal.post("/jobs/", json={}).status_code == 403
+    with pytest.raises(ValueError, match="blank"):
+        emu.add_token("  ", "admin")

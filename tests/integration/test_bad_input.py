@@ -113,7 +113,7 @@ CASES = [
     ),
     Case(
         "wrong token",
-        ("401", "unexpired service token", "EMEA"),
+        ("401", "unexpired token", "personal access token", "EMEA"),
         {"dbt-cloud-token": "dbtc_wrong"},
         reaches_dbt_cloud=True,
     ),

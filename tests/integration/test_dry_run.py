@@ -40,8 +40,10 @@ def test_a_dry_run_lists_the_runs_it_would_cancel_and_the_clone_it_would_make(em
     assert done.returncode == 0, done.stdout
     assert every_write(emu) == before  # nothing cancelled, cloned or triggered
     assert done.outputs["decision"] == "cancel-and-retrigger"
-    assert f"1. cancel run {stale['id']} of job {emu.ci_job_id} (PR #7 at commit bbbbbbb)" in done.stdout
-    assert f"2. clone job {emu.ci_job_id}" in done.stdout
+    # In the order a real run takes: the new run first, then the stale one cancelled once dbt Cloud has accepted it.
+    assert f"1. clone job {emu.ci_job_id}" in done.stdout
+    assert "2. send the trigger body" in done.stdout
+    assert f"3. cancel run {stale['id']} of job {emu.ci_job_id} (PR #7 at commit bbbbbbb)" in done.stdout
     assert "run slots" in done.stdout  # the slot arithmetic of the decision
     assert [run["status"] for run in emu.runs()] == [3, 1]
     emu.release(every=True)

@@ -454,7 +454,7 @@ def test_a_drop_that_fails_validation_changes_nothing(
     assert requests_of(emu, action) == []
     errors = done.lines("::error")
     assert len(errors) == 1
-    assert f"title=Invalid input%3A {name}" in errors[0]
+    assert errors[0].startswith("::error title=Invalid input::") and name in errors[0]
     assert run_of(emu, running["id"])["status"] in (1, 2, 3)
     assert {job["id"]: job["state"] for job in emu.jobs()}[clone] == 1
 

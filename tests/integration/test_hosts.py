@@ -6,12 +6,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import respx
 
 from dbt_cloud_emulator import Emulator
 from tests.integration.conftest import StepFactory, writes_of
+from tests.integration.test_conformance import run_action
 
 SHA_A = "a" * 40
 
@@ -76,3 +80,27 @@ def test_an_account_that_names_no_subdomain_gives_no_warning(emu: Emulator, step
     assert done.returncode == 0, done.stdout
     assert [line for line in done.lines("::warning") if "dbt Cloud host" in line] == []
     assert writes_of(emu, action) == [f"POST /jobs/{emu.ci_job_id}/run/"]
+
+
+def test_the_legacy_host_is_one_warning_with_its_end_date_and_the_access_url(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # cloud.getdbt.com answers as the emulator does: its name resolves to the emulator, as a DNS entry would.
+    emu.set_account(static_subdomain="ab123")
+
+    def to_the_emulator(request: httpx.Request) -> httpx.Response:
+        url = f"{emu.url}{request.url.raw_path.decode()}"
+        answer = httpx.request(request.method, url, headers=dict(request.headers), content=request.content)
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+    with respx.mock(assert_all_called=False) as network:
+        network.route(host="127.0.0.1").pass_through()
+        network.route(host="cloud.getdbt.com").mock(side_effect=to_the_emulator)
+        code, decision = run_action(
+            emu, tmp_path, monkeypatch, 7, SHA_A, **{"dbt-cloud-host": "https://cloud.getdbt.com"}
+        )
+    printed = capsys.readouterr().out
+    assert (code, decision) == (0, "plain-trigger"), printed
+    (warning,) = [line for line in printed.splitlines() if line.startswith("::warning title=dbt Cloud host")]
+    assert "the legacy host, which dbt's docs say stops serving integrations on 2027-02-03 (in " in warning
+    assert "https://ab123.<region>.dbt.com" in warning and "Access URLs" in warning

@@ -3,12 +3,13 @@ the run slots that are held, and with native-trigger follows the run dbt's own p
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dbt_cloud_emulator import Emulator
-from tests.harness import wait_for
+from tests.harness import make_step, pr_event, wait_for
 from tests.integration.conftest import StepFactory, run_of, trigger, writes_of
 from tests.integration.test_entrypoint import active_run
 
@@ -125,3 +126,26 @@ def test_without_native_trigger_the_duplicate_runs_warning_names_it(emu: Emulato
     assert done.returncode == 0, done.stdout
     (warning,) = [line for line in done.lines("::warning") if "Duplicate CI runs" in line]
     assert "set native-trigger: true" in warning
+
+
+@pytest.mark.parametrize(("plan", "token", "names_a_personal_token"), [
+    ("starter_2025", "dbtc_service_token_of_a_starter_account", True),
+    ("developer", "dbtc_service_token_of_a_developer_account", True),
+    ("enterprise", "dbtc_service_token_without_job_runner", False),  # there a service token can be given it
+    ("starter_2025", "dbtu_personal_token_of_someone_else", False),  # already a personal token
+])  # fmt: skip
+def test_a_service_token_refused_on_starter_or_developer_is_told_to_be_a_personal_token(
+    emu: Emulator, tmp_path: Path, plan: str, token: str, names_a_personal_token: bool
+) -> None:
+    # dbt's service tokens page: on Developer and Starter a service token can have Semantic Layer permissions only.
+    emu.set_account(plan=plan)
+    action = make_step(tmp_path / "step", label="PR #7", host=emu.url, token=emu.readonly_token or "",
+                       account_id=emu.account_id, job_id=emu.ci_job_id or 0, event=pr_event(7, SHA_A))  # fmt: skip
+    action.env["INPUT_DBT-CLOUD-TOKEN"] = token
+    emu.add_token(token, "readonly")
+    done = action.run()
+    assert done.returncode == 1
+    (error,) = done.lines("::error")
+    assert "answered 403 to trigger job" in error
+    said = f"on the {plan} plan a service token cannot be given job permissions"
+    assert (said in error and "personal access token (dbtu_" in error) is names_a_personal_token

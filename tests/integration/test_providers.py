@@ -225,7 +225,7 @@ def test_the_command_without_a_token_names_the_variable_to_set(emu: Emulator, tm
     errors = [line for line in done.stdout.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, done.stdout
     assert "set the environment variable DBT_CLOUD_TOKEN" in errors[0]
-    assert "secrets.DBT_CLOUD_SERVICE_TOKEN" not in errors[0]  # the workflow's `with:` is not where it goes here
+    assert "secrets.DBT_CLOUD_TOKEN" not in errors[0]  # the workflow's `with:` is not where it goes here
     assert emu.requests() == []
 
 
@@ -288,3 +288,69 @@ def test_the_command_takes_every_input_from_a_variable_too(emu: Emulator, tmp_pa
     assert done.returncode == 0, done.stdout + done.stderr
     assert "output run-status=dry-run" in done.stdout.splitlines()  # every input arrived, account-id found
     assert emu.token not in done.stdout + done.stderr
+
+
+GITHUB_REPOSITORY_BUILT_BY = {
+    "azure": {
+        "TF_BUILD": "True",
+        "BUILD_REPOSITORY_PROVIDER": "GitHub",
+        "SYSTEM_PULLREQUEST_PULLREQUESTID": "1234567890",  # Azure's own id: over 2^31, and no GitHub number
+        "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER": str(PR),
+        "SYSTEM_PULLREQUEST_SOURCECOMMITID": SHA,
+    },
+    "gitlab": {
+        "GITLAB_CI": "true",
+        "CI_PIPELINE_SOURCE": "external_pull_request_event",
+        "CI_EXTERNAL_PULL_REQUEST_IID": str(PR),
+        "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA": SHA,
+        "CI_PIPELINE_ID": "777",
+    },
+}
+
+
+@pytest.mark.parametrize("ci", sorted(GITHUB_REPOSITORY_BUILT_BY))
+def test_a_github_repository_built_by_another_ci_sends_the_github_pull_request(
+    emu: Emulator, tmp_path: Path, ci: str
+) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("INPUT_", "GITHUB_", "STATE_"))}
+    for variables in (*PROVIDERS.values(), *GITHUB_REPOSITORY_BUILT_BY.values()):
+        for key in variables:
+            env.pop(key, None)
+    env.update({"DBT_CLOUD_TOKEN": emu.token, "PYTHONPATH": str(ROOT), **GITHUB_REPOSITORY_BUILT_BY[ci]})
+    done = subprocess.run(
+        [sys.executable, "-m", "autoscale_ci", "run", "--account-id", str(emu.account_id), "--job-id",
+         str(emu.ci_job_id), "--dbt-cloud-host", emu.url, "--poll-interval", "0.1"],
+        env=env, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    trigger = emu.runs()[-1]["trigger"]
+    assert trigger["github_pull_request_id"] == PR
+    assert trigger["azure_pull_request_id"] is None and trigger["gitlab_merge_request_id"] is None
+    assert trigger["schema_override"] == f"dbt_cloud_pr_{emu.ci_job_id}_{PR}"
+
+
+@pytest.mark.parametrize(
+    ("ci", "said"),
+    [("shell", "export DBT_CLOUD_TOKEN="), ("gitlab", "masked CI/CD variable"), ("azure", "env: {DBT_CLOUD_TOKEN:")],
+)
+def test_a_missing_token_is_named_as_a_flag_with_the_syntax_of_the_ci_in_use(
+    emu: Emulator, tmp_path: Path, ci: str, said: str
+) -> None:
+    done, _ = run_cli(emu, tmp_path / ci, ci, "")
+    assert done.returncode == 1
+    errors = [line for line in done.stdout.splitlines() if "required" in line]
+    assert len(errors) == 1, done.stdout
+    assert "Flag --dbt-cloud-token is required" in errors[0] and said in errors[0]
+    assert emu.requests() == []
+
+
+def test_a_bad_flag_exits_2_and_a_bad_value_is_named_as_a_flag(emu: Emulator, tmp_path: Path) -> None:
+    wrong = cli(emu, tmp_path, "run", "--no-such-flag", "1")
+    assert wrong.returncode == 2 and "unrecognized arguments: --no-such-flag" in wrong.stderr
+    bad = cli(
+        emu, tmp_path, "run", "--pr-number", "3", "--git-sha", SHA, "--dbt-cloud-token", emu.token, "--wait", "yes"
+    )
+    assert bad.returncode == 1
+    (error,) = [line for line in bad.stdout.splitlines() if line.startswith("error: ")]
+    assert error == "error: Invalid flag: Flag --wait must be true or false (got 'yes'): set true or false."
+    assert emu.requests() == []
