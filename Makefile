@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo soak bench container-test flake-check lint typecheck unit lock clean
+.PHONY: install test demo soak bench container-test flake-check lint typecheck unit lock clean inputs
 
 install: $(STAMP)
 
@@ -30,6 +30,11 @@ unit: $(STAMP)
 	$(BIN)/pytest --cov --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=90
 
 test: lint typecheck unit
+
+# Each input's text, kept in action.yml, written into the command line's help (autoscale_ci/inputs/help.py) and the
+# README's inputs table; tests/scripts/test_gen_inputs.py fails until they are current.
+inputs: $(STAMP)
+	$(BIN)/python scripts/gen_inputs.py
 
 # The action's main job against the local dbt Cloud emulator: four pushes, each decision, requests and summaries.
 demo: $(STAMP)

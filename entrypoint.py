@@ -1,5 +1,5 @@
 """Container entry point of the action."""
 
-from autoscale_ci.main import main
+from autoscale_ci.run import main
 
 raise SystemExit(main())

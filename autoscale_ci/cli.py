@@ -6,11 +6,12 @@ import argparse
 import os
 from collections.abc import MutableMapping, Sequence
 
-from autoscale_ci import __version__, dialects, post
-from autoscale_ci import main as action
-from autoscale_ci.inputs_help import INPUTS
-from autoscale_ci.runtime import OUTPUTS_FILE_VARIABLE, SUMMARY_FILE_VARIABLE
-from autoscale_ci.settings import input_names
+from autoscale_ci import __version__, post
+from autoscale_ci import run as action
+from autoscale_ci.ci import dialects
+from autoscale_ci.ci.runtime import OUTPUTS_FILE_VARIABLE, SUMMARY_FILE_VARIABLE
+from autoscale_ci.inputs.help import INPUTS
+from autoscale_ci.inputs.settings import input_names
 
 COMMANDS = ("run", "cleanup", "post")
 # Rendered when the command runs without a dbt Cloud token: `{how}` is how the CI in use hands a secret to a step.

@@ -1,60 +1,17 @@
-"""The post step, and the record the main step keeps for it: after a main step that was killed, cancel its run and
-delete its clone. Idempotent."""
+"""The post step: after a main step that was killed, cancel its run and delete its clone, as its `Leftovers` record
+says. Idempotent."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 
+from autoscale_ci import USER_AGENT
+from autoscale_ci.act.leftovers import Leftovers
+from autoscale_ci.ci.runtime import Runtime
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.errors import ActionError
-from autoscale_ci.runtime import Runtime
-from autoscale_ci.settings import TOKEN_INPUT, InvalidInputs, load_settings
-
-RUN, CLONE, ACCOUNT = "run_id", "clone_job_id", "account_id"
-
-
-class Leftovers:
-    """What a killed main step would leave, kept in GITHUB_STATE for the post step (which reads it as `STATE_*`).
-
-    A value is saved as soon as it exists and cleared once it is settled: a run once it has ended, been cancelled or
-    was left running on purpose; a clone once deleted, or kept on purpose. So the post step touches only what a main
-    step could not settle itself."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-
-    def run_started(self, run_id: int) -> None:
-        """The step's run exists: cancel it if the step dies."""
-        self._runtime.save_state({RUN: str(run_id)})
-
-    def run_settled(self) -> None:
-        """The run needs nothing more from the post step."""
-        self._runtime.save_state({RUN: ""})
-
-    def clone_created(self, clone_id: int) -> None:
-        """The step's clone exists: delete it if the step dies."""
-        self._runtime.save_state({CLONE: str(clone_id)})
-
-    def clone_settled(self) -> None:
-        """The clone needs nothing more from the post step."""
-        self._runtime.save_state({CLONE: ""})
-
-    def account_found(self, account_id: int) -> None:
-        """The account the step found for an empty account-id: the post step needs it too."""
-        self._runtime.save_state({ACCOUNT: str(account_id)})
-
-    @staticmethod
-    def account(env: Mapping[str, str]) -> int:
-        """The account the main step found, or 0 when it found none (account-id was given)."""
-        found = env.get(f"STATE_{ACCOUNT}", "").strip()
-        return int(found) if found.isdigit() else 0
-
-    @staticmethod
-    def read(env: Mapping[str, str]) -> tuple[int | None, int | None]:
-        """The run to cancel and the clone to delete, as the runner hands them to the post step."""
-        run_id, clone_id = (env.get(f"STATE_{name}", "").strip() for name in (RUN, CLONE))
-        return (int(run_id) if run_id.isdigit() else None, int(clone_id) if clone_id.isdigit() else None)
+from autoscale_ci.inputs.settings import TOKEN_INPUT, InvalidInputs, load_settings
 
 
 def main() -> int:
@@ -86,7 +43,9 @@ def _clean_up(env: Mapping[str, str], runtime: Runtime) -> int:
         return 0
     account_id = settings.account_id or Leftovers.account(env)
     try:
-        with DbtCloudClient(settings.dbt_cloud_host, settings.token, account_id, max_attempts=3) as client:
+        with DbtCloudClient(
+            settings.dbt_cloud_host, settings.token, account_id, max_attempts=3, user_agent=USER_AGENT
+        ) as client:
             if run_id is not None and not _settle_run(client, runtime, run_id, clone_id, settings.cancel_on_abort):
                 return 0
             if clone_id is not None:

@@ -12,12 +12,13 @@ import io
 import statistics
 from typing import Any
 
-from autoscale_ci.context import PullRequest
+from autoscale_ci import USER_AGENT
+from autoscale_ci.act.executor import Executor, Options
+from autoscale_ci.ci.runtime import Runtime
 from autoscale_ci.dbt_cloud import DbtCloudClient
-from autoscale_ci.engine import Trigger
-from autoscale_ci.executor import Executor, Options
-from autoscale_ci.models import parse_timestamp
-from autoscale_ci.runtime import Runtime
+from autoscale_ci.dbt_cloud.models import parse_timestamp
+from autoscale_ci.inputs.github_event import PullRequest
+from autoscale_ci.rules.decide import Trigger
 from dbt_cloud_emulator import Emulator, EmulatorConfig
 
 RUN_SECONDS = 600.0
@@ -63,7 +64,7 @@ def _history(emu: Emulator, client: DbtCloudClient, runs: int, seconds: float) -
 def one_run(deviation: float) -> dict[str, Any]:
     """Trigger and wait on one run of RUN_SECONDS * (1 + deviation) after a history of RUN_SECONDS runs."""
     with Emulator(EmulatorConfig(speed=0.0, start_seconds=1.0, run_seconds=RUN_SECONDS)) as emu:
-        client = DbtCloudClient(emu.url, emu.token, emu.account_id)
+        client = DbtCloudClient(emu.url, emu.token, emu.account_id, user_agent=USER_AGENT)
         _history(emu, client, 3, RUN_SECONDS)
         emu.set_timing(job_id=emu.ci_job_id, run_seconds=RUN_SECONDS * (1 + deviation))
         return {"deviation": deviation, **_wait_on_one(emu, client)}
@@ -74,7 +75,7 @@ def fresh_run(run_seconds: float, queued_seconds: float, history: int) -> dict[s
     `queued_seconds` for the account's only slot before it starts (1 s) and runs `run_seconds`: when is its end
     noticed, for how many requests."""
     with Emulator(EmulatorConfig(speed=0.0, start_seconds=1.0, run_seconds=run_seconds)) as emu:
-        client = DbtCloudClient(emu.url, emu.token, emu.account_id)
+        client = DbtCloudClient(emu.url, emu.token, emu.account_id, user_agent=USER_AGENT)
         _history(emu, client, history, run_seconds)
         if queued_seconds:
             ahead = emu.seed_job("Ahead", start_seconds=0.0, run_seconds=queued_seconds)

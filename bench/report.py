@@ -329,7 +329,7 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
                 ["largest packages", _top(size["ours"]["packages"]), _top(size["dbtc"]["packages"])],
             ],
         ),
-        "Heaviest imports under `autoscale_ci.main` (cumulative ms): "
+        "Heaviest imports under `autoscale_ci.run` (cumulative ms): "
         + ", ".join(f"{name} {ms:.0f}" for name, ms in imp["ours"].get("heaviest", [])),
         "",
     ]
@@ -413,7 +413,7 @@ def markdown(results: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f"run times log-normal around {sim['median_run_minutes']:.0f} min, {sim['run_slots']} run slots, a "
         f"production job taking {sim['production_job']}. The emulator's clock is frozen and moved by hand; each "
         "policy decides at each push from the emulator's state: plain trigger; dbtc's rules re-implemented from "
-        "its source; ours through `autoscale_ci.engine.decide`. Push-to-result is the time from a push until a "
+        "its source; ours through `autoscale_ci.rules.decide.decide`. Push-to-result is the time from a push until a "
         "result exists for that commit or a newer one of the PR. Superseded run-minutes are the slot minutes of "
         "runs that were cancelled or outlived by a newer push of their PR.",
         "",

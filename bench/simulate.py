@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from autoscale_ci.engine import AccountFacts, Clone, Follow, PrState, Skip, Snapshot, decide
-from autoscale_ci.markers import PushOrder, clone_marker, push_marker
-from autoscale_ci.models import Run
-from autoscale_ci.snapshot import as_active as snapshot_of
+from autoscale_ci.act.snapshot import as_active as snapshot_of
+from autoscale_ci.dbt_cloud.models import Run
+from autoscale_ci.rules.decide import AccountFacts, Clone, Follow, PrState, Skip, Snapshot, decide
+from autoscale_ci.rules.markers import PushOrder, clone_marker, push_marker
 from bench.common import ACTIVE, median, percentile
 from dbt_cloud_emulator import Emulator, EmulatorConfig
 
@@ -141,7 +141,7 @@ def dbtc_rules(world: World, push: Push) -> None:
 
 
 def ours(world: World, push: Push) -> None:
-    """`autoscale_ci.engine.decide` on a snapshot of the account, carried out as the executor does."""
+    """`autoscale_ci.rules.decide.decide` on a snapshot of the account, carried out as the executor does."""
     # The same conversion from the API's run objects that the action's snapshot makes.
     active = [snapshot_of(Run.model_validate(run)) for run in world.active()]
     account = AccountFacts(run_slots=int(world.emu.account()["run_slots"]))

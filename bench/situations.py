@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from autoscale_ci.clone import WRITABLE_FIELDS
-from autoscale_ci.markers import clone_marker, push_marker
+from autoscale_ci.rules.clone_body import WRITABLE_FIELDS
+from autoscale_ci.rules.markers import clone_marker, push_marker
 from bench.common import (
     Invocation,
     api,

@@ -150,7 +150,7 @@ def imports() -> dict[str, Any]:
     runtime = ensure_runtime_venv()
     return import_times(
         {
-            "ours": (runtime, "autoscale_ci.main", ("autoscale_ci",)),
+            "ours": (runtime, "autoscale_ci.run", ("autoscale_ci",)),
             "dbtc": (DBTC_PYTHON, "dbtc", ("dbtc",)),
             "stack": (runtime, ", ".join(STACK), STACK),
         }

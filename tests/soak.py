@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
-from autoscale_ci import main as action
 from autoscale_ci import post
+from autoscale_ci import run as action
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from dbt_cloud_emulator import FAULT_KINDS, Emulator, EmulatorConfig
 from tests.harness import input_defaults, parse_file_commands, pr_event
@@ -82,7 +82,7 @@ def _fast_retries() -> Iterator[None]:
         kwargs.setdefault("sleep", lambda seconds: time.sleep(min(seconds, 0.02)))
         original(self, *args, **kwargs)
 
-    DbtCloudClient.__init__ = fast  # type: ignore[method-assign]
+    DbtCloudClient.__init__ = fast  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:

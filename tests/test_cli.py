@@ -45,8 +45,8 @@ def test_a_mode_that_is_none_says_what_mode_takes() -> None:
 
 
 def test_help_describes_every_flag_as_action_yml_does(capsys: pytest.CaptureFixture[str]) -> None:
-    from autoscale_ci.inputs_help import INPUTS
-    from autoscale_ci.settings import input_names
+    from autoscale_ci.inputs.help import INPUTS
+    from autoscale_ci.inputs.settings import input_names
 
     only = {"run": CLEANUP_ONLY | {"mode"}, "cleanup": RUN_ONLY | {"mode"}, "post": set(input_names()) - POST_READS}
     for argv in (["--help"], ["run", "--help"], ["cleanup", "--help"], ["post", "--help"]):

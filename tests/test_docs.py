@@ -1,5 +1,6 @@
-"""The README's inputs and outputs tables say what action.yml declares, the settings read every input, and
-CONTRIBUTING.md's file map lists every module."""
+"""The README's outputs table says what action.yml declares, the settings read every input, and CONTRIBUTING.md's
+file map lists every module. The README's inputs table and the command line's help are written from action.yml by
+scripts/gen_inputs.py: tests/scripts/test_gen_inputs.py keeps them current."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 
 import yaml
 
-from autoscale_ci.settings import input_names
+from autoscale_ci.inputs.settings import input_names
 from tests.harness import ROOT
 
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
@@ -27,20 +28,6 @@ def table(heading: str) -> dict[str, list[str]]:
     return rows
 
 
-def test_readme_inputs_match_action_yml() -> None:
-    documented = table("Inputs")
-    assert list(documented) == list(ACTION["inputs"])
-    for name, body in ACTION["inputs"].items():
-        default = str(body.get("default", ""))
-        shown = documented[name][0]
-        if body.get("required"):
-            assert shown == "(required)", name
-        elif re.fullmatch(r"`[^`]*`", shown) and default:
-            assert shown == f"`{default}`", name
-        else:
-            assert not default, f"{name}: README shows {shown}, action.yml says {default!r}"
-
-
 def test_readme_outputs_match_action_yml() -> None:
     assert list(table("Outputs")) == list(ACTION["outputs"])
 
@@ -49,25 +36,35 @@ def test_every_declared_input_is_read_and_every_read_input_declared() -> None:
     assert sorted(input_names()) == sorted(ACTION["inputs"])
 
 
-def test_the_file_map_lists_every_module() -> None:
-    listed = set(
-        re.findall(r"`((?:autoscale_ci/)?[\w/]+\.py)`", CONTRIBUTING.split("| path | owns |", 1)[1].split("\n\n", 1)[0])
+def test_the_file_map_has_a_row_for_each_folder_and_entry_file_and_names_every_module() -> None:
+    rows = dict(
+        re.findall(r"^\| `(autoscale_ci/[\w/]+)`[^|]*\| (.*) \|$", CONTRIBUTING.split("| path | owns |", 1)[1], re.M)
     )
-    modules = {path.relative_to(ROOT).as_posix() for path in (ROOT / "autoscale_ci").rglob("*.py")}
-    assert modules - listed == set(), "add a row for each to the file map in CONTRIBUTING.md"
-    assert {path for path in listed if path.startswith("autoscale_ci/")} - modules == set(), "rows for no module"
+    package = ROOT / "autoscale_ci"
+    folders = {f"autoscale_ci/{path.name}/" for path in package.iterdir() if (path / "__init__.py").exists()}
+    top = {f"autoscale_ci/{path.name}" for path in package.glob("*.py")}
+    listed_top = set(re.findall(r"`(autoscale_ci/\w+\.py)`", CONTRIBUTING.split("| path | owns |", 1)[1]))
+    assert top - listed_top == set(), "add a row for each file at the package's top to CONTRIBUTING.md's file map"
+    listed = set(re.findall(r"`(autoscale_ci/[\w/]*\w(?:\.py)?/?)`", CONTRIBUTING.split("| path | owns |", 1)[1]))
+    assert {path for path in listed if not (ROOT / path).exists()} == set(), "the file map names what is not there"
+    assert folders - set(rows) == set(), "add a row for each folder to CONTRIBUTING.md's file map"
+    for folder in folders:
+        named = set(re.findall(r"`(\w+\.py)`", rows[folder]))
+        modules = {path.name for path in (ROOT / folder).glob("*.py")} - {"__init__.py"}
+        assert named == modules, f"the file map's row for {folder} names its modules: {sorted(modules)}"
 
 
 def example_comment() -> str:
     """The comment of the README's example: a clone's run that failed on two nodes."""
     from datetime import UTC, datetime
 
-    from autoscale_ci.context import PullRequest
-    from autoscale_ci.engine import Clone, RunStatus
-    from autoscale_ci.models import Run
-    from autoscale_ci.outcome import Outcome
-    from autoscale_ci.pr_comment import Marker, finished
-    from autoscale_ci.results import Node, RunResults
+    from autoscale_ci.dbt_cloud.models import Run
+    from autoscale_ci.inputs.github_event import PullRequest
+    from autoscale_ci.report.comment import Marker, finished
+    from autoscale_ci.report.outcome import Outcome
+    from autoscale_ci.report.results import Node, RunResults
+    from autoscale_ci.rules.decide import Clone
+    from autoscale_ci.rules.verdict import RunStatus
 
     pr = PullRequest(number=12, head_sha="1a2b3c4" + "0" * 33, updated_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
     run = Run(
@@ -103,13 +100,3 @@ def test_the_readme_shows_the_comment_the_action_writes() -> None:
     quoted = [line[2:] if line.startswith("> ") else line[1:] for line in section.splitlines() if line.startswith(">")]
     rendered = example_comment().splitlines()[1:]  # the hidden marker is not shown
     assert quoted == rendered, "\n".join(f"> {line}".rstrip() for line in rendered)
-
-
-def test_the_command_lines_help_says_what_action_yml_says() -> None:
-    from autoscale_ci.inputs_help import INPUTS
-
-    declared = {
-        name: (" ".join(str(body.get("description", "")).split()), str(body.get("default", "")))
-        for name, body in ACTION["inputs"].items()
-    }
-    assert declared == INPUTS, "regenerate autoscale_ci/inputs_help.py from action.yml"

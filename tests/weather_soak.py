@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from autoscale_ci import main as action
 from autoscale_ci import post
+from autoscale_ci import run as action
 from dbt_cloud_emulator import Emulator, EmulatorConfig, caller_id
 from tests.harness import input_defaults, make_step, parse_file_commands, pr_event, wait_for
 from tests.soak import Tally, _environment, _fast_retries, _trigger

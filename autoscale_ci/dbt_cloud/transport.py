@@ -13,7 +13,6 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from tenacity.stop import stop_base
 
-from autoscale_ci import __version__
 from autoscale_ci.dbt_cloud.errors import AmbiguousWriteError, retry_after_seconds, unreachable
 from autoscale_ci.errors import Aborted
 
@@ -81,6 +80,7 @@ class Transport:
         clock: Callable[[], float],
         interrupted: Callable[[], bool],
         on_retry: Callable[[str], None],
+        user_agent: str,
     ) -> None:
         self.host = host
         self._base = f"{host}/api/v2/accounts/{account_id}"
@@ -100,7 +100,7 @@ class Transport:
             headers={
                 "Authorization": f"Token {token}",
                 "Accept": "application/json",
-                "User-Agent": f"autoscale-dbt-ci/{__version__}",
+                "User-Agent": user_agent,
             },
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
@@ -143,14 +143,9 @@ class Transport:
                 return min(delay, self._retry_after_cap)
         return float(self._backoff(state))
 
-    def send(
-        self, method: str, path: str, *, idempotent: bool, attempts: int | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        """The answer, after the retries the policy allows (`attempts` in all, when the caller paces its own retries);
-        a write that may have landed is AmbiguousWriteError."""
-        most = attempts or self._max_attempts
-        began = time.monotonic()
-        tried = 0
+    def _retrying(self, method: str, path: str, *, idempotent: bool, most: int) -> Retrying:
+        """The policy for one request: what may be retried, how long to wait, when to stop, and what the log says
+        before each wait."""
 
         def retryable(exc: BaseException) -> bool:
             if isinstance(exc, _RetryableResponse):
@@ -170,7 +165,7 @@ class Transport:
             )
 
         deadline, interrupted = self._retry_budget()
-        retrying = Retrying(
+        return Retrying(
             stop=stop_after_attempt(most) | _StopEarly(deadline, self._clock, interrupted) | _StopUnanswered(self),
             wait=self._wait,
             retry=retry_if_exception(retryable),
@@ -178,6 +173,16 @@ class Transport:
             before_sleep=say,
             reraise=True,
         )
+
+    def send(
+        self, method: str, path: str, *, idempotent: bool, attempts: int | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """The answer, after the retries the policy allows (`attempts` in all, when the caller paces its own retries);
+        a write that may have landed is AmbiguousWriteError."""
+        most = attempts or self._max_attempts
+        began = time.monotonic()
+        tried = 0
+        retrying = self._retrying(method, path, idempotent=idempotent, most=most)
         try:
             for attempt in retrying:
                 with attempt:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from autoscale_ci.main import main
+from autoscale_ci.run import main
 from dbt_cloud_emulator import Emulator, EmulatorConfig
 from tests.harness import input_defaults, pr_event
 

@@ -30,9 +30,9 @@ from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from autoscale_ci.clone import clone_definition
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
-from autoscale_ci.main import main
+from autoscale_ci.rules.clone_body import clone_definition
+from autoscale_ci.run import main
 from dbt_cloud_emulator import Emulator, EmulatorConfig
 from tests.harness import ROOT, input_defaults, parse_file_commands, pr_event, wait_for
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from autoscale_ci.clone import WRITABLE_FIELDS
+from autoscale_ci.rules.clone_body import WRITABLE_FIELDS
 from dbt_cloud_emulator import Emulator, caller_id
 from tests.harness import ROOT, pr_event, wait_for
 from tests.integration.conftest import StepFactory, requests_of, run_of, trigger, writes_of
@@ -478,6 +478,11 @@ def test_cleanup_as_a_command(emu: Emulator, tmp_path: Path) -> None:
 
 
 def test_a_followed_run_cancelled_by_its_owner_is_replaced(emu: Emulator, step: StepFactory) -> None:
+    with emu.state.lock:  # the job's own pull request trigger on: warned of once, however often the step decides
+        emu.state.jobs[emu.ci_job_id or 0]["triggers"] = {
+            **emu.state.jobs[emu.ci_job_id or 0]["triggers"],
+            "github_webhook": True,
+        }
     owners = trigger(emu, 7, SHA_A)  # started by another workflow for the same commit
     emu.hold(run_id=owners["id"])
     follower = step(7, SHA_A).start()
@@ -489,6 +494,7 @@ def test_a_followed_run_cancelled_by_its_owner_is_replaced(emu: Emulator, step: 
     done = follower.wait()
     assert done.returncode == 0, done.stdout
     assert "deciding again" in done.stdout
+    assert len([line for line in done.lines("::warning") if "Duplicate CI runs" in line]) == 1
     runs = [r for r in emu.runs() if r["trigger"]["github_pull_request_id"] == 7]
     assert [r["status"] for r in sorted(runs, key=lambda r: r["id"])] == [30, 10]
     assert done.outputs["run-id"] == str(max(r["id"] for r in runs))

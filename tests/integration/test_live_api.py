@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from autoscale_ci.clone import WRITABLE_FIELDS
+from autoscale_ci.rules.clone_body import WRITABLE_FIELDS
 from dbt_cloud_emulator import Emulator, caller_id
 from tests.harness import wait_for
 from tests.integration.conftest import TOKENS, StepFactory, run_of, trigger, writes_of

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from autoscale_ci.pr_comment import Marker, read_marker
+from autoscale_ci.report.comment import Marker, read_marker
 from dbt_cloud_emulator import Emulator
 from tests.fake_github import FakeComment, FakeGitHub
 from tests.harness import NO_GITHUB, Step, wait_for

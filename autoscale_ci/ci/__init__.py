@@ -1,0 +1,1 @@
+"""The CI runner's side: detection, each CI's log dialect, outputs, summary, state and masking."""

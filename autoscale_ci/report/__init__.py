@@ -1,0 +1,1 @@
+"""What the step says and where: outputs, the summary, the pull request comment."""

@@ -1,0 +1,109 @@
+"""After a run: its run_results.json for the summary, and the artifacts later steps asked for, on disk."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from autoscale_ci.ci.runtime import Runtime
+from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
+from autoscale_ci.dbt_cloud.models import ERROR, SUCCESS, Run, RunStep
+from autoscale_ci.report.failed_step import FailedStep, describe, failed_step
+from autoscale_ci.report.results import RunResults, summarize
+
+RUN_RESULTS = "run_results.json"
+# A step is named "Invoke dbt with `dbt build --select ...`"; these commands leave no run results of the build.
+_COMMAND = re.compile(r"`dbt\s+([\w-]+)")
+_NOT_THE_BUILD = frozenset({"deps", "docs", "source", "clean", "debug", "run-operation"})
+
+
+def builds(step: RunStep) -> bool:
+    """Whether the step is a dbt command whose run_results.json reports the build (not deps, docs, freshness...)."""
+    found = _COMMAND.search(step.name)
+    return found is not None and found.group(1) not in _NOT_THE_BUILD
+
+
+def results_step(steps: Sequence[RunStep]) -> int | None:
+    """The step whose run_results.json reports what the job built and tested: the last dbt command that is not
+    docs generation (or deps, source freshness...) and that ran; None when no step says."""
+    building = [step for step in sorted(steps, key=lambda s: s.index) if builds(step)]
+    # A command after one that failed never ran and left nothing; the failed one holds the results.
+    ran = [step for step in building if step.status in (SUCCESS, ERROR)]
+    chosen = ran or building
+    return chosen[-1].index if chosen else None
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What a finished run left to report: its results, and the step it failed in."""
+
+    results: RunResults | None = None
+    failed_step: FailedStep | None = None
+
+
+def _steps(client: DbtCloudClient, runtime: Runtime, run: Run) -> list[RunStep] | None:
+    try:
+        return client.get_run(run.id, related='["run_steps"]').run_steps or []
+    except DbtCloudError as exc:
+        runtime.log(f"Could not read the steps of run {run.id} ({exc.message}); reading its last step's results.")
+        return None
+
+
+def _results_step(runtime: Runtime, run: Run, steps: list[RunStep], failed: RunStep | None) -> int | None:
+    """The step to read run_results.json from; None for the run's last."""
+    if failed is not None and builds(failed):
+        runtime.log(f"Run {run.id} failed in step {failed.index} ({failed.name}); its results come from there.")
+        return failed.index
+    # With docs generated on the run, its last step is `dbt docs generate`, whose run_results.json marks every
+    # node a success: the build's results are in an earlier step. So are they when the run failed in another step.
+    step = results_step(steps) if run.has_docs_generated or failed is not None else None
+    if step is not None:
+        runtime.log(f"Run {run.id} generated docs last, so its results come from step {step}.")
+    return step
+
+
+def _save(runtime: Runtime, run_id: int, name: str, data: bytes, target: Path) -> None:
+    """Write an artifact where later steps look for it; a path that cannot be written is a warning, never a verdict."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    except OSError as exc:
+        runtime.warning(
+            f"Could not save artifact {name} of run {run_id} to {target} ({exc.strerror or exc}): later steps will "
+            "not find it. Set artifacts-path to a directory the step may write.",
+            title="Artifact not saved",
+        )
+        return
+    runtime.log(f"Saved {name} of run {run_id} to {target}.")
+
+
+def collect(client: DbtCloudClient, runtime: Runtime, run: Run, wanted: tuple[str, ...], folder: Path) -> Findings:
+    """Download the wanted artifacts into `folder` (a failure is a warning, never a failed step), read
+    run_results.json and, for a failed run, find the step it failed in."""
+    steps = _steps(client, runtime, run) if run.has_docs_generated or run.status == ERROR else None
+    failed = failed_step(steps or []) if run.status == ERROR else None
+    step = _results_step(runtime, run, steps, failed) if steps is not None else None
+    results = None
+    for name in dict.fromkeys((*wanted, RUN_RESULTS)):
+        try:
+            data = client.get_artifact(run.id, name, step=step if name == RUN_RESULTS else None)
+        except DbtCloudError as exc:
+            if name in wanted:
+                runtime.warning(
+                    f"Could not download artifact {name} of run {run.id}: {exc.message} Later steps will not find "
+                    f"{folder / name}.",
+                    title="Artifact missing",
+                )
+            continue
+        if name in wanted:
+            _save(runtime, run.id, name, data, folder / name)
+        if name == RUN_RESULTS:
+            try:
+                results = summarize(json.loads(data))
+            except ValueError:
+                results = None
+    failure = describe(failed, runtime.redact) if failed is not None else None
+    return Findings(results, failure)

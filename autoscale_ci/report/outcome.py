@@ -1,0 +1,33 @@
+"""What one step did, built once at its end, for the outputs, the summary and the exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from autoscale_ci.dbt_cloud.models import Run
+from autoscale_ci.inputs.github_event import PullRequest
+from autoscale_ci.report.failed_step import FailedStep
+from autoscale_ci.report.results import RunResults
+from autoscale_ci.rules.decide import Plan
+from autoscale_ci.rules.verdict import RunStatus
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The plan as carried out (a refused clone makes it a trigger), the run, and what became of it."""
+
+    plan: Plan
+    pr: PullRequest
+    run_status: RunStatus
+    run: Run | None = None
+    job_id: int | None = None
+    cloned_job_id: int | None = None
+    cancelled_run_ids: tuple[int, ...] = ()
+    seconds: float = 0.0
+    exit_code: int = 0
+    message: str = ""
+    superseded_by: str | None = None
+    results: RunResults | None = None
+    failed_step: FailedStep | None = None
+    # A dry run's trigger body, as JSON a person can copy.
+    trigger_body: str | None = None

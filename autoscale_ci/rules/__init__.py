@@ -1,0 +1,1 @@
+"""Every rule, pure: no I/O, no environment, no clock."""
