@@ -33,6 +33,8 @@ def _action(emu: Emulator, method: str, path: str, body: dict[str, Any]) -> Any:
         ("POST", "outcome"): lambda: emu.set_outcome(**body),
         ("POST", "log_lines"): lambda: emu.set_log_lines(**body),
         ("POST", "timing"): lambda: emu.set_timing(**body),
+        ("POST", "selected_nodes"): lambda: emu.set_selected_nodes(**body),
+        ("POST", "project"): lambda: emu.set_project(**body),
         ("POST", "faults"): lambda: emu.inject(**body),
         ("POST", "faults/rate"): lambda: emu.set_fault_rate(**body),
         ("POST", "outage"): lambda: emu.outage(**body),

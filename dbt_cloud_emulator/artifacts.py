@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .project import DBT_VERSION, NODE_ERROR, NODES, PROJECT, node_name, node_statuses
+from .project import DBT_VERSION, NODE_ERROR, PROJECT, node_name, node_statuses, project_nodes
 from .protocol import JsonDict
 from .state import ERROR, SUCCESS, Run
-from .steps import DOCS_COMMAND, SETUP_STEPS, failed_step, step_names
+from .steps import DOCS_COMMAND, SETUP_STEPS, command_nodes, failed_step, step_names
 
 
 def _stamp(ts: float) -> str:
@@ -43,10 +43,16 @@ def run_results(run: Run, step: int | None = None) -> JsonDict:
     assert run.finished_at is not None
     docs = _step_kind(run, step) == "docs"
     at = len(step_names(run)) if step is None else step
-    statuses = {unique_id: "success" for unique_id, *_ in NODES} if docs else node_statuses(at == failed_step(run))
-    step_seconds = (run.finished_at - run.started_at) / len(NODES)
+    # A dbt command's results are those of the nodes it ran (the job's selection, for build, run and test);
+    # `dbt docs generate` compiles every node of the project.
+    nodes = project_nodes(run.selected) if docs else command_nodes(run, run.commands[at - len(SETUP_STEPS) - 1])
+    if docs:
+        statuses = {unique_id: "success" for unique_id, *_ in nodes}
+    else:
+        statuses = node_statuses(at == failed_step(run), nodes)
+    step_seconds = (run.finished_at - run.started_at) / len(nodes)
     results: list[JsonDict] = []
-    for index, (unique_id, _, relation, _) in enumerate(NODES):
+    for index, (unique_id, _, relation, _) in enumerate(nodes):
         status = statuses[unique_id]
         begin = run.started_at + index * step_seconds
         # docs generate only compiles: its execute phase is empty.
@@ -107,7 +113,7 @@ def manifest(run: Run) -> JsonDict:
             "name": node_name(unique_id),
             "depends_on": {"nodes": list(parents)},
         }
-        for unique_id, kind, _, parents in NODES
+        for unique_id, kind, _, parents in project_nodes(run.selected)
     }
     return {
         "metadata": {
@@ -119,7 +125,7 @@ def manifest(run: Run) -> JsonDict:
         "nodes": nodes,
         "sources": {},
         "macros": {},
-        "parent_map": {uid: list(parents) for uid, _, _, parents in NODES},
+        "parent_map": {uid: list(parents) for uid, _, _, parents in project_nodes(run.selected)},
     }
 
 
@@ -131,7 +137,9 @@ def catalog(run: Run) -> JsonDict:
             "dbt_version": DBT_VERSION,
             "generated_at": _stamp(run.finished_at or run.created_at),
         },
-        "nodes": {uid: {"unique_id": uid, "columns": {}} for uid, kind, _, _ in NODES if kind == "model"},
+        "nodes": {
+            uid: {"unique_id": uid, "columns": {}} for uid, kind, _, _ in project_nodes(run.selected) if kind == "model"
+        },
         "sources": {},
         "errors": None,
     }

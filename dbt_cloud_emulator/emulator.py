@@ -268,6 +268,21 @@ class Emulator:
         """Pad every dbt command step's `logs` and `debug_logs` with `n` more debug lines before its summary."""
         self.state.set_log_lines(n)
 
+    def set_selected_nodes(self, count: int | None, *, job_id: int | None = None) -> None:
+        """Make the `dbt build`, `run` and `test` steps of a job's runs select `count` nodes (None: the project's own).
+
+        Each such step's log numbers its nodes `k of {count}` as the step's time passes, and its run_results.json
+        holds `count` results. A clone of the job (a job named `<name> [autoscale <job_id> PR #<n> ...]`) selects
+        as many unless it has a rule of its own. `job_id` None sets the rule of every job without one; a count of
+        None removes the rule of `job_id`. Runs take their selection as they leave the queue, as `set_timing`'s.
+        """
+        self.state.set_selected_nodes(count, job_id)
+
+    def set_project(self, subdirectory: str | None) -> None:
+        """Where the seeded project's dbt project sits in its repository (`dbt_project_subdirectory` of
+        `GET /projects/{id}/`), such as "transform"; None for the repository's root, as a new project has it."""
+        self.state.set_project_subdirectory(subdirectory)
+
     def set_timing(
         self, *, job_id: int | None = None, start_seconds: float | None = None, run_seconds: float | None = None
     ) -> None:

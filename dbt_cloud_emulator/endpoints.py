@@ -10,7 +10,7 @@ from . import artifacts
 from .protocol import ApiError, JsonDict, Reply, Request, fail, ok
 from .state import Run, State
 from .validation import INVALID_REQUEST, REQUIRED, env_var_fields, job_fields, matching_id, trigger_fields
-from .views import env_var_view, job_env_vars_view, job_view, run_view
+from .views import env_var_view, job_env_vars_view, job_view, project_view, run_view
 
 MAX_LIMIT = 100
 RUN_ORDERINGS: dict[str, Callable[[Run], Any]] = {
@@ -123,6 +123,24 @@ class Api:
         """GET /api/v3/accounts/: the token's account, or the accounts a test listed instead."""
         listed = self.state.listed_accounts
         return ok(copy.deepcopy([self.state.account] if listed is None else listed))
+
+    def get_project(self, req: Request) -> Reply:
+        """GET /projects/{id}/: the seeded project, or another one a job or variable names; a 404 for any other."""
+        project_id = _int("id", req.params[0])
+        state = self.state
+        state.project(project_id)
+        seeded = project_id == state.project_id
+        return ok(
+            project_view(
+                project_id,
+                self.account_id,
+                environments=sorted(state.environments(project_id)),
+                # A project the emulator knows only by id keeps the defaults: at the repository's root.
+                subdirectory=state.project_subdirectory if seeded else None,
+                created_at=state.project_created_at,
+                updated_at=state.project_updated_at if seeded else state.project_created_at,
+            )
+        )
 
     def list_jobs(self, req: Request) -> Reply:
         """GET /jobs/."""

@@ -18,6 +18,7 @@ from .project import (
     Node,
     node_name,
     node_statuses,
+    project_nodes,
 )
 from .protocol import JsonDict
 from .state import Run
@@ -143,7 +144,9 @@ def deps(run: Run, start: float, end: float, *, failed: bool) -> Script:
 
 
 def _opening(run: Run, at: float, command: str) -> list[Line]:
-    kinds = Counter(kind for _, kind, _, _ in NODES)
+    # dbt's `Found` counts the project's nodes, not the command's selection (dbt-core's compilation.py: the stats
+    # of the whole manifest).
+    kinds = Counter(kind for _, kind, _, _ in project_nodes(run.selected))
     arguments = f"{{'printer_width': '{WIDTH}', 'invocation_command': {command!r}, 'use_colors': 'True'}}"
     return [
         _running(run, at),
@@ -156,18 +159,31 @@ def _opening(run: Run, at: float, command: str) -> list[Line]:
     ]
 
 
-def command(run: Run, command: str, start: float, end: float, *, failed: bool, padding: int) -> Script:
-    """A dbt command building the project's nodes, then `padding` debug lines, then its summary."""
+def command(
+    run: Run,
+    command: str,
+    start: float,
+    end: float,
+    *,
+    failed: bool,
+    padding: int,
+    nodes: tuple[Node, ...] = NODES,
+    until: float | None = None,
+) -> Script:
+    """A dbt command building `nodes` (the project's own by default) one after another, then `padding` debug lines,
+    then its summary; with `until`, a node not started by then is left out, as `render(until=...)` would drop it."""
     body = _opening(run, start, command)
-    statuses = node_statuses(failed)
-    slot = (end - start) * 0.8 / len(NODES)
-    for position, node in enumerate(NODES):
+    statuses = node_statuses(failed, nodes)
+    slot = (end - start) * 0.8 / len(nodes)
+    for position, node in enumerate(nodes):
         begin = _at(start, end, 0.05) + position * slot
-        body += _node(position, node, statuses[node[0]], begin, begin + slot * 0.9)
+        if until is not None and begin > until:
+            break
+        body += _node(position, len(nodes), node, statuses[node[0]], (begin, begin + slot * 0.9))
     # A bare timestamp line between the nodes and what follows, as between the phases of a live log.
     body.append(Line(_at(start, end, 0.85), ""))
     body += _padding(run, padding, _at(start, end, 0.85), _at(start, end, 0.95))
-    return Script(body, [Line(end, text) for text in _summary(statuses, end - start, failed)])
+    return Script(body, [Line(end, text) for text in _summary(statuses, nodes, end - start, failed)])
 
 
 def _fancy(message: str, status: str, seconds: float | None = None) -> str:
@@ -175,9 +191,12 @@ def _fancy(message: str, status: str, seconds: float | None = None) -> str:
     return f"{f'{message} '.ljust(WIDTH, '.')} {timed}"
 
 
-def _node(position: int, node: Node, status: str, begin: float, end: float) -> list[Line]:
+def _node(position: int, total: int, node: Node, status: str, window: tuple[float, float]) -> list[Line]:
     unique_id, kind, relation, _ = node
-    number = f"{position + 1} of {len(NODES)}"
+    begin, end = window
+    # dbt numbers each node among the nodes the command selected (dbt-core's `num_nodes`, task/runnable.py) and
+    # prints `{index} of {total} ` before the message (events/format.py, format_fancy_output_line).
+    number = f"{position + 1} of {total}"
     name = node_name(unique_id)
     thread = f"Thread-{position % THREADS + 1} (worker)"
     shown = (relation or name).replace('"', "")
@@ -223,9 +242,9 @@ def _padding(run: Run, count: int, start: float, end: float) -> list[Line]:
     return lines
 
 
-def _summary(statuses: dict[str, str], seconds: float, failed: bool) -> list[str]:
+def _summary(statuses: dict[str, str], nodes: tuple[Node, ...], seconds: float, failed: bool) -> list[str]:
     counts = Counter(statuses.values())
-    kinds = Counter(kind for _, kind, _, _ in NODES)
+    kinds = Counter(kind for _, kind, _, _ in nodes)
     errors = counts["error"]
     hours, rest = divmod(seconds, 3600)
     took = f"{int(hours)} hours {int(rest // 60)} minutes and {rest % 60:0.2f} seconds ({seconds:0.2f}s)"

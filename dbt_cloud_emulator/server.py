@@ -34,6 +34,7 @@ def _routes(*table: tuple[str, str, str]) -> Routes:
 # (method, path after the account, Api method); every path ends with "/", as dbt Cloud's do.
 ROUTES: Routes = _routes(
     ("GET", r"", "get_account"),
+    ("GET", r"projects/(\d+)/", "get_project"),
     ("GET", r"jobs/", "list_jobs"),
     ("POST", r"jobs/", "create_job"),
     ("GET", r"jobs/(\d+)/", "get_job"),

@@ -6,6 +6,7 @@ import contextlib
 import copy
 import hashlib
 import random
+import re
 import threading
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from .clock import Clock, humanize, iso
 from .config import EmulatorConfig, check_log_lines
 from .envvars import ANSWER_SHAPES, ENVIRONMENT, JOB, PROJECT, EnvValue, EnvVarStore
 from .plans import holds_a_slot, pr_id, runs_beside
-from .project import PACKAGE_ERROR
+from .project import PACKAGE_ERROR, check_selected
 from .protocol import ApiError, JsonDict
 from .validation import INVALID_REQUEST, TRIGGER_FIELDS, env_var_name_problem, missing_object
 
@@ -47,6 +48,9 @@ DEPS_ERROR_MESSAGE = f"Failed to install packages with `dbt deps`: {PACKAGE_ERRO
 STATUS_MESSAGES = {"error": ERROR_MESSAGE, "deps_error": DEPS_ERROR_MESSAGE}
 # Who triggers the runs of `churn`: other teams of a busy account.
 CHURN_CAUSE = "Triggered by another team"
+# The name a job cloned for a pull request carries, `<name> [autoscale <job id> PR #<n> <nonce>]`: the clone-naming
+# convention of this repository's action (its clients' convention, not dbt Cloud's), read only to find a clone's source.
+CLONE_NAME = re.compile(r" \[autoscale (\d+) PR #\d+(?: [0-9a-f]{1,16})?\]$")
 TIMED_OUT = "This run timed out after running for {ran}, which exceeded the configured timeout of {limit} seconds."
 # A second value of one name at one scope; the project's wording is what dbt Cloud answers (seen on its bulk endpoint).
 DUPLICATE_ENV_VAR = {
@@ -93,6 +97,9 @@ class Run:
     # runs, and whether it takes a run slot.
     beside: bool = False
     holds_slot: bool = True
+    # How many nodes its `dbt build`, `run` and `test` commands select, set as it leaves the queue from its job's
+    # selection (Emulator.set_selected_nodes); None for the project's own nodes.
+    selected: int | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +222,11 @@ class State:
         self._default_timing = (config.start_seconds, config.run_seconds)
         self._timing: dict[int, tuple[float | None, float | None]] = {}
         self._outcomes: dict[tuple[str | None, int | None], str] = {}
+        # Nodes selected by job id, or None for every job without its own.
+        self._selected: dict[int | None, int] = {}
+        # The seeded project's `dbt_project_subdirectory` (None: at the repository's root), and when it last changed.
+        self.project_subdirectory: str | None = None
+        self.project_created_at = self.project_updated_at = clock.now()
         self._holds: set[Hold] = set()
         self._error_rate = config.error_rate
         self._rng = random.Random(config.seed)  # noqa: S311 - reproducible outcomes, not secrets
@@ -260,6 +272,7 @@ class State:
             run.run_seconds = run_s
             run.git_sha = run.git_sha or hashlib.sha1(f"{run.job_id}:{run.id}".encode()).hexdigest()  # noqa: S324
             run.git_branch = run.git_branch or "main"
+            run.selected = self._selected_for(run.job_id)
             executing.append(run)
             if run.holds_slot:
                 free -= 1
@@ -310,6 +323,18 @@ class State:
         with self.lock:
             return run.outcome or self._rule(run) or "success"
 
+    def _selected_for(self, job_id: int) -> int | None:
+        """The nodes a run of the job selects: the job's own rule, else its source's if it is a clone, else the
+        default rule; None for the project's own nodes."""
+        job = self.jobs.get(job_id) or {}
+        found = CLONE_NAME.search(str(job.get("name") or ""))
+        # A clone runs its source's commands on the same project, so it selects the same nodes as its source.
+        source = int(found.group(1)) if found else None
+        for key in (job_id, source, None):
+            if key in self._selected:
+                return self._selected[key]
+        return None
+
     def _timing_for(self, job_id: int) -> tuple[float, float]:
         default_start, default_run = self._default_timing
         start_s, run_s = self._timing.get(job_id, (None, None))
@@ -338,6 +363,27 @@ class State:
         check_log_lines(lines)
         with self.lock:
             self.log_lines = lines
+
+    def set_selected_nodes(self, count: int | None, job_id: int | None) -> None:
+        """Make runs of a job (None: of every job without its own rule) dequeued from now on select `count` nodes in
+        their `dbt build`, `run` and `test` commands; a count of None removes the rule."""
+        if count is not None:
+            check_selected(count)
+        with self.lock:
+            if count is None:
+                self._selected.pop(job_id, None)
+            else:
+                self._selected[job_id] = count
+
+    def set_project_subdirectory(self, subdirectory: str | None) -> None:
+        """Where the seeded project's dbt project sits in its repository; None for its root."""
+        # The spec's ProjectRequest: a subdirectory has at least one character. That a blank one is refused too is a
+        # guess.
+        if subdirectory is not None and (not isinstance(subdirectory, str) or not subdirectory.strip()):
+            raise ValueError(f"the subdirectory must be a non-blank string, or None for the root, not {subdirectory!r}")
+        with self.lock:
+            self.project_subdirectory = subdirectory
+            self.project_updated_at = self._cursor
 
     def hold(self, hold: Hold) -> None:
         """Keep matching runs, present and future, running past their end until the rule is released."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from . import logs
+from .project import Node, selecting, selection
 from .protocol import JsonDict
 from .state import CANCELLED, ERROR, RUNNING, SUCCESS, Run
 
@@ -44,6 +45,12 @@ def failed_step(run: Run, outcome: str | None = None) -> int | None:
     return None
 
 
+def command_nodes(run: Run, command: str) -> tuple[Node, ...]:
+    """The nodes a run's dbt command runs: the job's selection for `dbt build`, `run` and `test`, if it has one
+    (Emulator.set_selected_nodes), else the project's own."""
+    return selection(run.selected if selecting(command) else None)
+
+
 def _windows(run: Run, count: int) -> list[tuple[float, float]]:
     """When each of the first `count` steps starts and is planned to end, from the run's planned running time."""
     assert run.started_at is not None
@@ -55,7 +62,9 @@ def _windows(run: Run, count: int) -> list[tuple[float, float]]:
     return list(zip(starts, [*starts[1:], run.started_at + run.run_seconds], strict=True))
 
 
-def _script(run: Run, index: int, window: tuple[float, float], failed: bool, padding: int) -> logs.Script:
+def _script(
+    run: Run, index: int, window: tuple[float, float], *, failed: bool, padding: int, until: float | None
+) -> logs.Script:
     start, end = window
     if index == 1:
         return logs.clone(run, start, end)
@@ -66,7 +75,8 @@ def _script(run: Run, index: int, window: tuple[float, float], failed: bool, pad
     if index > len(SETUP_STEPS) + len(run.commands):
         return logs.docs(run, start, end)
     command = run.commands[index - len(SETUP_STEPS) - 1]
-    return logs.command(run, command, start, end, failed=failed, padding=padding)
+    nodes = command_nodes(run, command)
+    return logs.command(run, command, start, end, failed=failed, padding=padding, nodes=nodes, until=until)
 
 
 def run_steps(run: Run, account_id: int, *, now: float, outcome: str, log_lines: int) -> list[JsonDict]:
@@ -83,12 +93,13 @@ def run_steps(run: Run, account_id: int, *, now: float, outcome: str, log_lines:
     for index in range(1, reached + 1):
         done = ended or index < reached
         status = (ERROR if index == failing else SUCCESS) if done else run.status
-        script = _script(run, index, windows[index - 1], index == failing, log_lines)
+        shown = None if done else until
+        script = _script(run, index, windows[index - 1], failed=index == failing, padding=log_lines, until=shown)
         if done and index == len(names) and run.finished_at is not None and run.finished_at > windows[-1][1]:
             # Held past its planned end: the last step ends when the run does, its earlier lines unchanged.
             script.tail = [replace(line, at=run.finished_at) for line in script.tail]
         cancelled = (run.status_message or "Cancelled.") if status == CANCELLED else None
-        text = logs.render(script, until=None if done else until, cancelled=cancelled)
+        text = logs.render(script, until=shown, cancelled=cancelled)
         steps.append(
             {
                 "run_id": run.id,

@@ -249,3 +249,47 @@ def env_var_view(value: EnvValue, account_id: int) -> JsonDict:
         if value.environment_id is None
         else environment_view(account_id, value.project_id, value.environment_id),
     }
+
+
+def project_view(
+    project_id: int,
+    account_id: int,
+    *,
+    environments: list[int],
+    subdirectory: str | None,
+    created_at: float,
+    updated_at: float,
+) -> JsonDict:
+    """A project as `GET /projects/{id}/` answers it (the spec's ProjectResponse)."""
+    # Every key the spec requires is here. The emulator knows no connection, repository, docs or freshness job: they
+    # and their ids answer null, as live answers carry null for what is unset (NOTES.md), even when `include_related`
+    # asks for them.
+    return {
+        "id": project_id,
+        "account_id": account_id,
+        # The name the jobs endpoints embed for the project (job_view).
+        "name": "Analytics",
+        "description": None,  # a guess: a project made without a description
+        "connection_id": None,
+        "repository_id": None,
+        "semantic_layer_config_id": None,
+        "state": 1,
+        # NOTES.md: where the dbt project sits in the repository; null: at its root.
+        "dbt_project_subdirectory": subdirectory,
+        "docs_job_id": None,
+        "freshness_job_id": None,
+        "type": 0,  # the spec's DEFAULT (1 is HYBRID)
+        "created_at": iso(created_at),
+        "updated_at": iso(updated_at),
+        "connection": None,
+        # A guess: the project's environments as v3 shapes them (EnvironmentV3), which the spec lists here.
+        "environments": [environment_view(account_id, project_id, env_id) for env_id in environments],
+        "repository": None,
+        "group_permissions": [],
+        "docs_job": None,
+        "freshness_job": None,
+        "fusion_readiness": None,
+        # The spec: "Only populated when the project is fetched directly", as here; "latest" as the emulated
+        # environments' version (a guess at the value).
+        "default_version": "latest",
+    }

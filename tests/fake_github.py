@@ -15,6 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 PULL = re.compile(r"^/repos/([^/]+/[^/]+)/pulls/(\d+)$")
 COMMENTS = re.compile(r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$")
 COMMENT = re.compile(r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)$")
+COMPARE = re.compile(r"^/repos/([^/]+/[^/]+)/compare/([^/.]+)\.\.\.(.+)$")
+# GitHub's compare lists at most this many changed files (REST docs, "Compare two commits").
+FILES_LISTED = 300
 NOT_ALLOWED = {"message": "Resource not accessible by integration", "status": "403"}
 
 
@@ -43,7 +46,8 @@ class FakeComment:
 class FakeGitHub:
     """`pulls` maps (repository, number) to a state, `heads` to the head commit; `status` makes every answer that
     status instead, `writable=False` refuses comment writes as a read-only token is refused; `page_size` is how many
-    comments a page holds at most."""
+    comments a page holds at most. `bases` maps a base branch to the commits it has that any head lacks and the files
+    they changed, as the compare endpoint answers `{head}...{base}` (a branch not listed: 404)."""
 
     pulls: dict[tuple[str, int], str] = field(default_factory=dict)
     heads: dict[tuple[str, int], str] = field(default_factory=dict)
@@ -52,6 +56,7 @@ class FakeGitHub:
     writable: bool = True
     page_size: int = 100
     comments: list[FakeComment] = field(default_factory=list)
+    bases: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
     asked: list[Asked] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -143,6 +148,8 @@ class FakeGitHub:
             if state is None:
                 return 404, {"message": "Not Found"}, {}
             return 200, {"number": key[1], "state": state, "merged": False, "head": {"sha": self.heads.get(key)}}, {}
+        if method == "GET" and (found := COMPARE.match(path)):
+            return self._compare(found[2], found[3], int(query.get("per_page", ["250"])[0]))
         if found := COMMENTS.match(path):
             repository, number = found[1], int(found[2])
             if method == "GET":
@@ -160,6 +167,17 @@ class FakeGitHub:
         if method in ("POST", "PATCH") and not self.writable:
             return 403, NOT_ALLOWED, {}
         return 404, {"message": "Not Found"}, {}
+
+    def _compare(self, head: str, base: str, per_page: int) -> tuple[int, Any, dict[str, str]]:
+        """`head...base`: the base's commits since the two parted (one page of them) and the files they changed."""
+        if base not in self.bases:
+            return 404, {"message": "Not Found"}, {}
+        count, files = self.bases[base]
+        commits = [{"sha": f"{k:040x}"} for k in range(min(count, per_page))]
+        listed = [{"filename": name, "status": "modified"} for name in files[:FILES_LISTED]]
+        status = "behind" if count else "identical"
+        shown = {"status": status, "ahead_by": count, "behind_by": 0, "total_commits": count}
+        return 200, {**shown, "merge_base_commit": {"sha": head}, "commits": commits, "files": listed}, {}
 
     def _page(self, repository: str, number: int, page: int) -> tuple[int, Any, dict[str, str]]:
         every = self.comments_on(repository, number)

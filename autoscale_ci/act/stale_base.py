@@ -1,0 +1,87 @@
+"""Whether the pull request's branch lacks commits of its base that change dbt files, asked beside the first dbt
+Cloud reads: GitHub's comparison of the base with the head, then, only when the base changed files, where the job's
+dbt project sits (its dbt Cloud project's subdirectory). Never a reason to trigger anything else: GitHub unable to
+say is at most one warning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as NotYet
+from dataclasses import dataclass
+
+from autoscale_ci.act.threads import in_background
+from autoscale_ci.dbt_cloud import DbtCloudClient
+from autoscale_ci.errors import ActionError
+from autoscale_ci.github.api import GitHubAccess, GitHubApi, GitHubApiError
+from autoscale_ci.inputs.github_event import PullRequest
+from autoscale_ci.rules.stale_base import StaleBase, dbt_files
+
+# The answers that mean the token may not read the repository's commits: a permission to give, not weather.
+REFUSED = (401, 403, 404)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The check's finding: `stale` when the base changed dbt files; else `trouble`, why GitHub could not say
+    (`refused` when it would not, for the token's permissions)."""
+
+    stale: StaleBase | None = None
+    trouble: str | None = None
+    refused: bool = False
+
+
+class BaseCheck:
+    """Started at once on a thread of its own; `result` waits for it, at most as long as it is given."""
+
+    def __init__(
+        self,
+        github: GitHubAccess,
+        pr: PullRequest,
+        client: DbtCloudClient,
+        project_id: Callable[[], int | None],
+        debug: Callable[[str], None],
+    ) -> None:
+        self.pr = pr
+        self.base = pr.base_ref or ""
+        self._github = github
+        self._client = client
+        self._project_id = project_id
+        self._debug = debug
+        self._found: Future[Checked] = in_background(self._check)
+
+    def result(self, wait: float) -> Checked | None:
+        """The finding, or None when it is not in after `wait` seconds."""
+        try:
+            return self._found.result(timeout=wait)
+        except NotYet:
+            return None
+        except Exception as exc:  # a check, never a reason to fail the step
+            return Checked(trouble=f"{type(exc).__name__}: {exc}")
+
+    def _check(self) -> Checked:
+        access = self._github
+        if access.repository is None or access.token is None:
+            return Checked(trouble="no repository or token to ask GitHub with")
+        try:
+            with GitHubApi(access.api_url, access.token, access.repository) as api:
+                compared = api.compare(self.pr.head_sha, self.base)
+        except GitHubApiError as exc:
+            return Checked(trouble=exc.message, refused=exc.status_code in REFUSED)
+        if not compared.commits or not compared.files:
+            return Checked()
+        files = dbt_files(compared.files, self._subdirectory())
+        if not files:
+            return Checked()
+        return Checked(StaleBase(self.base, compared.commits, files, at_least=compared.files_cut))
+
+    def _subdirectory(self) -> str | None:
+        """Where the job's dbt project sits in the repository; its root when dbt Cloud will not say."""
+        project_id = self._project_id()
+        if project_id is None:
+            return None
+        try:
+            return self._client.get_project(project_id).dbt_project_subdirectory
+        except ActionError as exc:
+            self._debug(f"Read project {project_id} for its subdirectory: {exc.message}; taking the repository's root.")
+            return None
