@@ -17,6 +17,7 @@ from autoscale_ci.act.closed_pr import closed_since
 from autoscale_ci.act.executor import Executor, Options
 from autoscale_ci.act.native import NATIVE_WAIT_SECONDS, find_native_run
 from autoscale_ci.act.snapshot import SnapshotReader, as_active
+from autoscale_ci.act.stale_base import BaseCheck
 from autoscale_ci.ci.runtime import Runtime
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.dbt_cloud.errors import for_the_plan
@@ -76,8 +77,9 @@ def main(*, missing_token: str | None = None, naming: str = "input") -> int:
             git_sha=settings.git_sha,
             pushed_at=settings.pushed_at,
         )
-        commenter = _commenter(settings, runner, runtime, pr)
-        outcome = _run(Step.of(settings, pr, runtime, started, commenter))
+        github = _github_access(settings, runner, pr)
+        commenter = _commenter(settings, runtime, github, pr)
+        outcome = _run(Step.of(settings, pr, runtime, started, commenter, github))
         return _report(outcome, runtime, commenter)
     except ActionError as exc:
         code = _fail(runtime, exc.errors(), exc.exit_code)
@@ -107,13 +109,19 @@ def _fail(runtime: Runtime, errors: list[ActionError], code: int) -> int:
     return code
 
 
-def _commenter(settings: Settings, runner: Runner, runtime: Runtime, pr: PullRequest) -> Commenter | None:
-    """The pull request comment's writer, for a GitHub pull request in a GitHub repository."""
-    if settings.pr_comment == "never" or settings.dry_run or runner.repository is None or pr.provider != "github":
+def _github_access(settings: Settings, runner: Runner, pr: PullRequest) -> GitHubAccess | None:
+    """How to ask GitHub about a GitHub pull request in a GitHub repository; None for any other."""
+    if runner.repository is None or pr.provider != "github":
         return None
     token = settings.github_token.get_secret_value() if settings.github_token else runner.github_token
-    target = Target(GitHubAccess(runner.api_url, runner.repository, token or None), pr, settings.job_id)
-    return Commenter(runtime, settings.pr_comment, target)
+    return GitHubAccess(runner.api_url, runner.repository, token or None)
+
+
+def _commenter(settings: Settings, runtime: Runtime, github: GitHubAccess | None, pr: PullRequest) -> Commenter | None:
+    """The pull request comment's writer, where there is a GitHub pull request to write it on."""
+    if settings.pr_comment == "never" or settings.dry_run or github is None:
+        return None
+    return Commenter(runtime, settings.pr_comment, Target(github, pr, settings.job_id))
 
 
 @dataclass(frozen=True)
@@ -126,13 +134,20 @@ class Step:
     runtime: Runtime
     started: float
     commenter: Commenter | None
+    github: GitHubAccess | None
     options: Options
     payload: dict[str, Any]
     request: PrState
 
     @classmethod
-    def of(
-        cls, settings: Settings, pr: PullRequest, runtime: Runtime, started: float, commenter: Commenter | None
+    def of(  # noqa: PLR0917 - what main has read, in the order it read it
+        cls,
+        settings: Settings,
+        pr: PullRequest,
+        runtime: Runtime,
+        started: float,
+        commenter: Commenter | None,
+        github: GitHubAccess | None,
     ) -> Step:
         """The step for this pull request, its decision's request, options and trigger body made once."""
         request = PrState(
@@ -149,7 +164,7 @@ class Step:
             prefix=pr.prefix,
         )
         options = wiring.options(settings, started)
-        return cls(settings, pr, runtime, started, commenter, options, wiring.payload(settings, pr), request)
+        return cls(settings, pr, runtime, started, commenter, github, options, wiring.payload(settings, pr), request)
 
     def execute(self, client: DbtCloudClient, plan: Plan, job: Job | None, *, held_line: str | None = None) -> Outcome:
         """Carry the plan out; `held_line` (the decision) is logged once dbt Cloud has accepted the trigger."""
@@ -198,9 +213,10 @@ def _attempt(step: Step, client: DbtCloudClient, *, first: bool) -> Outcome:
     reads = SnapshotReader(
         client, step.options.job_id, list_clones=not step.settings.delete_clone, debug=step.runtime.debug
     )
+    check = _base_check(step, client, reads) if first else None
     aborted = False
     try:
-        return _decide_and_execute(step, client, reads, first=first)
+        return _decide_and_execute(step, client, reads, first=first, check=check)
     except Aborted:
         aborted = True  # a cancelled step has the runner's few seconds to end in: the host's advice can wait
         raise
@@ -209,7 +225,9 @@ def _attempt(step: Step, client: DbtCloudClient, *, first: bool) -> Outcome:
             _warn_if_not_the_accounts_host(step.runtime, step.settings.dbt_cloud_host, reads)
 
 
-def _decide_and_execute(step: Step, client: DbtCloudClient, reads: SnapshotReader, *, first: bool) -> Outcome:
+def _decide_and_execute(
+    step: Step, client: DbtCloudClient, reads: SnapshotReader, *, first: bool, check: BaseCheck | None
+) -> Outcome:
     """Decide on what the reads show, then carry the plan out (or, in a dry run, say it)."""
     runtime, job_id = step.runtime, step.options.job_id
     with runtime.group("Decide"):
@@ -229,13 +247,15 @@ def _decide_and_execute(step: Step, client: DbtCloudClient, reads: SnapshotReade
             runtime.notice(f"Nothing to run: {plan.reason}.")
         elif first and not step.settings.dry_run and job is not None and job.triggers and job.triggers.on_pull_requests:
             runtime.warning(DUPLICATE_RUNS.format(job=job_id), title="Duplicate CI runs")
+        notes = _stale_base(step, check, plan)
     if step.settings.dry_run:
         cancelled = {run.id for run in getattr(plan, "cancel", ())}
         remaining = [run for run in snapshot.active_runs if run.id not in cancelled]
-        return _dry_run(step, plan, slots=slot_arithmetic(remaining, snapshot.account))
+        return replace(_dry_run(step, plan, slots=slot_arithmetic(remaining, snapshot.account)), notes=notes)
     with runtime.group("Run"):
         try:
-            return step.execute(client, plan, job, held_line=held)
+            outcome = step.execute(client, plan, job, held_line=held)
+            return replace(outcome, notes=(*notes, *outcome.notes))
         except DbtCloudError as refused:
             limited = for_the_plan(refused, snapshot.account.plan, client.service_token, job_id)
             if limited is not None:
@@ -243,6 +263,26 @@ def _decide_and_execute(step: Step, client: DbtCloudClient, reads: SnapshotReade
             if refused.status_code == 404 and reads.job_deleted():
                 raise reads.deleted_job() from refused
             raise
+
+
+def _base_check(step: Step, client: DbtCloudClient, reads: SnapshotReader) -> BaseCheck | None:
+    """The stale-base check, started beside the snapshot's reads; None where it is off or cannot be asked."""
+    if step.settings.stale_base == "off" or step.github is None or step.pr.base_ref is None:
+        return None
+
+    def project_id() -> int | None:
+        job = reads.job_if_readable()
+        return job.project_id if job is not None else None
+
+    return BaseCheck(step.github, step.pr, client, project_id, step.runtime.debug)
+
+
+def _stale_base(step: Step, check: BaseCheck | None, plan: Plan) -> tuple[str, ...]:
+    """Before a run is triggered: the note on a branch behind its base (an error with stale-base: fail)."""
+    if check is None or not isinstance(plan, Trigger | Clone):
+        return ()
+    failing = step.settings.stale_base == "fail" and not step.settings.dry_run
+    return check.before_trigger(step.runtime, failing=failing)
 
 
 def _job_for(runtime: Runtime, job_id: int, reads: SnapshotReader, plan: Plan) -> tuple[Plan, Job | None]:

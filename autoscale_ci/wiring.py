@@ -30,6 +30,8 @@ def options(settings: Settings, started: float) -> Options:
         deadline=started + settings.timeout_minutes * 60,
         artifacts=tuple(settings.artifacts),
         artifacts_path=Path(settings.artifacts_path),
+        max_nodes=settings.max_nodes,
+        cancel_over_max_nodes=settings.on_max_nodes == "cancel",
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from autoscale_ci.act import signals
 from autoscale_ci.act.clones import Clones
 from autoscale_ci.act.leftovers import Leftovers
+from autoscale_ci.act.node_guard import NodeGuard, guard_for
 from autoscale_ci.act.threads import in_background
 from autoscale_ci.act.waiting import Waiting
 from autoscale_ci.ci.runtime import Runtime
@@ -54,6 +55,9 @@ class Options:
     deadline: float = float("inf")
     artifacts: tuple[str, ...] = ()
     artifacts_path: Path = Path("target")
+    # The most nodes a run may select, read while it goes; past it, the run is cancelled when `cancel_over_max_nodes`.
+    max_nodes: int | None = None
+    cancel_over_max_nodes: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,29 @@ class Started:
     clone_to_delete: int | None
     cloned_job_id: int | None
     cancelled_run_ids: tuple[int, ...]
+
+
+def await_cancels(
+    runtime: Runtime, cancels: list[tuple[ActiveRun, Future[Run]]], target: int, order: PushOrder | None
+) -> tuple[int, ...]:
+    """Wait for the stale cancels and report each; a cancel that failed in any way is a warning."""
+    done: list[int] = []
+    for stale, answer in cancels:
+        failure = answer.exception()
+        # Older only when the push times say so: without them (a re-run, another CI) the order is unknown.
+        at = f"at {'older' if pushed_before(stale, order) else 'another'} commit {(stale.sha or '?')[:7]}"
+        if failure is None:
+            done.append(stale.id)
+            runtime.log(f"Cancelled run {stale.id} of job {stale.job_id} {at}.")
+            continue
+        why = failure.message if isinstance(failure, DbtCloudError) else f"{type(failure).__name__}: {failure}."
+        after = " and this commit's run waits for it" if stale.job_id == target else ""
+        runtime.warning(
+            f"Could not cancel run {stale.id} of job {stale.job_id} {at}: {why} It runs to its "
+            f"end{after}; cancel it in dbt Cloud to free its run slot.",
+            title="Stale run not cancelled",
+        )
+    return tuple(done)
 
 
 class Executor:
@@ -165,7 +192,7 @@ class Executor:
             # job itself dbt Cloud queues the new run behind the stale one and starts it as the cancel lands.
             cancels = [(stale, in_background(self.client.cancel_run, stale.id)) for stale in plan.cancel]
             on_run(plan, run, reused or self.clones.created)
-            cancelled = self._await_cancels(cancels, target, pr.order)
+            cancelled = await_cancels(self.runtime, cancels, target, pr.order)
             self.runtime.notice(f"dbt Cloud run {run.id} for {pr.label}: {run.href or run.id}")
         except BaseException as exc:
             aborted = isinstance(exc, Aborted)
@@ -173,33 +200,11 @@ class Executor:
             self._teardown(cancel_run, self.clones.created if self.options.delete_clone else None)
             # A cancelled step does not wait for the stale cancels: they finish, or die with the process.
             if not aborted and cancelled is None:
-                self._await_cancels(cancels, target, pr.order)
+                await_cancels(self.runtime, cancels, target, pr.order)
             raise
         # Only a clone this step created is ever deleted by it; a reused one is kept (delete-clone is false).
         to_delete = self.clones.created if self.options.delete_clone else None
         return Started(plan, run, to_delete, reused or self.clones.created, cancelled)
-
-    def _await_cancels(
-        self, cancels: list[tuple[ActiveRun, Future[Run]]], target: int, order: PushOrder | None
-    ) -> tuple[int, ...]:
-        """Wait for the stale cancels and report each; a cancel that failed in any way is a warning."""
-        done: list[int] = []
-        for stale, answer in cancels:
-            failure = answer.exception()
-            # Older only when the push times say so: without them (a re-run, another CI) the order is unknown.
-            at = f"at {'older' if pushed_before(stale, order) else 'another'} commit {(stale.sha or '?')[:7]}"
-            if failure is None:
-                done.append(stale.id)
-                self.runtime.log(f"Cancelled run {stale.id} of job {stale.job_id} {at}.")
-                continue
-            why = failure.message if isinstance(failure, DbtCloudError) else f"{type(failure).__name__}: {failure}."
-            after = " and this commit's run waits for it" if stale.job_id == target else ""
-            self.runtime.warning(
-                f"Could not cancel run {stale.id} of job {stale.job_id} {at}: {why} It runs to its "
-                f"end{after}; cancel it in dbt Cloud to free its run slot.",
-                title="Stale run not cancelled",
-            )
-        return tuple(done)
 
     # -- finish: wait, verdict, artifacts ---------------------------------------------------------------------------
 
@@ -222,8 +227,10 @@ class Executor:
             if owned:
                 self.runtime.log(f"Run {run.id} accepted ({result.run_status}); not waiting (wait is false).")
             return result
+        # Only the step's own run is ever stopped for its size; a followed one is warned of.
+        guard = guard_for(self.runtime, self.options.max_nodes, cancel=owned and self.options.cancel_over_max_nodes)
         try:
-            run = self.waiting.wait(run)
+            run = self.waiting.wait(run, guard.sees if guard is not None else None)
         except BaseException as exc:
             if owned:
                 aborted = isinstance(exc, Aborted) and self.options.cancel_on_abort
@@ -231,6 +238,10 @@ class Executor:
                 self._teardown(run.id if aborted else None, clone_id)
             raise
         result = replace(result, run=run, seconds=self._clock() - self._started)
+        if guard is not None and guard.stopping and guard.said is not None:
+            cancelled = self._teardown(run.id, clone_id)
+            said = guard.said if cancelled else f"{guard.said} (The cancel failed: see the warning above.)"
+            return replace(result, run_status=RunStatus.CANCELLED, exit_code=1, message=said)
         if run.is_active and owned and not self.options.wait:
             # It was waited on only so that its clone could go: with wait false, a run that outlasts timeout-minutes
             # is the user's to let run, never a reason to cancel it or to fail the step.
@@ -239,6 +250,12 @@ class Executor:
             return replace(result, run_status=RunStatus.TIMEOUT, exit_code=1, message=self._timed_out(run, started))
         if owned:
             self.leftovers.run_ended()
+        return self._ended(result, run, pr, clone_id, guard, owned=owned)
+
+    def _ended(
+        self, result: Outcome, run: Run, pr: PullRequest, clone_id: int | None, guard: NodeGuard | None, *, owned: bool
+    ) -> Outcome:
+        """The outcome of a run that has finished: its verdict and findings; then its clone goes."""
         try:
             judged, found = self._judged(run, pr)
         finally:
@@ -255,6 +272,7 @@ class Executor:
             results=found.results,
             failed_step=found.failed_step,
             seconds=self._clock() - self._started,
+            notes=guard.notes(run.id, found.results) if guard is not None else (),
         )
 
     def _judged(self, run: Run, pr: PullRequest) -> tuple[Verdict, Findings]:

@@ -11,6 +11,11 @@ from autoscale_ci.rules.nodes import over_max_nodes, selected_nodes
 TITLE = "Too many nodes"
 
 
+def guard_for(runtime: Runtime, limit: int | None, *, cancel: bool) -> NodeGuard | None:
+    """The guard of one run, when max-nodes is set (`limit`); it cancels the run past it only when `cancel`."""
+    return NodeGuard(runtime, limit, cancel=cancel) if limit is not None else None
+
+
 class NodeGuard:
     """Watches one run's polls for its node count; `stopping` once it must be cancelled (`cancel` set)."""
 

@@ -11,14 +11,22 @@ from concurrent.futures import TimeoutError as NotYet
 from dataclasses import dataclass
 
 from autoscale_ci.act.threads import in_background
+from autoscale_ci.ci.runtime import Runtime
 from autoscale_ci.dbt_cloud import DbtCloudClient
 from autoscale_ci.errors import ActionError
-from autoscale_ci.github.api import GitHubAccess, GitHubApi, GitHubApiError
+from autoscale_ci.github.api import TIMEOUT_SECONDS, GitHubAccess, GitHubApi, GitHubApiError
 from autoscale_ci.inputs.github_event import PullRequest
-from autoscale_ci.rules.stale_base import StaleBase, dbt_files
+from autoscale_ci.rules.stale_base import StaleBase, dbt_files, stale_base_message
 
 # The answers that mean the token may not read the repository's commits: a permission to give, not weather.
 REFUSED = (401, 403, 404)
+# How long the check may still take once the decision is made: a warning waits little, a failure as long as GitHub may.
+GRACE_SECONDS = 2.0
+FAIL_WAIT_SECONDS = TIMEOUT_SECONDS + 1
+TITLE, UNCHECKED = "Stale base", "Stale base not checked"
+PERMISSION_FIX = (
+    "give github-token `contents: read` (a workflow's `permissions:` may leave it out), or set stale-base: off"
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,30 @@ class BaseCheck:
             return None
         except Exception as exc:  # a check, never a reason to fail the step
             return Checked(trouble=f"{type(exc).__name__}: {exc}")
+
+    def before_trigger(self, runtime: Runtime, *, failing: bool) -> tuple[str, ...]:
+        """The note on a branch behind its base, said as a warning, or raised as the error when `failing`; () when
+        there is nothing to say. GitHub unable to say is one warning at most, and never fails the step."""
+        found = self.result(FAIL_WAIT_SECONDS if failing else GRACE_SECONDS)
+        branch = f"{self.pr.name}'s branch"
+        if found is None or found.trouble is not None:
+            why = found.trouble if found is not None else "GitHub did not answer in time"
+            unchecked = f"Could not compare {branch} with {self.base} ({why})"
+            if found is not None and found.refused:
+                runtime.warning(f"{unchecked}: {PERMISSION_FIX}. The run is triggered unchecked.", title=UNCHECKED)
+            elif failing:
+                runtime.warning(f"{unchecked}: the run is triggered unchecked.", title=UNCHECKED)
+            else:
+                runtime.log(f"{unchecked}; the run is triggered without that check.")
+            return ()
+        if found.stale is None:
+            runtime.debug(f"{branch} has every commit of {self.base} that changes a dbt file of the project.")
+            return ()
+        message = stale_base_message(found.stale, branch)
+        if failing:
+            raise ActionError(f"{message} Nothing was triggered or cancelled (stale-base: fail).", title=TITLE)
+        runtime.warning(message, title=TITLE)
+        return (message,)
 
     def _check(self) -> Checked:
         access = self._github

@@ -12,6 +12,7 @@ from autoscale_ci.act.snapshot import as_active, read_runs
 from autoscale_ci.ci.runtime import Runtime
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.dbt_cloud.models import RUNNING, Run, parse_timestamp, status_name
+from autoscale_ci.dbt_cloud.runs import RELATED, RELATED_WITH_STEPS
 from autoscale_ci.inputs.github_event import PullRequest
 from autoscale_ci.rules.markers import clone_marker_prefix, clone_pr, clone_source
 from autoscale_ci.rules.polling import expected_duration, next_check, parse_duration, weather_wait
@@ -51,8 +52,9 @@ class Waiting:
         self._sleep = sleep
         self._elapsed = elapsed
 
-    def wait(self, run: Run) -> Run:
-        """The run once it has ended, or as last read when timeout-minutes passed first."""
+    def wait(self, run: Run, watch: Callable[[Run], bool] | None = None) -> Run:
+        """The run once it has ended, or as last read when timeout-minutes passed first, or when `watch`, told of each
+        read (which then carries the run's steps), says to stop."""
         last = run.status
         self.runtime.log(f"[{self._elapsed()}] run {run.id}: {status_name(last)}")
         expected = self._expected_duration() if run.is_active else None
@@ -64,11 +66,14 @@ class Waiting:
             running_for = parse_duration(run.run_duration) if run.status == RUNNING else None
             wait = next_check(running_for, expected, self.poll_interval, self._clock() - began)
             self._sleep(min(wait, remaining))
-            read = partial(self.client.get_run, run.id, attempts=READ_ATTEMPTS)
+            related = RELATED if watch is None else RELATED_WITH_STEPS
+            read = partial(self.client.get_run, run.id, related=related, attempts=READ_ATTEMPTS)
             fresh = self.through_weather(read, f"the read of run {run.id}")
             if fresh is None:
                 return run  # timeout-minutes passed while dbt Cloud did not answer
             run = fresh
+            if watch is not None and watch(run):
+                return run
             if run.status != last:
                 last = run.status
                 self.runtime.log(f"[{self._elapsed()}] run {run.id}: {status_name(last)}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from autoscale_ci.dbt_cloud.errors import parse, unreadable
 from autoscale_ci.dbt_cloud.jobs import JobEndpoints
-from autoscale_ci.dbt_cloud.models import Account
+from autoscale_ci.dbt_cloud.models import Account, Project
 from autoscale_ci.dbt_cloud.runs import RunEndpoints
 
 
@@ -18,6 +18,11 @@ class DbtCloudClient(RunEndpoints, JobEndpoints):
         """The account, with its run slots and lock state."""
         data, _ = self._call("GET", "/", operation=f"read account {self.account_id}")
         return parse(Account, data, f"read account {self.account_id}")
+
+    def get_project(self, project_id: int) -> Project:
+        """One project of the account, with its dbt project's subdirectory."""
+        data, _ = self._call("GET", f"/projects/{project_id}/", operation=f"read project {project_id}")
+        return parse(Project, data, f"read project {project_id}")
 
     def token_accounts(self) -> list[Account]:
         """The accounts the token may use (Admin API v3; a service token belongs to one)."""

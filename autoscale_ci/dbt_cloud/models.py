@@ -50,6 +50,15 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+class Project(_Lenient):
+    """A project, for where its dbt project sits in the repository (NOTES.md: `dbt_project_subdirectory`, null at
+    the repository's root)."""
+
+    id: int
+    name: str | None = None
+    dbt_project_subdirectory: str | None = None
+
+
 class Account(_Lenient):
     """The fields of an account that decide whether and where a run can start."""
 

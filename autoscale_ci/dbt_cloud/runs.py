@@ -12,6 +12,8 @@ from autoscale_ci.dbt_cloud.errors import DbtCloudError, parse, user_message
 from autoscale_ci.dbt_cloud.models import ACTIVE_STATUSES, ERROR, PR_FIELDS, SUCCESS, Run, parse_timestamp
 
 RELATED = '["trigger","job"]'
+# The same, with the run's steps and their logs so far: for a caller that reads how far the run has got.
+RELATED_WITH_STEPS = '["trigger","job","run_steps"]'
 # The fix of a 400 to a trigger: its body is built from the step's inputs.
 INPUTS_BUILT_IT = (
     "check the inputs the trigger was built from (cause, schema-override, git-branch and the *-override inputs)"

@@ -15,6 +15,8 @@ DEFAULT_API_URL = "https://api.github.com"
 TIMEOUT_SECONDS = 10.0
 # A pull request with more comments than this is searched no further: 100 a page.
 COMMENT_PAGES = 30
+# GitHub's compare lists at most this many changed files, for the whole comparison, on its first page.
+FILES_LISTED = 300
 
 
 class GitHubApiError(Exception):
@@ -46,6 +48,16 @@ class PullRequestHead:
 
     state: str
     head_sha: str | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What a branch has that a commit lacks: how many commits, and the files they changed since the two parted
+    (GitHub lists at most `FILES_LISTED` of them: `files_cut` says the list may be longer)."""
+
+    commits: int
+    files: tuple[str, ...]
+    files_cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,6 +163,25 @@ class GitHubApi:
         head = data.get("head")
         sha = head.get("sha") if isinstance(head, dict) else None
         return PullRequestHead(str(state), sha if isinstance(sha, str) else None)
+
+    def compare(self, head: str, base: str) -> Comparison:
+        """What `base` (a branch) has that `head` (a commit) lacks: `head...base`, the commits of `base` since the
+        two parted and the files they changed. One page of one commit: the count and the files are all it needs."""
+        url = f"{self.base_url}/repos/{self.repository}/compare/{head}...{base}"
+        what = f"comparing {base} with {head[:7]}"
+        data = self._object(self._send("GET", url, what, params={"per_page": 1}), what)
+        count = data.get("ahead_by")
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise GitHubApiError(f"GitHub's answer {what} had no commit count")
+        rows = data.get("files")
+        files = (
+            tuple(
+                str(row["filename"]) for row in rows if isinstance(row, dict) and isinstance(row.get("filename"), str)
+            )
+            if isinstance(rows, list)
+            else ()
+        )
+        return Comparison(count, files, files_cut=len(files) >= FILES_LISTED)
 
     def comments(self, number: int) -> list[Comment]:
         """The pull request's comments, oldest first, up to COMMENT_PAGES pages."""

@@ -37,6 +37,8 @@ class PullRequest:
     # Where this commit stands among the pull request's pushes, as the CI vouches for it, to tell an older commit's
     # run from a newer one; None when nothing vouches (a run by hand, a CI that says nothing of it).
     order: PushOrder | None = None
+    # The branch the pull request merges into, as the event names it; None where no event says.
+    base_ref: str | None = None
 
     @property
     def short_sha(self) -> str:
@@ -128,6 +130,7 @@ def _from_pull_request(event: Mapping[str, Any]) -> PullRequest:
         is_fork=head_repo is not None and base_repo is not None and head_repo != base_repo,
         updated_at=pushed,
         order=PushOrder.pushed(pushed) if pushed is not None else None,
+        base_ref=base_ref if isinstance(base_ref := _obj(pr.get("base")).get("ref"), str) and base_ref else None,
     )
 
 

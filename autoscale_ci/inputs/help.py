@@ -86,6 +86,25 @@ INPUTS: dict[str, tuple[str, str]] = {
         "Cancel the run this step started when the workflow is cancelled.",
         "true",
     ),
+    "stale-base": (
+        "Whether to check, before triggering, that the pull request's branch has the commits of its base branch that "
+        "change dbt files of the job's project (under the project's subdirectory in dbt Cloud): `state:modified+` "
+        "compares with production, so each such file counts as modified and is rebuilt until the branch is updated. "
+        "`warn` says how far behind and which files in the log, the summary and the pull request comment; `fail` ends "
+        "the step first, with nothing triggered or cancelled; `off` does not ask. Asks GitHub with `github-token` "
+        '(needs `contents: read`); see "Guards against a costly run" in the README.',
+        "warn",
+    ),
+    "max-nodes": (
+        "Most nodes a run may select, as the running step's log says it (dbt's `1 of M START` lines); empty for no "
+        "limit. What happens past it is `on-max-nodes`.",
+        "",
+    ),
+    "on-max-nodes": (
+        "When a run selects more than `max-nodes` nodes: `warn` as soon as its log says so, or `cancel` the run and "
+        "fail the step.",
+        "warn",
+    ),
     "run-on-draft": (
         "Run for draft pull requests too.",
         "false",

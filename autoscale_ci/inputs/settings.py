@@ -152,6 +152,11 @@ class Settings(BaseSettings):
         "native-concurrency", "auto", fix="set auto (judge by the account's plan and the job's type), true or false"
     )
     native_trigger: Flag = _input("native-trigger", False, fix=_BOOL_FIX)
+    stale_base: Literal["warn", "fail", "off"] = _input("stale-base", "warn", fix="set warn, fail or off")
+    max_nodes: int | None = _input(
+        "max-nodes", None, gt=0, le=10_000_000, fix="set a whole number of at least 1, or leave it empty for no limit"
+    )
+    on_max_nodes: Literal["warn", "cancel"] = _input("on-max-nodes", "warn", fix="set warn or cancel")
     wait: Flag = _input("wait", True, fix=_BOOL_FIX)
     cancel_on_abort: Flag = _input("cancel-on-abort", True, fix=_BOOL_FIX)
     cancel_on_timeout: Flag = _input("cancel-on-timeout", True, fix=_BOOL_FIX)

@@ -115,6 +115,7 @@ def finished(marker: Marker, outcome: Outcome) -> str:
     lines = _header(marker, ICONS.get(status, "🔹"), status, outcome.pr, outcome.run)
     if outcome.message:
         lines += [cell(outcome.message), ""]
+    lines += [line for note in outcome.notes for line in (f"> ⚠️ {cell(note)}", "")]
     results = outcome.results
     if results is not None:
         lines += [f"**Nodes:** {counts_line(results)}", ""]

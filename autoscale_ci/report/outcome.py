@@ -31,3 +31,5 @@ class Outcome:
     failed_step: FailedStep | None = None
     # A dry run's trigger body, as JSON a person can copy.
     trigger_body: str | None = None
+    # What the guards found that a reviewer should see beside the verdict (a branch behind its base, too many nodes).
+    notes: tuple[str, ...] = ()

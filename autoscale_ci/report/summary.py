@@ -156,6 +156,7 @@ def summary(outcome: Outcome) -> str:
     lines = [f"### {ICONS.get(status, '🔹')} dbt Cloud CI: {status}", "", *facts(rows)]
     if outcome.message:
         lines += ["", cell(outcome.message)]
+    lines += [line for note in outcome.notes for line in ("", f"> ⚠️ {cell(note)}")]
     if outcome.trigger_body is not None:
         # In a code block, which neither notifies anyone nor needs escaping: it copies as the JSON it is.
         lines += ["", "The trigger body:", "", *fenced([outcome.trigger_body])]

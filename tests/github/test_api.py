@@ -89,3 +89,39 @@ def test_a_written_comment_without_an_id_is_an_error() -> None:
                 github.create_comment(5, "x")
             with pytest.raises(GitHubApiError, match="was not an object"):
                 github.update_comment(9, "x")
+
+
+def test_a_comparison_asks_one_commit_and_reads_the_count_and_the_files() -> None:
+    files = [{"filename": f"models/m{k}.sql", "status": "modified"} for k in range(300)] + [{"status": "removed"}]
+    with respx.mock(base_url=GHES, assert_all_mocked=True) as api:
+        route = api.get(f"/repos/acme/analytics/compare/{'a' * 40}...main").respond(
+            json={"status": "diverged", "ahead_by": 40, "behind_by": 2, "commits": [{"sha": "c" * 40}], "files": files}
+        )
+        with GitHubApi(GHES, "ghs_x", "acme/analytics") as github:
+            compared = github.compare("a" * 40, "main")
+    assert route.calls.last.request.url.params["per_page"] == "1"
+    assert (compared.commits, len(compared.files), compared.files_cut) == (40, 300, True)
+    assert compared.files[0] == "models/m0.sql"
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (httpx.Response(200, json={"status": "identical"}), "had no commit count"),
+        (httpx.Response(200, json={"ahead_by": True}), "had no commit count"),
+        (httpx.Response(404, json={"message": "Not Found"}), "GitHub answered 404 comparing main with aaaaaaa"),
+    ],
+)
+def test_a_comparison_github_cannot_give_is_an_error(answer: httpx.Response, said: str) -> None:
+    with respx.mock(base_url=GHES, assert_all_mocked=True) as api:
+        api.get(f"/repos/acme/analytics/compare/{'a' * 40}...main").mock(return_value=answer)
+        with GitHubApi(GHES, "ghs_x", "acme/analytics") as github, pytest.raises(GitHubApiError) as raised:
+            github.compare("a" * 40, "main")
+    assert said in raised.value.message
+
+
+def test_a_comparison_without_files_is_nothing_changed() -> None:
+    with respx.mock(base_url=GHES, assert_all_mocked=True) as api:
+        api.get(f"/repos/acme/analytics/compare/{'a' * 40}...main").respond(json={"ahead_by": 0, "files": None})
+        with GitHubApi(GHES, "ghs_x", "acme/analytics") as github:
+            assert github.compare("a" * 40, "main").files == ()

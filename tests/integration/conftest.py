@@ -88,10 +88,12 @@ def run_of(emu: Emulator, run_id: int) -> dict[str, Any]:
 
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
-    """The GitHub API of acme/analytics, whose PR #7 is open at commit a...a, taking the workflow's token."""
+    """The GitHub API of acme/analytics, whose PR #7 is open at commit a...a and up to date with its base, main,
+    taking the workflow's token."""
     with FakeGitHub(
         token=EXPRESSIONS["${{ github.token }}"],
         pulls={("acme/analytics", 7): "open"},
         heads={("acme/analytics", 7): "a" * 40},
+        bases={"main": (0, [])},
     ) as fake:
         yield fake

@@ -83,9 +83,9 @@ def test_with_always_the_comment_says_the_run_is_in_flight_until_it_ends(
     assert "### ✅ dbt Cloud CI: success" in final and "**Nodes:** 5 success" in final
 
 
-def test_never_asks_github_anything(emu: Emulator, step: StepFactory, github: FakeGitHub) -> None:
+def test_never_with_stale_base_off_asks_github_nothing(emu: Emulator, step: StepFactory, github: FakeGitHub) -> None:
     emu.set_outcome("error", git_sha=SHA_A)
-    done = on(github, step(7, SHA_A, **{"pr-comment": "never"})).run()
+    done = on(github, step(7, SHA_A, **{"pr-comment": "never", "stale-base": "off"})).run()
     assert done.returncode == 1
     assert github.asked == []
 
