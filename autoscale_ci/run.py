@@ -196,8 +196,9 @@ def _run(step: Step) -> Outcome:
             return step.execute(client, skip, None)
         if settings.native_trigger:
             return _follow_dbts_own_run(step, client)
+        check = _base_check(step, client)
         for attempt in (1, 2):
-            outcome = _attempt(step, client, first=attempt == 1)
+            outcome = _attempt(step, client, first=attempt == 1, check=check)
             if not decide_again(outcome.plan, outcome.run_status, attempt):
                 return outcome
             if closed_since(client, settings.job_id, outcome.run.id if outcome.run else None, pr.number):
@@ -207,13 +208,12 @@ def _run(step: Step) -> Outcome:
         return outcome
 
 
-def _attempt(step: Step, client: DbtCloudClient, *, first: bool) -> Outcome:
+def _attempt(step: Step, client: DbtCloudClient, *, first: bool, check: BaseCheck | None) -> Outcome:
     """Read, decide, carry the plan out. The `first` attempt also checks that the host is the account's, once the
     plan is carried out or failed, and warns of the job's own pull request trigger."""
     reads = SnapshotReader(
         client, step.options.job_id, list_clones=not step.settings.delete_clone, debug=step.runtime.debug
     )
-    check = _base_check(step, client, reads) if first else None
     aborted = False
     try:
         return _decide_and_execute(step, client, reads, first=first, check=check)
@@ -265,16 +265,18 @@ def _decide_and_execute(
             raise
 
 
-def _base_check(step: Step, client: DbtCloudClient, reads: SnapshotReader) -> BaseCheck | None:
-    """The stale-base check, started beside the snapshot's reads; None where it is off or cannot be asked."""
-    if step.settings.stale_base == "off" or step.github is None or step.pr.base_ref is None:
+def _base_check(step: Step, client: DbtCloudClient) -> BaseCheck | None:
+    """The stale-base check, started before the first reads and asked before whichever attempt triggers; None where
+    it is off or there is no base to compare with."""
+    if step.settings.stale_base == "off":
         return None
-
-    def project_id() -> int | None:
-        job = reads.job_if_readable()
-        return job.project_id if job is not None else None
-
-    return BaseCheck(step.github, step.pr, client, project_id, step.runtime.debug)
+    if step.github is None:
+        return None  # a pull request of another git host: GitHub's compare cannot say
+    if step.pr.base_ref is None:
+        step.runtime.log("stale-base: the event names no base branch (a run by hand), so the branch is not compared.")
+        return None
+    job_id = step.settings.job_id
+    return BaseCheck(step.github, step.pr, client, lambda: client.get_job(job_id).project_id, step.runtime.debug)
 
 
 def _stale_base(step: Step, check: BaseCheck | None, plan: Plan) -> tuple[str, ...]:

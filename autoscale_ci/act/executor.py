@@ -226,9 +226,11 @@ class Executor:
         if not (self.options.wait or clone_id is not None):
             if owned:
                 self.runtime.log(f"Run {run.id} accepted ({result.run_status}); not waiting (wait is false).")
+            if self.options.max_nodes is not None:
+                self.runtime.log("max-nodes is read while the step waits: with wait false it is not checked.")
             return result
         # Only the step's own run is ever stopped for its size; a followed one is warned of.
-        guard = guard_for(self.runtime, self.options.max_nodes, cancel=owned and self.options.cancel_over_max_nodes)
+        guard = guard_for(self.runtime, self.options.max_nodes, cancel=self.options.cancel_over_max_nodes, own=owned)
         try:
             run = self.waiting.wait(run, guard.sees if guard is not None else None)
         except BaseException as exc:
@@ -238,16 +240,19 @@ class Executor:
                 self._teardown(run.id if aborted else None, clone_id)
             raise
         result = replace(result, run=run, seconds=self._clock() - self._started)
-        if guard is not None and guard.stopping and guard.said is not None:
+        if guard is not None and guard.stopping:
             cancelled = self._teardown(run.id, clone_id)
-            said = guard.said if cancelled else f"{guard.said} (The cancel failed: see the warning above.)"
-            return replace(result, run_status=RunStatus.CANCELLED, exit_code=1, message=said)
+            status = RunStatus.CANCELLED if cancelled else RunStatus.of(run.status)
+            return replace(result, run_status=status, exit_code=1, message=guard.stopped(run.id, cancelled=cancelled))
+        notes = guard.notes(run.id, None) if guard is not None else ()
         if run.is_active and owned and not self.options.wait:
             # It was waited on only so that its clone could go: with wait false, a run that outlasts timeout-minutes
             # is the user's to let run, never a reason to cancel it or to fail the step.
-            return replace(result, run_status=RunStatus.of(run.status), message=self._left_running(run, started))
+            left = self._left_running(run, started)
+            return replace(result, run_status=RunStatus.of(run.status), message=left, notes=notes)
         if run.is_active:
-            return replace(result, run_status=RunStatus.TIMEOUT, exit_code=1, message=self._timed_out(run, started))
+            timed_out = self._timed_out(run, started)
+            return replace(result, run_status=RunStatus.TIMEOUT, exit_code=1, message=timed_out, notes=notes)
         if owned:
             self.leftovers.run_ended()
         return self._ended(result, run, pr, clone_id, guard, owned=owned)

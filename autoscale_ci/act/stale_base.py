@@ -22,7 +22,8 @@ from autoscale_ci.rules.stale_base import StaleBase, dbt_files, stale_base_messa
 REFUSED = (401, 403, 404)
 # How long the check may still take once the decision is made: a warning waits little, a failure as long as GitHub may.
 GRACE_SECONDS = 2.0
-FAIL_WAIT_SECONDS = TIMEOUT_SECONDS + 1
+# A failure waits for GitHub's answer and then the project's read, each bounded by its own client.
+FAIL_WAIT_SECONDS = 3 * TIMEOUT_SECONDS
 TITLE, UNCHECKED = "Stale base", "Stale base not checked"
 PERMISSION_FIX = (
     "give github-token `contents: read` (a workflow's `permissions:` may leave it out), or set stale-base: off"
@@ -47,7 +48,7 @@ class BaseCheck:
         github: GitHubAccess,
         pr: PullRequest,
         client: DbtCloudClient,
-        project_id: Callable[[], int | None],
+        project_id: Callable[[], int],
         debug: Callable[[str], None],
     ) -> None:
         self.pr = pr
@@ -99,21 +100,24 @@ class BaseCheck:
             with GitHubApi(access.api_url, access.token, access.repository) as api:
                 compared = api.compare(self.pr.head_sha, self.base)
         except GitHubApiError as exc:
-            return Checked(trouble=exc.message, refused=exc.status_code in REFUSED)
+            # A rate limit answers 403 too: weather, not a permission to give.
+            return Checked(trouble=exc.message, refused=exc.status_code in REFUSED and not exc.busy)
         if not compared.commits or not compared.files:
             return Checked()
         files = dbt_files(compared.files, self._subdirectory())
         if not files:
+            if compared.files_cut:
+                self._debug(
+                    f"GitHub listed only its first {len(compared.files)} files changed on {self.base}, none a dbt file."
+                )
             return Checked()
         return Checked(StaleBase(self.base, compared.commits, files, at_least=compared.files_cut))
 
     def _subdirectory(self) -> str | None:
         """Where the job's dbt project sits in the repository; its root when dbt Cloud will not say."""
-        project_id = self._project_id()
-        if project_id is None:
-            return None
         try:
+            project_id = self._project_id()
             return self._client.get_project(project_id).dbt_project_subdirectory
         except ActionError as exc:
-            self._debug(f"Read project {project_id} for its subdirectory: {exc.message}; taking the repository's root.")
+            self._debug(f"The job's project could not be read ({exc.message}); taking the repository's root.")
             return None

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -167,7 +168,8 @@ class GitHubApi:
     def compare(self, head: str, base: str) -> Comparison:
         """What `base` (a branch) has that `head` (a commit) lacks: `head...base`, the commits of `base` since the
         two parted and the files they changed. One page of one commit: the count and the files are all it needs."""
-        url = f"{self.base_url}/repos/{self.repository}/compare/{head}...{base}"
+        # A branch name may hold `#` or `%`: quoted, it stays one path segment's text.
+        url = f"{self.base_url}/repos/{self.repository}/compare/{head}...{quote(base, safe='/')}"
         what = f"comparing {base} with {head[:7]}"
         data = self._object(self._send("GET", url, what, params={"per_page": 1}), what)
         count = data.get("ahead_by")

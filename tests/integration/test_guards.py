@@ -3,6 +3,7 @@ emulator's project) before the trigger, and max-nodes while the run goes (the em
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ import httpx
 from dbt_cloud_emulator import Emulator
 from tests.fake_github import FakeGitHub
 from tests.harness import NO_GITHUB, Step, wait_for
-from tests.integration.conftest import StepFactory, run_of, writes_of
+from tests.integration.conftest import StepFactory, run_of, trigger, writes_of
 
 SHA_A = "a" * 40
 BEHIND = ["models/marts/orders.sql", "README.md", "macros/cents.sql", "dbt_project.yml", ".github/workflows/ci.yml"]
@@ -127,7 +128,7 @@ def test_a_run_past_max_nodes_is_warned_of_while_it_goes(emu: Emulator, step: St
     assert done.returncode == 0, done.stdout
     (warned,) = warnings(done, "Too many nodes")
     assert f"dbt Cloud run {run_id} selected 842 nodes, more than max-nodes 100" in warned
-    assert "It goes on (on-max-nodes: warn)" in warned
+    assert "It goes on (on-max-nodes: warn;" in warned
     lines = done.stdout.splitlines()
     ended = next(k for k, line in enumerate(lines) if line.endswith(f"run {run_id}: success"))
     assert lines.index(warned) < ended  # said while the run was going
@@ -152,3 +153,29 @@ def test_within_max_nodes_nothing_is_said(emu: Emulator, step: StepFactory) -> N
     done = step(7, SHA_A, **{"max-nodes": "1000", "on-max-nodes": "cancel"}).run()
     assert done.returncode == 0, done.stdout
     assert warnings(done, "Too many nodes") == []
+    assert json.loads(done.outputs["nodes-summary"])["total"] == 842  # the run did select them all
+
+
+def test_a_step_that_decides_again_checks_the_base_before_it_triggers(
+    emu: Emulator, step: StepFactory, github: FakeGitHub
+) -> None:
+    github.bases["main"] = (40, BEHIND)
+    owners = trigger(emu, 7, SHA_A)  # another workflow's run for the same commit: followed, nothing triggered
+    emu.hold(run_id=owners["id"])
+    action = on(github, step(7, SHA_A, **{"stale-base": "fail"}))
+    follower = action.start()
+    wait_for(
+        lambda: any(e["method"] == "GET" and e["path"].endswith(f"/runs/{owners['id']}/") for e in emu.requests()),
+        what="the step following the other workflow's run",
+    )
+    httpx.post(
+        f"{emu.url}/api/v2/accounts/{emu.account_id}/runs/{owners['id']}/cancel/",
+        headers={"Authorization": f"Token {emu.token}"},
+    ).raise_for_status()  # that workflow was cancelled and took its run with it
+    done = follower.wait()
+    assert done.returncode == 1, done.stdout
+    assert "deciding again" in done.stdout
+    (error,) = done.lines("::error")
+    assert "40 commit(s) behind main" in error
+    assert writes_of(emu, action) == []
+    emu.release(every=True)
