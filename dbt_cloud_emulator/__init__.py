@@ -16,7 +16,9 @@ team's odd job), `seed_runs` (thousands of runs at once), `churn` (runs created 
 `set_refusal_status` (403, or 404 for a missing permission), `set_role` (a permission revoked mid-run),
 `set_project` (the project's `dbt_project_subdirectory`, as `GET /projects/{id}/` answers it) and
 `set_selected_nodes` (how many nodes a job's build, run and test steps select: `k of M` in their logs as the step's
-time passes, M results in run_results.json).
+time passes, M results in run_results.json), `set_failing_nodes` (how many models and tests a failing run fails),
+`set_artifacts_missing` (artifacts a run did not produce, a 404) and `set_engine` (dbt Fusion's results: its version,
+checks, reused nodes). Every manifest.json node names its files (`path`, `original_file_path`).
 """
 
 from .config import DEFAULT_FAULT_KINDS, FAULT_KINDS, EmulatorConfig

@@ -5,10 +5,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .project import DBT_VERSION, NODE_ERROR, PROJECT, node_name, node_statuses, project_nodes
+from . import fusion
+from .fusion import BLOCKED, FUSION, FUSION_VERSION, REUSED_MESSAGE, check_nodes, check_rows, runs_checks, synthetic
+from .project import (
+    DBT_VERSION,
+    NODE_ERROR,
+    PROJECT,
+    Node,
+    command_statuses,
+    failed_test_message,
+    failing_rows,
+    generic_test_fields,
+    model_error,
+    node_name,
+    node_paths,
+    project_nodes,
+)
 from .protocol import JsonDict
 from .state import ERROR, SUCCESS, Run
-from .steps import DOCS_COMMAND, SETUP_STEPS, command_nodes, failed_step, step_names
+from .steps import DOCS_COMMAND, SETUP_STEPS, blocked_by_check, command_nodes, failed_step, step_names
 
 
 def _stamp(ts: float) -> str:
@@ -28,13 +43,15 @@ def _step_kind(run: Run, step: int | None) -> str | None:
 
 
 def names(run: Run, step: int | None = None) -> list[str]:
-    """Artifact paths a run's step has (the last step by default): none until it ends, none if `dbt deps` failed."""
+    """Artifact paths a run's step has (the last step by default): none until it ends, none if `dbt deps` failed,
+    and none the run did not produce (Emulator.set_artifacts_missing)."""
     if run.status not in (SUCCESS, ERROR) or run.outcome == "deps_error":
         return []
     kind = _step_kind(run, step)
     if kind is None:
         return []
-    return ["catalog.json", *BUILD_ARTIFACTS] if kind == "docs" else list(BUILD_ARTIFACTS)
+    found = ["catalog.json", *BUILD_ARTIFACTS] if kind == "docs" else list(BUILD_ARTIFACTS)
+    return [path for path in found if path not in run.missing]
 
 
 def run_results(run: Run, step: int | None = None) -> JsonDict:
@@ -43,55 +60,95 @@ def run_results(run: Run, step: int | None = None) -> JsonDict:
     assert run.finished_at is not None
     docs = _step_kind(run, step) == "docs"
     at = len(step_names(run)) if step is None else step
+    command = DOCS_COMMAND if docs else run.commands[at - len(SETUP_STEPS) - 1]
     # A dbt command's results are those of the nodes it ran (the job's selection, for build, run and test);
     # `dbt docs generate` compiles every node of the project.
-    nodes = project_nodes(run.selected) if docs else command_nodes(run, run.commands[at - len(SETUP_STEPS) - 1])
+    nodes = project_nodes(run.selected) if docs else command_nodes(run, command)
+    failed = not docs and at == failed_step(run)
+    blocked = failed and blocked_by_check(run, command, run.outcome)
     if docs:
         statuses = {unique_id: "success" for unique_id, *_ in nodes}
     else:
-        statuses = node_statuses(at == failed_step(run), nodes)
+        statuses = command_statuses(nodes, failed=failed, failing=run.failing, reused=run.reused, blocked=blocked)
+    fusion_run = run.engine == FUSION
+    ran = _results(run, nodes, statuses, docs=docs, detailed=run.failing is not None or fusion_run)
+    if fusion_run:
+        results = [_fusion_result(run, node, result, index) for index, (node, result) in enumerate(ran)]
+    else:
+        results = [result for _, result in ran]
+    if blocked:
+        # dbt Fusion's build task: the checks' rows, then every node the failing check kept from running.
+        results = [*check_rows(True), *(synthetic(node[0], "skipped", BLOCKED) for node in nodes)]
+    elif fusion_run and runs_checks(command):
+        # Checks are not tasks: Fusion adds their rows after the nodes' (its build task).
+        results += check_rows(False)
+    which = "generate" if docs else "build"
+    metadata: JsonDict = {
+        "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",
+        "dbt_version": FUSION_VERSION if fusion_run else DBT_VERSION,
+        "generated_at": _stamp(run.finished_at),
+        "invocation_id": f"00000000-0000-4000-8000-{run.id:012d}",
+    }
+    if fusion_run:
+        # dbt-fusion's RunResultsMetadata has when the invocation started; which schema version Fusion names is a
+        # guess (dbt Core's).
+        metadata["invocation_started_at"] = _stamp(run.started_at)
+    metadata["env"] = {"DBT_CLOUD_RUN_ID": str(run.id), "DBT_CLOUD_JOB_ID": str(run.job_id)}
+    return {
+        "metadata": metadata,
+        "results": results,
+        "elapsed_time": round(run.finished_at - run.started_at, 6),
+        # dbt-fusion's RunResultsArgs names the command as well as `which`.
+        "args": {"command": which, "which": which, "target": "default"}
+        if fusion_run
+        else {"which": which, "target": "default"},
+    }
+
+
+def _results(
+    run: Run, nodes: tuple[Node, ...], statuses: dict[str, str], *, docs: bool, detailed: bool
+) -> list[tuple[Node, JsonDict]]:
+    """Each node's result as dbt Core writes it; `detailed`, with each failure in dbt's own words (else the default
+    failure's shorter wording, NODE_ERROR)."""
+    assert run.started_at is not None
+    assert run.finished_at is not None
     step_seconds = (run.finished_at - run.started_at) / len(nodes)
-    results: list[JsonDict] = []
-    for index, (unique_id, _, relation, _) in enumerate(nodes):
+    results: list[tuple[Node, JsonDict]] = []
+    for index, node in enumerate(nodes):
+        unique_id, _, relation, _ = node
         status = statuses[unique_id]
         begin = run.started_at + index * step_seconds
         # docs generate only compiles: its execute phase is empty.
         ran = 0.0 if docs else step_seconds * 3 / 4
-        results.append(
-            {
-                "status": status,
-                "timing": [
-                    {"name": "compile", "started_at": _stamp(begin), "completed_at": _stamp(begin + step_seconds / 4)},
-                    {
-                        "name": "execute",
-                        "started_at": _stamp(begin + step_seconds / 4),
-                        "completed_at": _stamp(begin + step_seconds / 4 + ran),
-                    },
-                ],
-                "thread_id": f"Thread-{index % 4 + 1}",
-                "execution_time": round(step_seconds / 4 + ran, 6),
-                "adapter_response": {}
-                if status == "skipped" or docs
-                else {"_message": "SUCCESS 1", "rows_affected": 1},
-                "message": None if docs else _message(status),
-                "failures": 0 if status in ("pass", "success") else None,
-                "unique_id": unique_id,
-                "compiled": status != "skipped",
-                "relation_name": relation,
-            }
-        )
-    return {
-        "metadata": {
-            "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",
-            "dbt_version": DBT_VERSION,
-            "generated_at": _stamp(run.finished_at),
-            "invocation_id": f"00000000-0000-4000-8000-{run.id:012d}",
-            "env": {"DBT_CLOUD_RUN_ID": str(run.id), "DBT_CLOUD_JOB_ID": str(run.job_id)},
-        },
-        "results": results,
-        "elapsed_time": round(run.finished_at - run.started_at, 6),
-        "args": {"which": "generate" if docs else "build", "target": "default"},
-    }
+        result: JsonDict = {
+            "status": status,
+            "timing": [
+                {"name": "compile", "started_at": _stamp(begin), "completed_at": _stamp(begin + step_seconds / 4)},
+                {
+                    "name": "execute",
+                    "started_at": _stamp(begin + step_seconds / 4),
+                    "completed_at": _stamp(begin + step_seconds / 4 + ran),
+                },
+            ],
+            "thread_id": f"Thread-{index % 4 + 1}",
+            "execution_time": round(step_seconds / 4 + ran, 6),
+            "adapter_response": {} if status == "skipped" or docs else {"_message": "SUCCESS 1", "rows_affected": 1},
+            "message": None if docs else _message(status),
+            "failures": 0 if status in ("pass", "success") else None,
+            "unique_id": unique_id,
+            "compiled": status != "skipped",
+            "relation_name": relation,
+        }
+        results.append((node, result))
+        if not detailed:
+            continue
+        if status == "error":
+            # dbt-core's error_result: the exception's words, and no adapter response.
+            result.update(message=model_error(node), adapter_response={})
+        elif status == "fail":
+            rows = failing_rows(index)
+            result.update(message=failed_test_message(rows), failures=rows)
+    return results
 
 
 def _message(status: str) -> str | None:
@@ -99,29 +156,47 @@ def _message(status: str) -> str | None:
         "success": "SUCCESS 1",
         "pass": None,
         "error": NODE_ERROR,
+        "fail": None,
         "skipped": None,
+        "reused": REUSED_MESSAGE,
     }[status]
 
 
+def _fusion_result(run: Run, node: Node, core: JsonDict, position: int) -> JsonDict:
+    """A node's result as dbt Fusion writes it, from dbt Core's: the fields of dbt-fusion's RunResultOutput in its
+    order, leaving out whatever is None (`compiled` is never set), and a message always (its default_message)."""
+    status = core["status"]
+    result: JsonDict = {key: core[key] for key in ("status", "timing", "thread_id", "execution_time")}
+    result["adapter_response"] = {} if status == "reused" else core["adapter_response"]
+    default = fusion.DEFAULT_MESSAGES.get(status)
+    result["message"] = core["message"] if status in ("error", "fail", "reused") else default
+    if node[1] == "test" and status in ("pass", "fail"):
+        # A guess: only a test's result counts failing rows.
+        result["failures"] = core["failures"]
+    result["unique_id"] = core["unique_id"]
+    if core["relation_name"] is not None:
+        result["relation_name"] = core["relation_name"]
+    result["state_decision_id"] = fusion.state_decision_id(run.id, position)
+    return result
+
+
 def manifest(run: Run) -> JsonDict:
-    """A manifest.json with just the nodes and their edges."""
-    nodes: dict[str, Any] = {
-        unique_id: {
-            "unique_id": unique_id,
-            "resource_type": kind,
-            "package_name": PROJECT,
-            "name": node_name(unique_id),
-            "depends_on": {"nodes": list(parents)},
-        }
-        for unique_id, kind, _, parents in project_nodes(run.selected)
+    """A manifest.json with just the nodes, their files and their edges; on dbt Fusion, with the project's checks."""
+    nodes: dict[str, Any] = {node[0]: _manifest_node(node) for node in project_nodes(run.selected)}
+    fusion_run = run.engine == FUSION
+    metadata: JsonDict = {
+        "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+        "dbt_version": FUSION_VERSION if fusion_run else DBT_VERSION,
+        "generated_at": _stamp(run.finished_at or run.created_at),
     }
+    if fusion_run:
+        # dbt-fusion's manifest.rs writes when the invocation started.
+        metadata["invocation_started_at"] = _stamp(run.started_at or run.created_at)
+        # Checks do not appear in the model DAG (dbt's docs), so parent_map leaves them out.
+        nodes.update(check_nodes())
+    metadata["project_name"] = PROJECT
     return {
-        "metadata": {
-            "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
-            "dbt_version": DBT_VERSION,
-            "generated_at": _stamp(run.finished_at or run.created_at),
-            "project_name": PROJECT,
-        },
+        "metadata": metadata,
         "nodes": nodes,
         "sources": {},
         "macros": {},
@@ -129,12 +204,31 @@ def manifest(run: Run) -> JsonDict:
     }
 
 
+def _manifest_node(node: Node) -> JsonDict:
+    """A node as manifest v12 has it, with only the fields the emulator models: its name and type, its files (which
+    an annotation on a pull request's diff needs), its edges and, for a generic test, what it tests."""
+    unique_id, kind, _, parents = node
+    path, original = node_paths(node)
+    found: JsonDict = {
+        "unique_id": unique_id,
+        "resource_type": kind,
+        "package_name": PROJECT,
+        "name": node_name(unique_id),
+        "depends_on": {"nodes": list(parents)},
+        "path": path,
+        "original_file_path": original,
+    }
+    if kind == "test":
+        found.update(generic_test_fields(node))
+    return found
+
+
 def catalog(run: Run) -> JsonDict:
     """A catalog.json listing the models' tables."""
     return {
         "metadata": {
             "dbt_schema_version": "https://schemas.getdbt.com/dbt/catalog/v1.json",
-            "dbt_version": DBT_VERSION,
+            "dbt_version": FUSION_VERSION if run.engine == FUSION else DBT_VERSION,
             "generated_at": _stamp(run.finished_at or run.created_at),
         },
         "nodes": {

@@ -258,9 +258,12 @@ class Emulator:
             self.state.listed_accounts = None if accounts is None else copy.deepcopy(accounts)
 
     def set_outcome(self, outcome: str | None, *, git_sha: str | None = None, job_id: int | None = None) -> None:
-        """Make runs matching `git_sha` and/or `job_id` end "success", "error" or "deps_error" (None forgets the rule).
+        """Make runs matching `git_sha` and/or `job_id` end "success", "error", "deps_error" or "check_error" (None
+        forgets the rule).
 
-        "error" fails the job's last dbt command; "deps_error" fails `dbt deps`, the run's last step, with no artifacts.
+        "error" fails the job's last dbt command; "deps_error" fails `dbt deps`, the run's last step, with no artifacts;
+        "check_error" fails the last command in a check of dbt Fusion's before any of its models runs, when that is a
+        `dbt build` of a run on Fusion (set_engine), and as "error" does otherwise.
         """
         self.state.set_outcome(outcome, git_sha, job_id)
 
@@ -277,6 +280,34 @@ class Emulator:
         None removes the rule of `job_id`. Runs take their selection as they leave the queue, as `set_timing`'s.
         """
         self.state.set_selected_nodes(count, job_id)
+
+    def set_failing_nodes(self, count: int | None, *, job_id: int | None = None) -> None:
+        """Make a failing run of a job (outcome "error") fail `count` nodes of its failing command, instead of its one
+        model: models error with a database error, tests fail with dbt's "Got N results, configured to fail if != 0",
+        in run_results.json and in the step's log lines, each in dbt's own words with the file it is defined in.
+
+        A job whose selection (set_selected_nodes, or the project's own five nodes) allows fewer failures selects as
+        many nodes as `count` needs, whatever its runs' outcome. `job_id` None sets the rule of every job without one,
+        a clone follows its source's, and runs take it as they leave the queue; a count of None removes the rule of
+        `job_id`.
+        """
+        self.state.set_failing_nodes(count, job_id)
+
+    def set_artifacts_missing(self, paths: list[str] | None, *, job_id: int | None = None) -> None:
+        """Make a job's runs lack these artifacts (such as ["manifest.json"]), as dbt Cloud lacks one a run did not
+        produce: unlisted, and a 404 when asked for. `job_id` None sets the rule of every job without one, a clone
+        follows its source's, and runs take it as they leave the queue; None removes the rule of `job_id`."""
+        self.state.set_artifacts_missing(paths, job_id)
+
+    def set_engine(self, engine: str | None, *, job_id: int | None = None, reused: int = 0) -> None:
+        """Run a job's runs on dbt "core" (as by default) or "fusion" (dbt v2), whose runs report as Fusion does:
+        dbt_version 2.x in their artifacts, the project's checks (check.<project>.<name>, files under checks/) that a
+        `dbt build` runs first and that fail it under the outcome "check_error", Fusion's fields and messages on each
+        result, and Fusion's console lines for nodes. `reused` of each command's nodes that would have passed are
+        reused by state-aware orchestration instead (status "reused"). `job_id` None sets the rule of every job without
+        one, a clone follows its source's, and runs take it as they leave the queue; None removes the rule of `job_id`.
+        """
+        self.state.set_engine(engine, job_id, reused)
 
     def set_project(self, subdirectory: str | None) -> None:
         """Where the seeded project's dbt project sits in its repository (`dbt_project_subdirectory` of

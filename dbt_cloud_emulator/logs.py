@@ -6,6 +6,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from . import fusion
+from .fusion import CHECKS, FUSION, FUSION_VERSION, runs_checks
 from .project import (
     ADAPTER,
     DBT_VERSION,
@@ -16,8 +18,12 @@ from .project import (
     PACKAGE_VERSION,
     PROJECT,
     Node,
+    command_statuses,
+    failed_test_message,
+    failing_rows,
+    model_error,
     node_name,
-    node_statuses,
+    node_paths,
     project_nodes,
 )
 from .protocol import JsonDict
@@ -96,6 +102,8 @@ def _threads(run: Run) -> int:
 
 
 def _version(run: Run) -> str:
+    if run.engine == FUSION:
+        return FUSION_VERSION
     return run.dbt_version if run.dbt_version[:1].isdigit() else DBT_VERSION
 
 
@@ -169,21 +177,91 @@ def command(
     padding: int,
     nodes: tuple[Node, ...] = NODES,
     until: float | None = None,
+    blocked: bool = False,
 ) -> Script:
     """A dbt command building `nodes` (the project's own by default) one after another, then `padding` debug lines,
-    then its summary; with `until`, a node not started by then is left out, as `render(until=...)` would drop it."""
+    then its summary; with `until`, a node not started by then is left out, as `render(until=...)` would drop it.
+
+    On dbt Fusion a `dbt build` runs the project's checks first, and a failing one (`blocked`) stops it before any
+    model runs. A run with failing nodes (Emulator.set_failing_nodes) or on Fusion lists each failure in the summary,
+    in dbt's words."""
+    # A guess: on Fusion the opening and summary lines stay dbt Core's, as Fusion's own are not modelled.
     body = _opening(run, start, command)
-    statuses = node_statuses(failed, nodes)
+    checked = run.engine == FUSION and runs_checks(command)
+    if checked:
+        body += _checks(start, end, blocked)
+    statuses = command_statuses(nodes, failed=failed, failing=run.failing, reused=run.reused, blocked=blocked)
     slot = (end - start) * 0.8 / len(nodes)
-    for position, node in enumerate(nodes):
+    for position, node in enumerate([] if blocked else nodes):
         begin = _at(start, end, 0.05) + position * slot
         if until is not None and begin > until:
             break
-        body += _node(position, len(nodes), node, statuses[node[0]], (begin, begin + slot * 0.9))
+        window = (begin, begin + slot * 0.9)
+        if run.engine == FUSION:
+            body += _fusion_node(position, node, statuses[node[0]], window, sao=run.reused > 0)
+        else:
+            body += _node(position, len(nodes), node, statuses[node[0]], window)
     # A bare timestamp line between the nodes and what follows, as between the phases of a live log.
     body.append(Line(_at(start, end, 0.85), ""))
     body += _padding(run, padding, _at(start, end, 0.85), _at(start, end, 0.95))
-    return Script(body, [Line(end, text) for text in _summary(statuses, nodes, end - start, failed)])
+    detailed = failed and (run.failing is not None or run.engine == FUSION)
+    failures = _failures(nodes, statuses, blocked) if detailed else None
+    checks = (len(CHECKS) - blocked, int(blocked)) if checked else (0, 0)
+    summary = _summary(statuses, nodes, end - start, failed, failures=failures, checks=checks)
+    return Script(body, [Line(end, text) for text in summary])
+
+
+def _checks(start: float, end: float, blocked: bool) -> list[Line]:
+    # Fusion runs a build's checks at parse time, before any model compiles (dbt's "Project quality checks").
+    at = _at(start, end, 0.02)
+    seconds = (end - start) * 0.01
+    lines = [
+        Line(at, fusion.check_line(name, "fail" if blocked and index == 0 else "pass", seconds))
+        for index, name in enumerate(CHECKS)
+    ]
+    if blocked:
+        lines.append(Line(at, fusion.check_failure(), "error"))
+    return lines
+
+
+def _fusion_node(position: int, node: Node, status: str, window: tuple[float, float], *, sao: bool) -> list[Line]:
+    # Fusion prints one line per node as it is done (dbt-fusion's format_node_processed_end), with no `k of M`; its
+    # debug lines are not modelled, so a node keeps dbt Core's (a guess).
+    unique_id = node[0]
+    begin, end = window
+    thread = f"Thread-{position % THREADS + 1} (worker)"
+    _, original = node_paths(node)
+    shown = fusion.node_line(node, status, end - begin, original_file_path=original, sao=sao)
+    level = "error" if status in ("error", "fail") else "info"
+    return [
+        Line(begin, f"Began running node {unique_id}", "debug", thread, console=False),
+        Line(begin if status in ("skipped", "reused") else end, shown, level, thread),
+        Line(end, f"Finished running node {unique_id}", "debug", thread, console=False),
+    ]
+
+
+def _failures(nodes: tuple[Node, ...], statuses: dict[str, str], blocked: bool) -> list[list[str]]:
+    """What the summary says of each failure, in dbt-core's words (print_run_result_error): a model's error message,
+    or a failing test's "Failure in test <name> (<file>)", its message and where its compiled code is."""
+    if blocked:
+        return [[fusion.check_failure()]]
+    found: list[list[str]] = []
+    for position, node in enumerate(nodes):
+        status = statuses[node[0]]
+        if status == "error":
+            found.append([f"  {model_error(node)}"])
+        elif status == "fail":
+            name = node_name(node[0])
+            _, original = node_paths(node)
+            found.append(
+                [
+                    f"Failure in test {name} ({original})",
+                    f"  {failed_test_message(failing_rows(position))}",
+                    "",
+                    f"  compiled code at target/compiled/{PROJECT}/{original}/{name}.sql",
+                ]
+            )
+    return found
 
 
 def _fancy(message: str, status: str, seconds: float | None = None) -> str:
@@ -208,6 +286,10 @@ def _node(position: int, total: int, node: Node, status: str, window: tuple[floa
     seconds = end - begin
     if status == "error":
         result = Line(end, _fancy(f"{number} ERROR creating {label}", f"{RED}ERROR{RESET}", seconds), "error", thread)
+    elif status == "fail":
+        # dbt-core's LogTestResult: `FAIL <failures> <name>`, at the error level.
+        rows = failing_rows(position)
+        result = Line(end, _fancy(f"{number} FAIL {rows} {name}", f"{RED}FAIL {rows}{RESET}", seconds), "error", thread)
     elif kind == "model":
         result = Line(end, _fancy(f"{number} OK created {label}", f"{GREEN}SUCCESS 1{RESET}", seconds), thread=thread)
     else:
@@ -242,21 +324,36 @@ def _padding(run: Run, count: int, start: float, end: float) -> list[Line]:
     return lines
 
 
-def _summary(statuses: dict[str, str], nodes: tuple[Node, ...], seconds: float, failed: bool) -> list[str]:
+def _summary(
+    statuses: dict[str, str],
+    nodes: tuple[Node, ...],
+    seconds: float,
+    failed: bool,
+    *,
+    failures: list[list[str]] | None = None,
+    checks: tuple[int, int] = (0, 0),
+) -> list[str]:
+    """The lines that end a dbt command; `failures` lists each failure's lines (None: today's one model's error),
+    `checks` how many of Fusion's checks passed and failed."""
     counts = Counter(statuses.values())
     kinds = Counter(kind for _, kind, _, _ in nodes)
-    errors = counts["error"]
+    # dbt-core counts a failed test as an error in its summary; Fusion reports a reused node as skipped (its
+    # NodeStatus to NodeOutcome).
+    errors = counts["error"] + counts["fail"] + checks[1]
     hours, rest = divmod(seconds, 3600)
     took = f"{int(hours)} hours {int(rest // 60)} minutes and {rest % 60:0.2f} seconds ({seconds:0.2f}s)"
     lines = ["", f"Finished running {kinds['model']} table models, {kinds['test']} data tests in {took}.", ""]
     if failed:
         plural = "" if errors == 1 else "s"
         lines += [f"{RED}Completed with {errors} error{plural}, 0 partial successes, and 0 warnings:{RESET}", ""]
-        lines += [f"  {NODE_ERROR}", ""]
+        for failure in failures if failures is not None else [[f"  {NODE_ERROR}"]]:
+            lines += [*failure, ""]
     else:
         lines += [f"{GREEN}Completed successfully{RESET}", ""]
-    passed = counts["success"] + counts["pass"]
-    done = f"Done. PASS={passed} WARN=0 ERROR={errors} SKIP={counts['skipped']} NO-OP=0 TOTAL={len(statuses)}"
+    passed = counts["success"] + counts["pass"] + checks[0]
+    skipped = counts["skipped"] + counts["reused"]
+    total = len(statuses) + sum(checks)
+    done = f"Done. PASS={passed} WARN=0 ERROR={errors} SKIP={skipped} NO-OP=0 TOTAL={total}"
     return [*lines, done]
 
 

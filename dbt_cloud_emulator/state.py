@@ -9,14 +9,19 @@ import random
 import re
 import threading
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .clock import Clock, humanize, iso
 from .config import EmulatorConfig, check_log_lines
 from .envvars import ANSWER_SHAPES, ENVIRONMENT, JOB, PROJECT, EnvValue, EnvVarStore
+from .fusion import CORE, ENGINES, FUSION
 from .plans import holds_a_slot, pr_id, runs_beside
-from .project import PACKAGE_ERROR, check_selected
+from .project import PACKAGE_ERROR, check_failing, check_selected, selection_for_failures
 from .protocol import ApiError, JsonDict
 from .validation import INVALID_REQUEST, TRIGGER_FIELDS, env_var_name_problem, missing_object
+
+# The value of a per-job rule (State._job_rule).
+Rule = TypeVar("Rule")
 
 QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
 ACTIVE = (QUEUED, STARTING, RUNNING)
@@ -28,8 +33,9 @@ STATUS_NAMES = {
     ERROR: "Error",
     CANCELLED: "Cancelled",
 }
-# How a run can end, and the status each ends in; "deps_error" fails in `dbt deps`, before any dbt command.
-OUTCOMES = {"success": SUCCESS, "error": ERROR, "deps_error": ERROR}
+# How a run can end, and the status each ends in; "deps_error" fails in `dbt deps`, before any dbt command, and
+# "check_error" in a check of dbt Fusion's, before any model of the failing command runs.
+OUTCOMES = {"success": SUCCESS, "error": ERROR, "deps_error": ERROR, "check_error": ERROR}
 ACCOUNT_FIELDS = (
     "name",
     "plan",
@@ -45,7 +51,8 @@ ACCOUNT_FIELDS = (
 # NOTES.md: a failed run's `status_message` is often only this; the failing step's own lines say what failed.
 ERROR_MESSAGE = "dbt command failed"
 DEPS_ERROR_MESSAGE = f"Failed to install packages with `dbt deps`: {PACKAGE_ERROR}"
-STATUS_MESSAGES = {"error": ERROR_MESSAGE, "deps_error": DEPS_ERROR_MESSAGE}
+# A guess: a build a check failed says no more than one a model failed.
+STATUS_MESSAGES = {"error": ERROR_MESSAGE, "deps_error": DEPS_ERROR_MESSAGE, "check_error": ERROR_MESSAGE}
 # Who triggers the runs of `churn`: other teams of a busy account.
 CHURN_CAUSE = "Triggered by another team"
 # The name a job cloned for a pull request carries, `<name> [autoscale <job id> PR #<n> <nonce>]`: the clone-naming
@@ -100,6 +107,13 @@ class Run:
     # How many nodes its `dbt build`, `run` and `test` commands select, set as it leaves the queue from its job's
     # selection (Emulator.set_selected_nodes); None for the project's own nodes.
     selected: int | None = None
+    # Set as it leaves the queue, like `selected`: how many nodes its failing command fails (Emulator.set_failing_nodes;
+    # None: one model), which artifacts it did not produce (set_artifacts_missing), and the dbt engine it runs on with
+    # how many nodes state-aware orchestration reused (set_engine).
+    failing: int | None = None
+    missing: tuple[str, ...] = ()
+    engine: str = CORE
+    reused: int = 0
 
 
 @dataclass(frozen=True)
@@ -222,8 +236,12 @@ class State:
         self._default_timing = (config.start_seconds, config.run_seconds)
         self._timing: dict[int, tuple[float | None, float | None]] = {}
         self._outcomes: dict[tuple[str | None, int | None], str] = {}
-        # Nodes selected by job id, or None for every job without its own.
+        # The rules that shape a run's dbt output, by job id or None for every job without its own: nodes selected,
+        # nodes failing, artifacts missing, and (engine, nodes reused).
         self._selected: dict[int | None, int] = {}
+        self._failing: dict[int | None, int] = {}
+        self._missing: dict[int | None, tuple[str, ...]] = {}
+        self._engines: dict[int | None, tuple[str, int]] = {}
         # The seeded project's `dbt_project_subdirectory` (None: at the repository's root), and when it last changed.
         self.project_subdirectory: str | None = None
         self.project_created_at = self.project_updated_at = clock.now()
@@ -272,7 +290,7 @@ class State:
             run.run_seconds = run_s
             run.git_sha = run.git_sha or hashlib.sha1(f"{run.job_id}:{run.id}".encode()).hexdigest()  # noqa: S324
             run.git_branch = run.git_branch or "main"
-            run.selected = self._selected_for(run.job_id)
+            self._shape(run)
             executing.append(run)
             if run.holds_slot:
                 free -= 1
@@ -323,16 +341,25 @@ class State:
         with self.lock:
             return run.outcome or self._rule(run) or "success"
 
-    def _selected_for(self, job_id: int) -> int | None:
-        """The nodes a run of the job selects: the job's own rule, else its source's if it is a clone, else the
-        default rule; None for the project's own nodes."""
+    def _shape(self, run: Run) -> None:
+        """Give a run leaving the queue its job's rules: nodes selected and failing, artifacts missing, engine."""
+        run.selected = self._job_rule(self._selected, run.job_id)
+        run.failing = self._job_rule(self._failing, run.job_id)
+        if run.failing is not None:
+            # Enough nodes for that many to fail: a larger selection than the job's own if it allows fewer.
+            run.selected = selection_for_failures(run.failing, run.selected)
+        run.missing = self._job_rule(self._missing, run.job_id) or ()
+        run.engine, run.reused = self._job_rule(self._engines, run.job_id) or (CORE, 0)
+
+    def _job_rule(self, rules: dict[int | None, Rule], job_id: int) -> Rule | None:
+        """A job's rule: its own, else its source's if it is a clone, else the default rule; None without one."""
         job = self.jobs.get(job_id) or {}
         found = CLONE_NAME.search(str(job.get("name") or ""))
-        # A clone runs its source's commands on the same project, so it selects the same nodes as its source.
+        # A clone runs its source's commands on the same project, so it follows its source's rules.
         source = int(found.group(1)) if found else None
         for key in (job_id, source, None):
-            if key in self._selected:
-                return self._selected[key]
+            if key in rules:
+                return rules[key]
         return None
 
     def _timing_for(self, job_id: int) -> tuple[float, float]:
@@ -369,11 +396,44 @@ class State:
         their `dbt build`, `run` and `test` commands; a count of None removes the rule."""
         if count is not None:
             check_selected(count)
+        self._set_rule(self._selected, job_id, count)
+
+    def set_failing_nodes(self, count: int | None, job_id: int | None) -> None:
+        """Make runs of a job (None: of every job without its own rule) dequeued from now on fail `count` nodes in a
+        failing command; a count of None removes the rule."""
+        if count is not None:
+            check_failing(count)
+        self._set_rule(self._failing, job_id, count)
+
+    def set_artifacts_missing(self, paths: list[str] | tuple[str, ...] | None, job_id: int | None) -> None:
+        """Make runs of a job (None: of every job without its own rule) dequeued from now on lack these artifacts;
+        None removes the rule."""
+        if paths is not None and (
+            isinstance(paths, str)
+            or not isinstance(paths, list | tuple)
+            or not all(isinstance(path, str) and path.strip() for path in paths)
+        ):
+            raise ValueError(f"artifacts must be a list of artifact paths such as 'manifest.json', not {paths!r}")
+        self._set_rule(self._missing, job_id, None if paths is None else tuple(paths))
+
+    def set_engine(self, engine: str | None, job_id: int | None, reused: int) -> None:
+        """Run a job's runs (None: every job without its own rule) dequeued from now on on this dbt engine, with
+        `reused` nodes of each command reused by state-aware orchestration (Fusion only); None removes the rule."""
+        if engine is not None and engine not in ENGINES:
+            raise ValueError(f"engine must be one of {list(ENGINES)}, not {engine!r}")
+        if isinstance(reused, bool) or not isinstance(reused, int) or reused < 0:
+            raise ValueError(f"reused must be an integer >= 0, not {reused!r}")
+        if reused and engine != FUSION:
+            # State-aware orchestration, which reuses nodes, is a dbt Fusion feature.
+            raise ValueError("only the fusion engine reuses nodes")
+        self._set_rule(self._engines, job_id, None if engine is None else (engine, reused))
+
+    def _set_rule(self, rules: dict[int | None, Rule], job_id: int | None, value: Rule | None) -> None:
         with self.lock:
-            if count is None:
-                self._selected.pop(job_id, None)
+            if value is None:
+                rules.pop(job_id, None)
             else:
-                self._selected[job_id] = count
+                rules[job_id] = value
 
     def set_project_subdirectory(self, subdirectory: str | None) -> None:
         """Where the seeded project's dbt project sits in its repository; None for its root."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from . import logs
+from .fusion import FUSION, runs_checks
 from .project import Node, selecting, selection
 from .protocol import JsonDict
 from .state import CANCELLED, ERROR, RUNNING, SUCCESS, Run
@@ -40,9 +41,16 @@ def failed_step(run: Run, outcome: str | None = None) -> int | None:
     outcome = outcome or run.outcome
     if outcome == "deps_error":
         return len(SETUP_STEPS)
-    if outcome == "error" and run.commands:
+    if outcome in ("error", "check_error") and run.commands:
         return len(SETUP_STEPS) + len(run.commands)
     return None
+
+
+def blocked_by_check(run: Run, command: str, outcome: str | None) -> bool:
+    """Whether a failing command stopped at a failing check before any of its models ran: a `dbt build` of dbt
+    Fusion's in a run ending "check_error". dbt Core has no checks, nor do Fusion's other commands run them, so
+    there the run fails as "error" does."""
+    return outcome == "check_error" and run.engine == FUSION and runs_checks(command)
 
 
 def command_nodes(run: Run, command: str) -> tuple[Node, ...]:
@@ -63,7 +71,14 @@ def _windows(run: Run, count: int) -> list[tuple[float, float]]:
 
 
 def _script(
-    run: Run, index: int, window: tuple[float, float], *, failed: bool, padding: int, until: float | None
+    run: Run,
+    index: int,
+    window: tuple[float, float],
+    *,
+    failed: bool,
+    padding: int,
+    until: float | None,
+    outcome: str,
 ) -> logs.Script:
     start, end = window
     if index == 1:
@@ -76,7 +91,10 @@ def _script(
         return logs.docs(run, start, end)
     command = run.commands[index - len(SETUP_STEPS) - 1]
     nodes = command_nodes(run, command)
-    return logs.command(run, command, start, end, failed=failed, padding=padding, nodes=nodes, until=until)
+    blocked = failed and blocked_by_check(run, command, outcome)
+    return logs.command(
+        run, command, start, end, failed=failed, padding=padding, nodes=nodes, until=until, blocked=blocked
+    )
 
 
 def run_steps(run: Run, account_id: int, *, now: float, outcome: str, log_lines: int) -> list[JsonDict]:
@@ -94,7 +112,9 @@ def run_steps(run: Run, account_id: int, *, now: float, outcome: str, log_lines:
         done = ended or index < reached
         status = (ERROR if index == failing else SUCCESS) if done else run.status
         shown = None if done else until
-        script = _script(run, index, windows[index - 1], failed=index == failing, padding=log_lines, until=shown)
+        script = _script(
+            run, index, windows[index - 1], failed=index == failing, padding=log_lines, until=shown, outcome=outcome
+        )
         if done and index == len(names) and run.finished_at is not None and run.finished_at > windows[-1][1]:
             # Held past its planned end: the last step ends when the run does, its earlier lines unchanged.
             script.tail = [replace(line, at=run.finished_at) for line in script.tail]

@@ -46,3 +46,12 @@ def env_client(emu: Emulator, token: str | None = None, *, project_id: int | Non
     project = emu.project_id if project_id is None else project_id
     base = f"{emu.url}/api/v3/accounts/{emu.account_id}/projects/{project}/environment-variables"
     return httpx.Client(base_url=base, headers={"Authorization": f"Token {token or emu.token}"}, timeout=10)
+
+
+def results(api: httpx.Client, run_id: int, step: int | None = None) -> list[dict[str, Any]]:
+    """A finished run's run_results.json results (of its last step by default)."""
+    params = {} if step is None else {"step": step}
+    response = api.get(f"/runs/{run_id}/artifacts/run_results.json", params=params)
+    assert response.status_code == 200, response.text
+    found: list[dict[str, Any]] = response.json()["results"]
+    return found

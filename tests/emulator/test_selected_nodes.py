@@ -13,7 +13,7 @@ import pytest
 from dbt_cloud_emulator import Emulator
 from dbt_cloud_emulator.project import MAX_SELECTED, NODES, selecting, selection
 
-from .helpers import admin, run, trigger
+from .helpers import admin, results, run, trigger
 from .test_jobs import new_job
 from .test_logs import messages, steps_of
 
@@ -28,15 +28,6 @@ def started(logs: str) -> list[tuple[int, int]]:
     """Each `k of M START` line's k and M, in order."""
     found = (START.match(line) for line in messages(logs))
     return [(int(m.group(1)), int(m.group(2))) for m in found if m]
-
-
-def results(api: httpx.Client, run_id: int, step: int | None = None) -> list[dict[str, Any]]:
-    """A finished run's run_results.json results (of its last step by default)."""
-    params = {} if step is None else {"step": step}
-    response = api.get(f"/runs/{run_id}/artifacts/run_results.json", params=params)
-    assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()["results"]
-    return found
 
 
 def finished(frozen: Emulator, api: httpx.Client, job_id: int, **body: Any) -> int:

@@ -1,0 +1,85 @@
+"""Where each failed or warned node is annotated, pure: on its file (the manifest's `original_file_path`, under the
+dbt project's subdirectory), at the line that names it when the workspace holds the file, else line 1; errors first,
+and no more of a level than GitHub keeps."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# GitHub keeps this many annotations of each level a step, and drops the rest without a word.
+PER_LEVEL = 10
+ERRORS = frozenset({"error", "fail", "runtime error"})
+
+
+@dataclass(frozen=True)
+class NodeFile:
+    """Where a node is declared: its file from the repository's root, and the name that marks its line there."""
+
+    path: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One annotation: `level` error or warning, on `place` (a path and a line) when the node's file is known."""
+
+    level: str
+    title: str
+    message: str
+    place: tuple[str, int] | None
+
+
+def node_files(manifest: Any, subdirectory: str | None) -> dict[str, NodeFile]:
+    """Each node's file, read leniently from a manifest.json (a node without a path is left out); a generic test's
+    file is the YAML that declares it, marked by its column, or else its model."""
+    nodes = manifest.get("nodes") if isinstance(manifest, dict) else None
+    prefix = f"{subdirectory.strip('/')}/" if subdirectory and subdirectory.strip("/") else ""
+    found: dict[str, NodeFile] = {}
+    for unique_id, node in (nodes or {}).items() if isinstance(nodes, dict) else ():
+        path = node.get("original_file_path") if isinstance(node, dict) else None
+        if not isinstance(path, str) or not path:
+            continue
+        anchor = node.get("column_name") or _attached_name(node.get("attached_node")) or node.get("name") or ""
+        found[str(unique_id)] = NodeFile(prefix + path, str(anchor))
+    return found
+
+
+def _attached_name(attached: Any) -> str | None:
+    return attached.rsplit(".", 1)[-1] if isinstance(attached, str) and attached else None
+
+
+def line_naming(text: str, anchor: str) -> int:
+    """The line of `text` that declares `anchor` (`name: anchor`), else the first that names it as a word; 1."""
+    if not anchor:
+        return 1
+    declared = re.compile(rf"\bname:\s*['\"]?{re.escape(anchor)}['\"]?\s*$")
+    named = re.compile(rf"(?<![\w.]){re.escape(anchor)}(?![\w])")
+    lines = text.splitlines()
+    for pattern in (declared, named):
+        for number, line in enumerate(lines, start=1):
+            if pattern.search(line):
+                return number
+    return 1
+
+
+def annotations(
+    problems: Sequence[Any], files: Mapping[str, NodeFile], read: Callable[[str], str | None]
+) -> tuple[list[Annotation], int]:
+    """The annotations for the nodes that errored, failed or warned (each with `unique_id`, `status`, `message`),
+    errors first and at most PER_LEVEL a level; and how many were left out."""
+    made: list[Annotation] = []
+    left_out = 0
+    for level in ("error", "warning"):
+        of_level = [node for node in problems if (node.status in ERRORS) == (level == "error")]
+        for node in of_level[:PER_LEVEL]:
+            known = files.get(node.unique_id)
+            place = None
+            if known is not None:
+                text = read(known.path)
+                place = (known.path, line_naming(text, known.anchor) if text is not None else 1)
+            made.append(Annotation(level, f"{node.unique_id}: {node.status}", node.message or node.status, place))
+        left_out += max(len(of_level) - PER_LEVEL, 0)
+    return made, left_out

@@ -1,0 +1,78 @@
+"""Failures on the diff, end to end: each failed model and test annotated on its file through the real entrypoint,
+against the emulator's manifest, project and failing runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from dbt_cloud_emulator import Emulator
+from tests.integration.conftest import StepFactory
+
+SHA_A = "a" * 40
+ON_A_FILE = re.compile(r"^::(error|warning) file=([^,]+),line=(\d+),title=([^:]+)")
+
+
+def on_files(lines: list[str]) -> list[tuple[str, str, int, str]]:
+    """(level, file, line, title) of each annotation that sits on a file."""
+    return [(m[1], m[2], int(m[3]), m[4]) for line in lines if (m := ON_A_FILE.match(line))]
+
+
+def test_a_failed_model_and_a_failing_test_are_annotated_on_their_files(emu: Emulator, step: StepFactory) -> None:
+    emu.set_outcome("error", git_sha=SHA_A)
+    emu.set_failing_nodes(2)
+    done = step(7, SHA_A).run()
+    assert done.returncode == 1, done.stdout
+    placed = on_files(done.stdout.splitlines())
+    files = {file for _, file, _, _ in placed}
+    assert "models/staging/stg_orders.sql" in files
+    assert any(file.endswith(".yml") for file in files), placed
+    assert all(level == "error" for level, *_ in placed)
+
+
+def test_under_the_projects_subdirectory(emu: Emulator, step: StepFactory) -> None:
+    emu.set_project("transform")
+    emu.set_outcome("error", git_sha=SHA_A)
+    done = step(7, SHA_A).run()
+    assert ("error", "transform/models/staging/stg_orders.sql", 1) in [p[:3] for p in on_files(done.stdout.splitlines())]
+
+
+def test_fifteen_failures_are_ten_annotations_and_one_notice_of_the_rest(emu: Emulator, step: StepFactory) -> None:
+    emu.set_outcome("error", git_sha=SHA_A)
+    emu.set_failing_nodes(15)
+    done = step(7, SHA_A).run()
+    assert done.returncode == 1, done.stdout
+    assert len(on_files(done.stdout.splitlines())) == 10
+    (notice,) = [line for line in done.lines("::notice") if "more failed or warned" in line]
+    assert "5 more failed or warned node(s)" in notice
+
+
+def test_without_a_manifest_no_file_is_annotated_and_the_verdict_is_the_same(emu: Emulator, step: StepFactory) -> None:
+    emu.set_outcome("error", git_sha=SHA_A)
+    emu.set_artifacts_missing(["manifest.json"])
+    done = step(7, SHA_A).run()
+    assert done.returncode == 1
+    assert done.outputs["run-status"] == "error"
+    assert on_files(done.stdout.splitlines()) == []
+    assert any("stg_orders: error" in line for line in done.lines("::error"))  # still said, on no file
+
+
+def test_a_checked_out_workspace_gives_the_line_that_names_the_node(
+    emu: Emulator, step: StepFactory, tmp_path: Path
+) -> None:
+    emu.set_outcome("error", git_sha=SHA_A)
+    emu.set_failing_nodes(2)
+    action = step(7, SHA_A)
+    schema = Path(action.env["GITHUB_WORKSPACE"]) / "models" / "marts" / "schema.yml"
+    schema.parent.mkdir(parents=True)
+    schema.write_text("version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: order_id\n", encoding="utf-8")
+    placed = on_files(action.run().stdout.splitlines())
+    lines = {file: line for _, file, line, _ in placed}
+    assert lines.get("models/marts/schema.yml") == 5, placed
+
+
+def test_annotations_false_puts_nothing_on_a_file(emu: Emulator, step: StepFactory) -> None:
+    emu.set_outcome("error", git_sha=SHA_A)
+    done = step(7, SHA_A, annotations="false").run()
+    assert done.returncode == 1
+    assert on_files(done.stdout.splitlines()) == []

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from typing import Any
+
+from autoscale_ci.report.results import Node
+from autoscale_ci.rules.annotations import PER_LEVEL, NodeFile, line_naming, node_files, placed
+
+MANIFEST: dict[str, Any] = {
+    "nodes": {
+        "model.p.stg_orders": {"original_file_path": "models/staging/stg_orders.sql", "name": "stg_orders"},
+        "test.p.unique_orders_order_id.1a": {
+            "original_file_path": "models/marts/schema.yml",
+            "name": "unique_orders_order_id",
+            "column_name": "order_id",
+            "attached_node": "model.p.orders",
+        },
+        "test.p.singular": {"original_file_path": "tests/assert_positive.sql"},
+        "model.p.no_path": {"name": "no_path"},
+        "model.p.odd": "not a node",
+    }
+}
+SCHEMA = "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: order_id\n        tests: [unique]\n"
+
+
+def test_each_node_is_on_its_file_under_the_projects_subdirectory() -> None:
+    files = node_files(MANIFEST, "transform/")
+    assert files["model.p.stg_orders"] == NodeFile("transform/models/staging/stg_orders.sql", "")
+    assert files["test.p.unique_orders_order_id.1a"] == NodeFile("transform/models/marts/schema.yml", "order_id")
+    assert files["test.p.singular"].path == "transform/tests/assert_positive.sql"
+    assert "model.p.no_path" not in files and "model.p.odd" not in files
+    assert node_files(MANIFEST, None)["model.p.stg_orders"].path == "models/staging/stg_orders.sql"
+    assert node_files({"nodes": []}, None) == {} and node_files("garbage", None) == {}
+
+
+def test_the_line_is_the_one_that_declares_the_name() -> None:
+    assert line_naming(SCHEMA, "order_id") == 5
+    assert line_naming(SCHEMA, "orders") == 3  # `name: orders`, not `order_id`
+    assert line_naming("select 1 as order_id_x", "order_id") == 1  # not a word of its own
+    assert line_naming(SCHEMA, "") == 1
+    assert line_naming("a:\n  tests: [not_null_total]\n", "not_null_total") == 2  # named, not declared
+
+
+def problem(unique_id: str, status: str) -> Node:
+    return Node(unique_id, status, f"{unique_id} said no")
+
+
+def test_errors_come_first_and_no_more_than_github_keeps_of_a_level() -> None:
+    problems = [problem(f"model.p.w{k}", "warn") for k in range(12)] + [
+        problem(f"model.p.e{k}", "error" if k % 2 else "fail") for k in range(15)
+    ]
+    made, left_out = placed(problems, {}, lambda _path: None)
+    assert [a.level for a in made] == ["error"] * PER_LEVEL + ["warning"] * PER_LEVEL
+    assert left_out == 5 + 2
+    assert made[0] == placed(problems[12:13], {}, lambda _path: None)[0][0]
+    assert made[0].title == "model.p.e0: fail" and made[0].place is None
+
+
+def test_a_node_whose_file_is_known_is_placed_at_its_line_when_the_workspace_has_the_file() -> None:
+    files = node_files(MANIFEST, None)
+    test_node = problem("test.p.unique_orders_order_id.1a", "fail")
+    model = problem("model.p.stg_orders", "error")
+    made, _ = placed([test_node, model], files, lambda path: SCHEMA if path.endswith("schema.yml") else None)
+    assert [a.place for a in made] == [("models/marts/schema.yml", 5), ("models/staging/stg_orders.sql", 1)]
