@@ -8,6 +8,7 @@ import os
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from autoscale_ci import cleanup, wiring
@@ -30,6 +31,7 @@ from autoscale_ci.inputs.settings import GITHUB_TOKEN_INPUT, TOKEN_INPUT, Settin
 from autoscale_ci.report.commenter import Commenter, Target
 from autoscale_ci.report.outcome import Outcome
 from autoscale_ci.report.summary import decision, error_summary, outputs, planned, summary
+from autoscale_ci.rules.annotations import PER_LEVEL, code_quality, placed
 from autoscale_ci.rules.decide import (
     Clone,
     Follow,
@@ -52,7 +54,8 @@ DUPLICATE_RUNS = (
     "twice: switch off 'Run on pull requests' in the job's Triggers settings, or keep it on and set native-trigger: "
     "true, so that the action triggers nothing and reports the run dbt Cloud starts."
 )
-NODE_ANNOTATIONS = 10  # GitHub shows only so many annotations a step; the summary lists every node
+# A file of the workspace searched for a node's line: larger ones (generated YAML, say) get line 1.
+WORKSPACE_FILE_LIMIT = 2_000_000
 
 
 def main(*, missing_token: str | None = None, naming: str = "input") -> int:
@@ -345,15 +348,53 @@ def _dry_run(step: Step, plan: Plan, *, slots: str) -> Outcome:
     return Outcome(plan, pr, RunStatus.DRY_RUN, job_id=job_id, message=message, trigger_body=body)
 
 
+def _annotate_nodes(outcome: Outcome, runtime: Runtime) -> None:
+    """The failed and warned nodes, each annotated on its file where the manifest said it (the line that names it
+    when the workspace holds the file); as many as GitHub keeps, and one notice for the rest."""
+    problems = outcome.results.problems if outcome.results else ()
+    workspace = Path(os.environ.get("GITHUB_WORKSPACE") or ".")
+
+    def read(path: str) -> str | None:
+        return _workspace_text(workspace, path)
+
+    made, left_out = placed(problems, outcome.node_files, read)
+    for annotation in made:
+        annotate = runtime.error if annotation.level == "error" else runtime.warning
+        annotate(annotation.message, title=annotation.title, place=annotation.place)
+    if made:
+        try:
+            # GitLab keeps every finding, so the report holds them all.
+            written = runtime.write_code_quality(code_quality(placed(problems, outcome.node_files, read, None)[0]))
+        except OSError as exc:
+            runtime.warning(f"Could not write the Code Quality report ({exc}).", title="Code Quality report")
+        else:
+            if written is not None:
+                runtime.log(f"Code Quality report: {written} (name it in `artifacts: reports: codequality:`).")
+    if left_out:
+        runtime.notice(
+            f"{left_out} more failed or warned node(s) are not annotated: GitHub keeps {PER_LEVEL} annotations of each "
+            "level a step. The job summary lists every one."
+        )
+
+
+def _workspace_text(workspace: Path, path: str) -> str | None:
+    """A file of the checked-out repository, when the workflow checked it out and it is small enough to search."""
+    try:
+        found = (workspace / path).resolve()
+        if not found.is_relative_to(workspace.resolve()) or found.stat().st_size > WORKSPACE_FILE_LIMIT:
+            return None
+        return found.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
 def _report(outcome: Outcome, runtime: Runtime, commenter: Commenter | None) -> int:
     if outcome.run is not None and not runtime.github:
         # Outside every folded section, where a person looks first (GitHub shows it as a notice annotation).
         runtime.log(f"dbt Cloud run {outcome.run.id}: {outcome.run.href or outcome.run.id}")
     runtime.set_outputs(outputs(outcome))
     runtime.write_summary(summary(outcome))
-    for node in (outcome.results.problems if outcome.results else ())[:NODE_ANNOTATIONS]:
-        annotate = runtime.warning if node.status == "warn" else runtime.error
-        annotate(node.message or node.status, title=f"{node.unique_id}: {node.status}")
+    _annotate_nodes(outcome, runtime)
     if outcome.exit_code:
         runtime.error(outcome.message, title=f"dbt Cloud run {outcome.run_status}")
     elif outcome.message and outcome.run_status is not RunStatus.DRY_RUN:

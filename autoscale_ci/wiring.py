@@ -32,6 +32,7 @@ def options(settings: Settings, started: float) -> Options:
         artifacts_path=Path(settings.artifacts_path),
         max_nodes=settings.max_nodes,
         cancel_over_max_nodes=settings.on_max_nodes == "cancel",
+        annotations=settings.annotations,
     )
 
 

@@ -58,6 +58,8 @@ class Options:
     # The most nodes a run may select, read while it goes; past it, the run is cancelled when `cancel_over_max_nodes`.
     max_nodes: int | None = None
     cancel_over_max_nodes: bool = False
+    # Failed and warned nodes annotated on their files (the manifest is read for them).
+    annotations: bool = False
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,7 @@ class Executor:
             superseded_by=judged.superseded_by,
             results=found.results,
             failed_step=found.failed_step,
+            node_files=found.files,
             seconds=self._clock() - self._started,
             notes=guard.notes(run.id, found.results) if guard is not None else (),
         )
@@ -334,7 +337,10 @@ class Executor:
         if status in (RunStatus.CANCELLED, RunStatus.SUPERSEDED):
             return Findings()
         with self.runtime.group("Artifacts"):
-            found = collect(self.client, self.runtime, run, self.options.artifacts, self.options.artifacts_path)
+            options = self.options
+            found = collect(
+                self.client, self.runtime, run, options.artifacts, options.artifacts_path, options.annotations
+            )
         failed = found.failed_step
         if failed is not None and found.results is None:
             self.runtime.verbatim(f"Step {failed.index} failed: {failed.name} (end of its log)", failed.log_tail)

@@ -48,9 +48,10 @@ class Plain:
     # Whether a group may open inside another; where it may not, the runtime closes the outer one meanwhile.
     nests = False
 
-    def annotation(self, level: str, message: str, title: str) -> str:
-        """`error: title: message`."""
-        return self.quote(f"{level}: {title}: {message}" if title else f"{level}: {message}")
+    def annotation(self, level: str, message: str, title: str, place: tuple[str, int] | None = None) -> str:
+        """`error: title: message`; on a file, `path:line: error: ...`, which a terminal makes a link."""
+        text = f"{level}: {title}: {message}" if title else f"{level}: {message}"
+        return self.quote(f"{place[0]}:{place[1]}: {text}" if place is not None else text)
 
     def debug(self, message: str) -> str | None:
         """A line the CI shows only when its debug logging is on, if it has such lines: none here, so it is dropped."""
@@ -126,9 +127,11 @@ class GitHub(Plain):
 
     name = "github"
 
-    def annotation(self, level: str, message: str, title: str) -> str:
-        """`::error title=...::message`."""
-        return format_command(level, message, title=title)
+    def annotation(self, level: str, message: str, title: str, place: tuple[str, int] | None = None) -> str:
+        """`::error title=...::message`; on a file, shown on it in the pull request's diff."""
+        if place is None:
+            return format_command(level, message, title=title)
+        return format_command(level, message, file=place[0], line=str(place[1]), title=title)
 
     def debug(self, message: str) -> str | None:
         """`::debug::`, shown when the workflow's step debug logging is on."""
@@ -176,12 +179,14 @@ class Azure(Plain):
 
     name = "azure"
 
-    def annotation(self, level: str, message: str, title: str) -> str:
-        """`##vso[task.logissue type=error]title: message`; Azure has no notice, so a notice is a plain line."""
+    def annotation(self, level: str, message: str, title: str, place: tuple[str, int] | None = None) -> str:
+        """`##vso[task.logissue type=error]title: message` (with `sourcepath` and `linenumber` on a file); Azure has
+        no notice, so a notice is a plain line."""
         if level not in ("error", "warning"):
-            return super().annotation(level, message, title)
+            return super().annotation(level, message, title, place)
         text = self.quote(f"{title}: {message}" if title else message)
-        return f"##vso[task.logissue type={level}]{azure_data(text)}"
+        where = f";sourcepath={azure_data(place[0])};linenumber={place[1]}" if place is not None else ""
+        return f"##vso[task.logissue type={level}{where}]{azure_data(text)}"
 
     def debug(self, message: str) -> str | None:
         """`##[debug]`, shown when the pipeline's `system.debug` is true."""
@@ -233,9 +238,9 @@ class GitLab(Plain):
         self._clock = clock
         self._sections = itertools.count(1)
 
-    def annotation(self, level: str, message: str, title: str) -> str:
+    def annotation(self, level: str, message: str, title: str, place: tuple[str, int] | None = None) -> str:
         """`error: title: message`, in red for an error and yellow for a warning."""
-        line = super().annotation(level, message, title)
+        line = super().annotation(level, message, title, place)
         colour = _COLOURS.get(level)
         return f"{colour}{line}{_RESET}" if colour else line
 

@@ -10,6 +10,7 @@ writes, and only the CI's own masking command (`::add-mask::`, `##vso[task.setse
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 import threading
@@ -27,6 +28,8 @@ REDACTED = "***"
 # Where the summary and the outputs also go when asked, outside GitHub Actions too (`--summary-file`, `--outputs-file`).
 SUMMARY_FILE_VARIABLE = "AUTOSCALE_DBT_CI_SUMMARY_FILE"
 OUTPUTS_FILE_VARIABLE = "AUTOSCALE_DBT_CI_OUTPUTS_FILE"
+# The name GitLab's docs give the Code Quality report a job's `artifacts: reports: codequality:` names.
+CODE_QUALITY_FILE = "gl-code-quality-report.json"
 
 
 @dataclass(eq=False)  # found on the stack by identity: two groups may have one title
@@ -100,16 +103,16 @@ class Runtime:
             if current is not None and closing is not None:
                 current.closing = closing  # open only once its opening line is out
 
-    def _annotate(self, level: str, message: str, title: str) -> None:
-        self._write(self.dialect.annotation(level, self.redact(message), self.redact(title)))
+    def _annotate(self, level: str, message: str, title: str, place: tuple[str, int] | None = None) -> None:
+        self._write(self.dialect.annotation(level, self.redact(message), self.redact(title), place))
 
-    def error(self, message: str, title: str = "") -> None:
-        """Annotate an error."""
-        self._annotate("error", message, title)
+    def error(self, message: str, title: str = "", *, place: tuple[str, int] | None = None) -> None:
+        """Annotate an error; `place` (a path from the repository's root, a line) puts it on that file."""
+        self._annotate("error", message, title, place)
 
-    def warning(self, message: str, title: str = "") -> None:
-        """Annotate a warning."""
-        self._annotate("warning", message, title)
+    def warning(self, message: str, title: str = "", *, place: tuple[str, int] | None = None) -> None:
+        """Annotate a warning; `place` as for `error`."""
+        self._annotate("warning", message, title, place)
 
     def notice(self, message: str, title: str = "") -> None:
         """Annotate a notice."""
@@ -215,6 +218,15 @@ class Runtime:
     def save_state(self, values: Mapping[str, str]) -> None:
         """Save values for the post step, which reads them as `STATE_<name>` (GitHub Actions only)."""
         self._append("GITHUB_STATE", format_outputs(values))
+
+    def write_code_quality(self, issues: list[dict[str, object]]) -> str | None:
+        """Under GitLab CI, write a Code Quality report into the job's directory, where `artifacts: reports:
+        codequality:` finds it; where it went, or None under any other CI."""
+        if self.dialect.name != "gitlab":
+            return None
+        path = Path(self._env.get("CI_PROJECT_DIR") or ".") / CODE_QUALITY_FILE
+        path.write_text(self.redact(json.dumps(issues, indent=1)), encoding="utf-8")
+        return str(path)
 
     def write_summary(self, markdown: str) -> None:
         """Append Markdown to the job summary (GitHub Actions) and to the summary file (when there is one; begun

@@ -157,6 +157,7 @@ class Settings(BaseSettings):
         "max-nodes", None, gt=0, le=10_000_000, fix="set a whole number of at least 1, or leave it empty for no limit"
     )
     on_max_nodes: Literal["warn", "cancel"] = _input("on-max-nodes", "warn", fix="set warn or cancel")
+    annotations: Flag = _input("annotations", True, fix=_BOOL_FIX)
     wait: Flag = _input("wait", True, fix=_BOOL_FIX)
     cancel_on_abort: Flag = _input("cancel-on-abort", True, fix=_BOOL_FIX)
     cancel_on_timeout: Flag = _input("cancel-on-timeout", True, fix=_BOOL_FIX)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autoscale_ci.ci.runtime import Runtime
@@ -13,8 +13,13 @@ from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.dbt_cloud.models import ERROR, SUCCESS, Run, RunStep
 from autoscale_ci.report.failed_step import FailedStep, describe, failed_step
 from autoscale_ci.report.results import RunResults, summarize
+from autoscale_ci.rules.annotations import NodeFile, node_files
 
 RUN_RESULTS = "run_results.json"
+MANIFEST = "manifest.json"
+# The largest manifest.json read for annotations: a project of tens of thousands of nodes writes more, and the step
+# would hold it all in memory for a warning's file names.
+MANIFEST_LIMIT = 50_000_000
 # A step is named "Invoke dbt with `dbt build --select ...`"; these commands leave no run results of the build.
 _COMMAND = re.compile(r"`dbt\s+([\w-]+)")
 _NOT_THE_BUILD = frozenset({"deps", "docs", "source", "clean", "debug", "run-operation"})
@@ -38,10 +43,11 @@ def results_step(steps: Sequence[RunStep]) -> int | None:
 
 @dataclass(frozen=True)
 class Findings:
-    """What a finished run left to report: its results, and the step it failed in."""
+    """What a finished run left to report: its results, the step it failed in, and the files of its nodes."""
 
     results: RunResults | None = None
     failed_step: FailedStep | None = None
+    files: Mapping[str, NodeFile] = field(default_factory=dict)
 
 
 def _steps(client: DbtCloudClient, runtime: Runtime, run: Run) -> list[RunStep] | None:
@@ -80,9 +86,12 @@ def _save(runtime: Runtime, run_id: int, name: str, data: bytes, target: Path) -
     runtime.log(f"Saved {name} of run {run_id} to {target}.")
 
 
-def collect(client: DbtCloudClient, runtime: Runtime, run: Run, wanted: tuple[str, ...], folder: Path) -> Findings:
+def collect(  # noqa: PLR0917 - what the executor knows of the run, handed on
+    client: DbtCloudClient, runtime: Runtime, run: Run, wanted: tuple[str, ...], folder: Path, annotate: bool = False
+) -> Findings:
     """Download the wanted artifacts into `folder` (a failure is a warning, never a failed step), read
-    run_results.json and, for a failed run, find the step it failed in."""
+    run_results.json and, for a failed run, find the step it failed in; with `annotate`, the files of the nodes
+    that failed or warned."""
     steps = _steps(client, runtime, run) if run.has_docs_generated or run.status == ERROR else None
     failed = failed_step(steps or []) if run.status == ERROR else None
     step = _results_step(runtime, run, steps, failed) if steps is not None else None
@@ -106,4 +115,35 @@ def collect(client: DbtCloudClient, runtime: Runtime, run: Run, wanted: tuple[st
             except ValueError:
                 results = None
     failure = describe(failed, runtime.redact) if failed is not None else None
-    return Findings(results, failure)
+    files = _node_files(client, runtime, run, step) if annotate and results is not None and results.problems else {}
+    return Findings(results, failure, files)
+
+
+def _node_files(client: DbtCloudClient, runtime: Runtime, run: Run, step: int | None) -> dict[str, NodeFile]:
+    """The nodes' files from the results step's manifest.json, under the dbt project's subdirectory; none (said in
+    the log) when the manifest is missing, too big or unreadable: annotations then go on no file."""
+    try:
+        data = client.get_artifact(run.id, MANIFEST, step=step)
+    except DbtCloudError as exc:
+        runtime.log(f"No {MANIFEST} of run {run.id} ({exc.message}): failures are annotated on no file.")
+        return {}
+    if len(data) > MANIFEST_LIMIT:
+        runtime.notice(
+            f"The {MANIFEST} of run {run.id} is {len(data) // 1_000_000} MB, over the {MANIFEST_LIMIT // 1_000_000} MB "
+            "the action reads: failures are annotated on no file."
+        )
+        return {}
+    try:
+        manifest = json.loads(data)
+    except ValueError:
+        runtime.log(f"The {MANIFEST} of run {run.id} is not JSON: failures are annotated on no file.")
+        return {}
+    subdirectory = None
+    if run.project_id is not None:
+        try:
+            subdirectory = client.get_project(run.project_id).dbt_project_subdirectory
+        except DbtCloudError as exc:
+            runtime.log(
+                f"Could not read project {run.project_id} ({exc.message}): paths start at the repository's root."
+            )
+    return node_files(manifest, subdirectory)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from autoscale_ci.dbt_cloud.models import Run
 from autoscale_ci.inputs.github_event import PullRequest
 from autoscale_ci.report.failed_step import FailedStep
 from autoscale_ci.report.results import RunResults
+from autoscale_ci.rules.annotations import NodeFile
 from autoscale_ci.rules.decide import Plan
 from autoscale_ci.rules.verdict import RunStatus
 
@@ -33,3 +35,5 @@ class Outcome:
     trigger_body: str | None = None
     # What the guards found that a reviewer should see beside the verdict (a branch behind its base, too many nodes).
     notes: tuple[str, ...] = ()
+    # Where the nodes that failed or warned are declared, by unique_id, when the run's manifest said.
+    node_files: Mapping[str, NodeFile] = field(default_factory=dict)

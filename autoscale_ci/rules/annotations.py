@@ -4,6 +4,7 @@ and no more of a level than GitHub keeps."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ class Annotation:
 
 def node_files(manifest: Any, subdirectory: str | None) -> dict[str, NodeFile]:
     """Each node's file, read leniently from a manifest.json (a node without a path is left out); a generic test's
-    file is the YAML that declares it, marked by its column, or else its model."""
+    file is the YAML that declares it, where its column (or else its model) marks its line."""
     nodes = manifest.get("nodes") if isinstance(manifest, dict) else None
     prefix = f"{subdirectory.strip('/')}/" if subdirectory and subdirectory.strip("/") else ""
     found: dict[str, NodeFile] = {}
@@ -42,7 +43,10 @@ def node_files(manifest: Any, subdirectory: str | None) -> dict[str, NodeFile]:
         path = node.get("original_file_path") if isinstance(node, dict) else None
         if not isinstance(path, str) or not path:
             continue
-        anchor = node.get("column_name") or _attached_name(node.get("attached_node")) or node.get("name") or ""
+        # A model's own file is all of it (line 1); a YAML declares many nodes, each at its own line.
+        anchor = ""
+        if path.endswith((".yml", ".yaml")):
+            anchor = node.get("column_name") or _attached_name(node.get("attached_node")) or node.get("name") or ""
         found[str(unique_id)] = NodeFile(prefix + path, str(anchor))
     return found
 
@@ -65,21 +69,43 @@ def line_naming(text: str, anchor: str) -> int:
     return 1
 
 
-def annotations(
-    problems: Sequence[Any], files: Mapping[str, NodeFile], read: Callable[[str], str | None]
+def placed(
+    problems: Sequence[Any],
+    files: Mapping[str, NodeFile],
+    read: Callable[[str], str | None],
+    per_level: int | None = PER_LEVEL,
 ) -> tuple[list[Annotation], int]:
     """The annotations for the nodes that errored, failed or warned (each with `unique_id`, `status`, `message`),
-    errors first and at most PER_LEVEL a level; and how many were left out."""
+    errors first and at most `per_level` a level (None: all); and how many were left out."""
     made: list[Annotation] = []
     left_out = 0
     for level in ("error", "warning"):
         of_level = [node for node in problems if (node.status in ERRORS) == (level == "error")]
-        for node in of_level[:PER_LEVEL]:
+        for node in of_level[:per_level]:
             known = files.get(node.unique_id)
             place = None
             if known is not None:
                 text = read(known.path)
                 place = (known.path, line_naming(text, known.anchor) if text is not None else 1)
             made.append(Annotation(level, f"{node.unique_id}: {node.status}", node.message or node.status, place))
-        left_out += max(len(of_level) - PER_LEVEL, 0)
+        left_out += max(len(of_level) - per_level, 0) if per_level is not None else 0
     return made, left_out
+
+
+# GitLab's Code Quality severities, by the level of an annotation (GitLab docs, "Code Quality report format").
+SEVERITY = {"error": "major", "warning": "minor"}
+
+
+def code_quality(made: Sequence[Annotation]) -> list[dict[str, Any]]:
+    """The annotations on a file as a GitLab Code Quality report, which GitLab shows in the merge request's diff."""
+    return [
+        {
+            "description": f"{annotation.title}: {annotation.message}",
+            "check_name": annotation.title,
+            "fingerprint": hashlib.sha256(f"{annotation.title}|{annotation.place[0]}".encode()).hexdigest(),
+            "severity": SEVERITY[annotation.level],
+            "location": {"path": annotation.place[0], "lines": {"begin": annotation.place[1]}},
+        }
+        for annotation in made
+        if annotation.place is not None
+    ]

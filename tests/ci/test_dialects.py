@@ -158,3 +158,18 @@ def test_dotenv_cuts_the_longest_value_to_fit_gitlab_s_limit(unit: str) -> None:
 def test_dotenv_stops_cutting_when_nothing_is_left_to_cut() -> None:
     names = {f"output-{'x' * 300}-{n}": "value" for n in range(20)}  # names alone past the limit: cannot fit
     assert set(dotenv(names).splitlines()) == {f"{DOTENV_PREFIX}{name.upper().replace('-', '_')}=..." for name in names}
+
+
+def test_an_annotation_on_a_file_takes_each_cis_form() -> None:
+    place = ("transform/models/a b.sql", 7)
+    assert GitHub().annotation("error", "boom", "model.p.a: error", place) == (
+        "::error file=transform/models/a b.sql,line=7,title=model.p.a%3A error::boom"
+    )
+    assert Azure().annotation("warning", "boom", "t", place) == (
+        "##vso[task.logissue type=warning;sourcepath=transform/models/a b.sql;linenumber=7]t: boom"
+    )
+    assert Plain().annotation("error", "boom", "t", place) == "transform/models/a b.sql:7: error: t: boom"
+    assert (
+        GitLab().annotation("error", "boom", "t", place).endswith("transform/models/a b.sql:7: error: t: boom\x1b[0m")
+    )
+    assert Plain().annotation("error", "boom", "t") == "error: t: boom"

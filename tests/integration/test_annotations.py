@@ -3,11 +3,13 @@ against the emulator's manifest, project and failing runs."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from dbt_cloud_emulator import Emulator
 from tests.integration.conftest import StepFactory
+from tests.integration.test_providers import SHA, run_cli
 
 SHA_A = "a" * 40
 ON_A_FILE = re.compile(r"^::(error|warning) file=([^,]+),line=(\d+),title=([^:]+)")
@@ -34,7 +36,9 @@ def test_under_the_projects_subdirectory(emu: Emulator, step: StepFactory) -> No
     emu.set_project("transform")
     emu.set_outcome("error", git_sha=SHA_A)
     done = step(7, SHA_A).run()
-    assert ("error", "transform/models/staging/stg_orders.sql", 1) in [p[:3] for p in on_files(done.stdout.splitlines())]
+    assert ("error", "transform/models/staging/stg_orders.sql", 1) in [
+        p[:3] for p in on_files(done.stdout.splitlines())
+    ]
 
 
 def test_fifteen_failures_are_ten_annotations_and_one_notice_of_the_rest(emu: Emulator, step: StepFactory) -> None:
@@ -54,7 +58,7 @@ def test_without_a_manifest_no_file_is_annotated_and_the_verdict_is_the_same(emu
     assert done.returncode == 1
     assert done.outputs["run-status"] == "error"
     assert on_files(done.stdout.splitlines()) == []
-    assert any("stg_orders: error" in line for line in done.lines("::error"))  # still said, on no file
+    assert any("model.emulated_project.stg_orders" in line for line in done.lines("::error"))  # still said, on no file
 
 
 def test_a_checked_out_workspace_gives_the_line_that_names_the_node(
@@ -63,12 +67,15 @@ def test_a_checked_out_workspace_gives_the_line_that_names_the_node(
     emu.set_outcome("error", git_sha=SHA_A)
     emu.set_failing_nodes(2)
     action = step(7, SHA_A)
-    schema = Path(action.env["GITHUB_WORKSPACE"]) / "models" / "marts" / "schema.yml"
+    schema = Path(action.env["GITHUB_WORKSPACE"]) / "models" / "staging" / "schema.yml"
     schema.parent.mkdir(parents=True)
-    schema.write_text("version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: order_id\n", encoding="utf-8")
+    schema.write_text(
+        "version: 2\nmodels:\n  - name: stg_customers\n    columns:\n      - name: id\n", encoding="utf-8"
+    )
     placed = on_files(action.run().stdout.splitlines())
     lines = {file: line for _, file, line, _ in placed}
-    assert lines.get("models/marts/schema.yml") == 5, placed
+    assert lines.get("models/staging/schema.yml") == 5, placed  # the column the failing test is declared on
+    assert lines.get("models/staging/stg_orders.sql") == 1
 
 
 def test_annotations_false_puts_nothing_on_a_file(emu: Emulator, step: StepFactory) -> None:
@@ -76,3 +83,30 @@ def test_annotations_false_puts_nothing_on_a_file(emu: Emulator, step: StepFacto
     done = step(7, SHA_A, annotations="false").run()
     assert done.returncode == 1
     assert on_files(done.stdout.splitlines()) == []
+
+
+def test_every_ci_gets_the_same_findings_in_its_own_form(emu: Emulator, tmp_path: Path) -> None:
+    emu.set_outcome("error", git_sha=SHA)
+    emu.set_failing_nodes(2)
+    gitlab, _ = run_cli(emu, tmp_path / "gitlab", "gitlab", emu.token)
+    assert gitlab.returncode == 1, gitlab.stdout
+    report = json.loads((tmp_path / "gitlab" / "gl-code-quality-report.json").read_text(encoding="utf-8"))
+    found = {(issue["location"]["path"], issue["severity"]) for issue in report}
+    assert ("models/staging/stg_orders.sql", "major") in found and len(report) == 2
+    azure, _ = run_cli(emu, tmp_path / "azure", "azure", emu.token)
+    logissues = [line for line in azure.stdout.splitlines() if ";sourcepath=" in line]
+    assert any("sourcepath=models/staging/stg_orders.sql;linenumber=1]" in line for line in logissues), azure.stdout
+    assert len(logissues) == 2
+    shell, _ = run_cli(emu, tmp_path / "shell", "shell", emu.token)
+    assert any(line.startswith("models/staging/stg_orders.sql:1: error: ") for line in shell.stdout.splitlines())
+    assert not (tmp_path / "azure" / "gl-code-quality-report.json").exists()
+
+
+def test_a_dbt_v2_check_that_fails_is_named_as_a_check_on_its_file(emu: Emulator, step: StepFactory) -> None:
+    emu.set_engine("fusion", reused=1)
+    emu.set_outcome("check_error", git_sha=SHA_A)
+    done = step(7, SHA_A).run()
+    assert done.returncode == 1, done.stdout
+    checks = [p for p in on_files(done.stdout.splitlines()) if p[3].startswith("check.")]
+    assert checks and checks[0][1].startswith("checks/"), done.stdout
+    assert "check.emulated_project." in done.summary
