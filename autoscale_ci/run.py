@@ -31,7 +31,7 @@ from autoscale_ci.inputs.settings import GITHUB_TOKEN_INPUT, TOKEN_INPUT, Settin
 from autoscale_ci.report.commenter import Commenter, Target
 from autoscale_ci.report.outcome import Outcome
 from autoscale_ci.report.summary import decision, error_summary, outputs, planned, summary
-from autoscale_ci.rules.annotations import PER_LEVEL, code_quality, placed
+from autoscale_ci.rules.annotations import PER_LEVEL, capped, code_quality, placed
 from autoscale_ci.rules.decide import (
     Clone,
     Follow,
@@ -357,14 +357,15 @@ def _annotate_nodes(outcome: Outcome, runtime: Runtime) -> None:
     def read(path: str) -> str | None:
         return _workspace_text(workspace, path)
 
-    made, left_out = placed(problems, outcome.node_files, read)
+    everything = placed(problems, outcome.node_files, read)
+    made, left_out = capped(everything)
     for annotation in made:
         annotate = runtime.error if annotation.level == "error" else runtime.warning
         annotate(annotation.message, title=annotation.title, place=annotation.place)
     if made:
         try:
             # GitLab keeps every finding, so the report holds them all.
-            written = runtime.write_code_quality(code_quality(placed(problems, outcome.node_files, read, None)[0]))
+            written = runtime.write_code_quality(code_quality(everything))
         except OSError as exc:
             runtime.warning(f"Could not write the Code Quality report ({exc}).", title="Code Quality report")
         else:

@@ -70,26 +70,26 @@ def line_naming(text: str, anchor: str) -> int:
 
 
 def placed(
-    problems: Sequence[Any],
-    files: Mapping[str, NodeFile],
-    read: Callable[[str], str | None],
-    per_level: int | None = PER_LEVEL,
-) -> tuple[list[Annotation], int]:
+    problems: Sequence[Any], files: Mapping[str, NodeFile], read: Callable[[str], str | None]
+) -> list[Annotation]:
     """The annotations for the nodes that errored, failed or warned (each with `unique_id`, `status`, `message`),
-    errors first and at most `per_level` a level (None: all); and how many were left out."""
+    errors first."""
     made: list[Annotation] = []
-    left_out = 0
     for level in ("error", "warning"):
-        of_level = [node for node in problems if (node.status in ERRORS) == (level == "error")]
-        for node in of_level[:per_level]:
+        for node in (node for node in problems if (node.status in ERRORS) == (level == "error")):
             known = files.get(node.unique_id)
             place = None
             if known is not None:
                 text = read(known.path)
                 place = (known.path, line_naming(text, known.anchor) if text is not None else 1)
             made.append(Annotation(level, f"{node.unique_id}: {node.status}", node.message or node.status, place))
-        left_out += max(len(of_level) - per_level, 0) if per_level is not None else 0
-    return made, left_out
+    return made
+
+
+def capped(made: Sequence[Annotation], per_level: int = PER_LEVEL) -> tuple[list[Annotation], int]:
+    """At most `per_level` annotations of each level, in their order; and how many were left out."""
+    kept = [a for level in ("error", "warning") for a in [m for m in made if m.level == level][:per_level]]
+    return kept, len(made) - len(kept)
 
 
 # GitLab's Code Quality severities, by the level of an annotation (GitLab docs, "Code Quality report format").

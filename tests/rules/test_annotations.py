@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from autoscale_ci.report.results import Node
-from autoscale_ci.rules.annotations import PER_LEVEL, NodeFile, line_naming, node_files, placed
+from autoscale_ci.rules.annotations import PER_LEVEL, NodeFile, capped, line_naming, node_files, placed
 
 MANIFEST: dict[str, Any] = {
     "nodes": {
@@ -48,10 +48,10 @@ def test_errors_come_first_and_no_more_than_github_keeps_of_a_level() -> None:
     problems = [problem(f"model.p.w{k}", "warn") for k in range(12)] + [
         problem(f"model.p.e{k}", "error" if k % 2 else "fail") for k in range(15)
     ]
-    made, left_out = placed(problems, {}, lambda _path: None)
+    made, left_out = capped(placed(problems, {}, lambda _path: None))
     assert [a.level for a in made] == ["error"] * PER_LEVEL + ["warning"] * PER_LEVEL
     assert left_out == 5 + 2
-    assert made[0] == placed(problems[12:13], {}, lambda _path: None)[0][0]
+    assert made[0] == placed(problems[12:13], {}, lambda _path: None)[0]
     assert made[0].title == "model.p.e0: fail" and made[0].place is None
 
 
@@ -59,5 +59,5 @@ def test_a_node_whose_file_is_known_is_placed_at_its_line_when_the_workspace_has
     files = node_files(MANIFEST, None)
     test_node = problem("test.p.unique_orders_order_id.1a", "fail")
     model = problem("model.p.stg_orders", "error")
-    made, _ = placed([test_node, model], files, lambda path: SCHEMA if path.endswith("schema.yml") else None)
+    made = placed([test_node, model], files, lambda path: SCHEMA if path.endswith("schema.yml") else None)
     assert [a.place for a in made] == [("models/marts/schema.yml", 5), ("models/staging/stg_orders.sql", 1)]
