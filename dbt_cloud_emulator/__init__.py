@@ -14,11 +14,12 @@ DELETE of a job answers 200 with it at state 2, and it stays readable; a run emb
 only "dbt command failed"; step logs carry bare timestamp lines. Knobs for what varies: `seed_foreign_job` (another
 team's odd job), `seed_runs` (thousands of runs at once), `churn` (runs created between two page reads),
 `set_refusal_status` (403, or 404 for a missing permission), `set_role` (a permission revoked mid-run),
-`set_project` (the project's `dbt_project_subdirectory`, as `GET /projects/{id}/` answers it) and
-`set_selected_nodes` (how many nodes a job's build, run and test steps select: `k of M` in their logs as the step's
-time passes, M results in run_results.json), `set_failing_nodes` (how many models and tests a failing run fails),
-`set_artifacts_missing` (artifacts a run did not produce, a 404) and `set_engine` (dbt Fusion's results: its version,
-checks, reused nodes). Every manifest.json node names its files (`path`, `original_file_path`).
+`set_project` (the project's `dbt_project_subdirectory`, as `GET /projects/{id}/` answers it, and how long its
+manifest.json runs), `set_selected_nodes` (how many nodes a job's build, run and test steps select: `k of M` in
+their logs as the step's time passes, M results in run_results.json), `set_failing_nodes` (how many models and tests
+a failing run fails), `set_artifacts_missing` (artifacts a run did not produce, a 404) and `set_engine` (dbt
+Fusion's results: its version, checks, reused nodes). Every manifest.json node names its files (`path`,
+`original_file_path`).
 """
 
 from .config import DEFAULT_FAULT_KINDS, FAULT_KINDS, EmulatorConfig

@@ -309,10 +309,11 @@ class Emulator:
         """
         self.state.set_engine(engine, job_id, reused)
 
-    def set_project(self, subdirectory: str | None) -> None:
+    def set_project(self, subdirectory: str | None, *, manifest_bytes: int = 0) -> None:
         """Where the seeded project's dbt project sits in its repository (`dbt_project_subdirectory` of
-        `GET /projects/{id}/`), such as "transform"; None for the repository's root, as a new project has it."""
-        self.state.set_project_subdirectory(subdirectory)
+        `GET /projects/{id}/`), such as "transform"; None for the repository's root, as a new project has it. With
+        `manifest_bytes`, every manifest.json its runs write is at least that long, as a large project's is."""
+        self.state.set_project_subdirectory(subdirectory, manifest_bytes)
 
     def set_timing(
         self, *, job_id: int | None = None, start_seconds: float | None = None, run_seconds: float | None = None

@@ -251,7 +251,7 @@ class Api:
         """GET /runs/{id}/artifacts/{path}: the file itself, not an envelope."""
         run = self.state.run(_int("id", req.params[0]))
         step = _int_param(req, "step")
-        document = artifacts.document(run, req.params[1], step)
+        document = artifacts.document(run, req.params[1], step, manifest_bytes=self.state.manifest_bytes)
         if document is None:
             where = "" if step is None else f" step {step}"
             return fail(404, f"No artifact {req.params[1]!r} found for run {run.id}{where}.")

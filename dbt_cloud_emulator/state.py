@@ -244,6 +244,8 @@ class State:
         self._engines: dict[int | None, tuple[str, int]] = {}
         # The seeded project's `dbt_project_subdirectory` (None: at the repository's root), and when it last changed.
         self.project_subdirectory: str | None = None
+        # The least length of the project's manifest.json (set_project): 0 for the few nodes it has.
+        self.manifest_bytes = 0
         self.project_created_at = self.project_updated_at = clock.now()
         self._holds: set[Hold] = set()
         self._error_rate = config.error_rate
@@ -435,14 +437,18 @@ class State:
             else:
                 rules[job_id] = value
 
-    def set_project_subdirectory(self, subdirectory: str | None) -> None:
-        """Where the seeded project's dbt project sits in its repository; None for its root."""
+    def set_project_subdirectory(self, subdirectory: str | None, manifest_bytes: int = 0) -> None:
+        """Where the seeded project's dbt project sits in its repository (None for its root), and the least length of
+        its runs' manifest.json."""
+        if isinstance(manifest_bytes, bool) or not isinstance(manifest_bytes, int) or manifest_bytes < 0:
+            raise ValueError(f"manifest_bytes must be an integer >= 0, not {manifest_bytes!r}")
         # The spec's ProjectRequest: a subdirectory has at least one character. That a blank one is refused too is a
         # guess.
         if subdirectory is not None and (not isinstance(subdirectory, str) or not subdirectory.strip()):
             raise ValueError(f"the subdirectory must be a non-blank string, or None for the root, not {subdirectory!r}")
         with self.lock:
             self.project_subdirectory = subdirectory
+            self.manifest_bytes = manifest_bytes
             self.project_updated_at = self._cursor
 
     def hold(self, hold: Hold) -> None:

@@ -15,7 +15,7 @@ from openapi_schema_validator import OAS30ReadValidator
 from dbt_cloud_emulator import Emulator, EmulatorConfig
 from tests.harness import ROOT
 
-from .helpers import admin, client
+from .helpers import admin, client, trigger
 from .test_errors import envelope
 
 SPEC = ROOT / "spec" / "dbt-cloud-api" / "openapi-v2.yaml"
@@ -154,3 +154,20 @@ def test_the_spec_check_catches_an_answer_off_the_spec(emu: Emulator, api: httpx
     problems = spec_problems(broken)
     assert any("environments" in problem for problem in problems)
     assert any(problem.startswith("data/state") for problem in problems)
+
+
+def test_a_large_projects_manifest_is_as_long_as_set_and_still_a_manifest(frozen: Emulator, fapi: httpx.Client) -> None:
+    frozen.set_project(None, manifest_bytes=200_000)
+    run_id = int(trigger(fapi, frozen.ci_job_id or 0)["id"])
+    frozen.advance(70)
+    answer = fapi.get(f"/runs/{run_id}/artifacts/manifest.json")
+    assert int(answer.headers["Content-Length"]) == len(answer.content) >= 200_000
+    assert "model.emulated_project.stg_orders" in answer.json()["nodes"]
+    frozen.set_project(None)
+    assert len(fapi.get(f"/runs/{run_id}/artifacts/manifest.json").content) < 200_000
+
+
+@pytest.mark.parametrize("size", [-1, True, "5"])
+def test_a_manifest_length_that_is_no_count_is_refused(emu: Emulator, size: Any) -> None:
+    with pytest.raises(ValueError, match="manifest_bytes"):
+        emu.set_project(None, manifest_bytes=size)
