@@ -8,7 +8,7 @@ import os
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 from autoscale_ci import cleanup, wiring
@@ -28,6 +28,7 @@ from autoscale_ci.github.api import GitHubAccess
 from autoscale_ci.inputs.github_event import PullRequest
 from autoscale_ci.inputs.runner import Runner, fork_pr_number, pull_request
 from autoscale_ci.inputs.settings import GITHUB_TOKEN_INPUT, TOKEN_INPUT, Settings, load_settings
+from autoscale_ci.report import workspace
 from autoscale_ci.report.commenter import Commenter, Target
 from autoscale_ci.report.outcome import Outcome
 from autoscale_ci.report.summary import decision, error_summary, outputs, planned, summary
@@ -54,8 +55,6 @@ DUPLICATE_RUNS = (
     "twice: switch off 'Run on pull requests' in the job's Triggers settings, or keep it on and set native-trigger: "
     "true, so that the action triggers nothing and reports the run dbt Cloud starts."
 )
-# A file of the workspace searched for a node's line: larger ones (generated YAML, say) get line 1.
-WORKSPACE_FILE_LIMIT = 2_000_000
 
 
 def main(*, missing_token: str | None = None, naming: str = "input") -> int:
@@ -352,12 +351,7 @@ def _annotate_nodes(outcome: Outcome, runtime: Runtime) -> None:
     """The failed and warned nodes, each annotated on its file where the manifest said it (the line that names it
     when the workspace holds the file); as many as GitHub keeps, and one notice for the rest."""
     problems = outcome.results.problems if outcome.results else ()
-    workspace = Path(os.environ.get("GITHUB_WORKSPACE") or ".")
-
-    def read(path: str) -> str | None:
-        return _workspace_text(workspace, path)
-
-    everything = placed(problems, outcome.node_files, read)
+    everything = placed(problems, outcome.node_files, partial(workspace.text, runtime.workspace))
     made, left_out = capped(everything)
     for annotation in made:
         annotate = runtime.error if annotation.level == "error" else runtime.warning
@@ -376,17 +370,6 @@ def _annotate_nodes(outcome: Outcome, runtime: Runtime) -> None:
             f"{left_out} more failed or warned node(s) are not annotated: GitHub keeps {PER_LEVEL} annotations of each "
             "level a step. The job summary lists every one."
         )
-
-
-def _workspace_text(workspace: Path, path: str) -> str | None:
-    """A file of the checked-out repository, when the workflow checked it out and it is small enough to search."""
-    try:
-        found = (workspace / path).resolve()
-        if not found.is_relative_to(workspace.resolve()) or found.stat().st_size > WORKSPACE_FILE_LIMIT:
-            return None
-        return found.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
 
 
 def _report(outcome: Outcome, runtime: Runtime, commenter: Commenter | None) -> int:

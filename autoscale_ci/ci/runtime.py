@@ -52,6 +52,10 @@ def _silence(out: TextIO) -> None:
         pass
 
 
+# Where each CI checks the repository out: GitHub Actions, GitLab CI, Azure Pipelines (each CI's documented variable).
+WORKSPACE_VARIABLES = ("GITHUB_WORKSPACE", "CI_PROJECT_DIR", "BUILD_SOURCESDIRECTORY")
+
+
 class Runtime:
     """The step's view of the runner: stdout for log lines and commands, files for outputs, summary and state."""
 
@@ -219,12 +223,17 @@ class Runtime:
         """Save values for the post step, which reads them as `STATE_<name>` (GitHub Actions only)."""
         self._append("GITHUB_STATE", format_outputs(values))
 
+    @property
+    def workspace(self) -> Path:
+        """Where the CI checked the repository out (GitHub's, GitLab's or Azure's variable for it); else here."""
+        return Path(next((self._env[name] for name in WORKSPACE_VARIABLES if self._env.get(name)), "."))
+
     def write_code_quality(self, issues: list[dict[str, object]]) -> str | None:
         """Under GitLab CI, write a Code Quality report into the job's directory, where `artifacts: reports:
         codequality:` finds it; where it went, or None under any other CI."""
         if self.dialect.name != "gitlab":
             return None
-        path = Path(self._env.get("CI_PROJECT_DIR") or ".") / CODE_QUALITY_FILE
+        path = self.workspace / CODE_QUALITY_FILE
         path.write_text(self.redact(json.dumps(issues, indent=1)), encoding="utf-8")
         return str(path)
 

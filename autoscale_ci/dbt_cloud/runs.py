@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import httpx
+
 from autoscale_ci.dbt_cloud.calls import PAGE_SIZE, Calls
 from autoscale_ci.dbt_cloud.errors import DbtCloudError, parse, user_message
 from autoscale_ci.dbt_cloud.models import ACTIVE_STATUSES, ERROR, PR_FIELDS, SUCCESS, Run, parse_timestamp
@@ -78,15 +80,15 @@ class RunEndpoints(Calls):
         or the run's last."""
         params = {"step": step} if step is not None else None
         response = self._transport.send("GET", f"/runs/{run_id}/artifacts/{path}", idempotent=True, params=params)
-        if response.is_success:
-            return response.content
-        said = user_message(response).rstrip(".")
-        raise DbtCloudError(
-            f"dbt Cloud answered {response.status_code} for artifact {path} of run {run_id}"
-            f"{': ' + said if said else ''}.",
-            status_code=response.status_code,
-            operation=f"download {path}",
-        )
+        return _artifact(response, response.content, run_id, path)
+
+    def get_artifact_within(self, run_id: int, path: str, limit: int, *, step: int | None = None) -> bytes | None:
+        """The same file, read as it streams; None when it is longer than `limit` bytes, of which no more are read."""
+        params = {"step": step} if step is not None else None
+        response, body = self._transport.download(f"/runs/{run_id}/artifacts/{path}", limit=limit, params=params)
+        if response.is_success and body is None:
+            return None
+        return _artifact(response, body or b"", run_id, path)
 
     def cancel_run(self, run_id: int) -> Run:
         """Cancel a run; harmless on a finished one."""
@@ -136,3 +138,14 @@ class RunEndpoints(Calls):
             if started is not None and finished is not None:
                 durations.append((finished - started).total_seconds())
         return durations
+
+
+def _artifact(response: httpx.Response, body: bytes, run_id: int, path: str) -> bytes:
+    if response.is_success:
+        return body
+    said = user_message(response).rstrip(".")
+    raise DbtCloudError(
+        f"dbt Cloud answered {response.status_code} for artifact {path} of run {run_id}{': ' + said if said else ''}.",
+        status_code=response.status_code,
+        operation=f"download {path}",
+    )

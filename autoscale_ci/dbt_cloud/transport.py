@@ -57,6 +57,16 @@ class _StopUnanswered(stop_base):
         return unanswered and retry_state.attempt_number >= FIRST_ATTEMPTS
 
 
+def _bounded(response: httpx.Response, limit: int) -> bytes | None:
+    """The body as it arrives, or None once it passes `limit` bytes: a chunked answer declares no length."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 def _never() -> bool:
     return False
 
@@ -179,6 +189,40 @@ class Transport:
     ) -> httpx.Response:
         """The answer, after the retries the policy allows (`attempts` in all, when the caller paces its own retries);
         a write that may have landed is AmbiguousWriteError."""
+
+        def request(timeout: Any) -> httpx.Response:
+            return self._http.request(method, path, timeout=timeout, **kwargs)
+
+        return self._sent(method, path, request, idempotent=idempotent, attempts=attempts)
+
+    def download(
+        self, path: str, *, limit: int, params: dict[str, Any] | None = None
+    ) -> tuple[httpx.Response, bytes | None]:
+        """A GET whose successful body is read as it streams and never past `limit` bytes: (answer, body), the body
+        None when it is longer (the rest is never read); any other answer is read whole, for its error."""
+        body: bytes | None = None
+
+        def request(timeout: Any) -> httpx.Response:
+            nonlocal body
+            with self._http.stream("GET", path, params=params, timeout=timeout) as response:
+                if not response.is_success:
+                    response.read()
+                    return response
+                declared = response.headers.get("Content-Length", "")
+                body = None if declared.isdigit() and int(declared) > limit else _bounded(response, limit)
+            return response
+
+        return self._sent("GET", path, request, idempotent=True, attempts=None), body
+
+    def _sent(
+        self,
+        method: str,
+        path: str,
+        request: Callable[[Any], httpx.Response],
+        *,
+        idempotent: bool,
+        attempts: int | None,
+    ) -> httpx.Response:
         most = attempts or self._max_attempts
         began = time.monotonic()
         tried = 0
@@ -188,8 +232,7 @@ class Transport:
                 with attempt:
                     tried += 1
                     try:
-                        timeout = httpx.USE_CLIENT_DEFAULT if self.answered else FIRST_TIMEOUT
-                        response = self._http.request(method, path, timeout=timeout, **kwargs)
+                        response = request(httpx.USE_CLIENT_DEFAULT if self.answered else FIRST_TIMEOUT)
                     except Aborted:
                         # A signal can land mid-way through the pool's bookkeeping and leave it inconsistent; the
                         # cleanup requests that follow get a fresh pool (the old one is left to other threads).

@@ -11,9 +11,10 @@ from pathlib import Path
 from autoscale_ci.ci.runtime import Runtime
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.dbt_cloud.models import ERROR, SUCCESS, Run, RunStep
+from autoscale_ci.report import workspace
 from autoscale_ci.report.failed_step import FailedStep, describe, failed_step
-from autoscale_ci.report.results import RunResults, summarize
-from autoscale_ci.rules.annotations import NodeFile, node_files
+from autoscale_ci.report.results import Node, RunResults, summarize
+from autoscale_ci.rules.annotations import NodeFile, found_files, node_files
 
 RUN_RESULTS = "run_results.json"
 MANIFEST = "manifest.json"
@@ -115,35 +116,53 @@ def collect(  # noqa: PLR0917 - what the executor knows of the run, handed on
             except ValueError:
                 results = None
     failure = describe(failed, runtime.redact) if failed is not None else None
-    files = _node_files(client, runtime, run, step) if annotate and results is not None and results.problems else {}
+    problems = results.problems if results is not None else ()
+    files = _node_files(client, runtime, run, step, problems) if annotate and problems else {}
     return Findings(results, failure, files)
 
 
-def _node_files(client: DbtCloudClient, runtime: Runtime, run: Run, step: int | None) -> dict[str, NodeFile]:
-    """The nodes' files from the results step's manifest.json, under the dbt project's subdirectory; none (said in
-    the log) when the manifest is missing, too big or unreadable: annotations then go on no file."""
+def _node_files(
+    client: DbtCloudClient, runtime: Runtime, run: Run, step: int | None, problems: Sequence[Node]
+) -> dict[str, NodeFile]:
+    """The files of the nodes that failed or warned: from the results step's manifest.json, under the dbt project's
+    subdirectory; from the checked-out repository by the nodes' names when the manifest is too big; none (said in
+    the log) when it is missing or unreadable."""
     try:
-        data = client.get_artifact(run.id, MANIFEST, step=step)
+        data = client.get_artifact_within(run.id, MANIFEST, MANIFEST_LIMIT, step=step)
     except DbtCloudError as exc:
-        runtime.log(f"No {MANIFEST} of run {run.id} ({exc.message}): failures are annotated on no file.")
+        runtime.log(f"No {MANIFEST} of run {run.id} ({exc.message}): no failure is annotated on a file.")
         return {}
-    if len(data) > MANIFEST_LIMIT:
-        runtime.notice(
-            f"The {MANIFEST} of run {run.id} is {len(data) // 1_000_000} MB, over the {MANIFEST_LIMIT // 1_000_000} MB "
-            "the action reads: failures are annotated on no file."
-        )
-        return {}
+    subdirectory = _subdirectory(client, runtime, run)
+    if data is None:
+        return _from_workspace(runtime, run, subdirectory, problems)
     try:
         manifest = json.loads(data)
     except ValueError:
-        runtime.log(f"The {MANIFEST} of run {run.id} is not JSON: failures are annotated on no file.")
+        runtime.log(f"The {MANIFEST} of run {run.id} is not JSON: no failure is annotated on a file.")
         return {}
-    subdirectory = None
-    if run.project_id is not None:
-        try:
-            subdirectory = client.get_project(run.project_id).dbt_project_subdirectory
-        except DbtCloudError as exc:
-            runtime.log(
-                f"Could not read project {run.project_id} ({exc.message}): paths start at the repository's root."
-            )
     return node_files(manifest, subdirectory)
+
+
+def _subdirectory(client: DbtCloudClient, runtime: Runtime, run: Run) -> str | None:
+    if run.project_id is None:
+        return None
+    try:
+        return client.get_project(run.project_id).dbt_project_subdirectory
+    except DbtCloudError as exc:
+        runtime.log(f"Could not read project {run.project_id} ({exc.message}): paths start at the repository's root.")
+        return None
+
+
+def _from_workspace(
+    runtime: Runtime, run: Run, subdirectory: str | None, problems: Sequence[Node]
+) -> dict[str, NodeFile]:
+    """The nodes' files found in the checked-out repository by their names, for a manifest too big to read."""
+    prefix = f"{subdirectory.strip('/')}/" if subdirectory and subdirectory.strip("/") else ""
+    paths = workspace.listing(runtime.workspace, prefix)
+    found = found_files([node.unique_id for node in problems], paths, prefix)
+    where = f"{len(found)} of {len(problems)} failed or warned node(s) found by name in the checked-out repository"
+    runtime.notice(
+        f"The {MANIFEST} of run {run.id} is over the {MANIFEST_LIMIT // 1_000_000} MB the action reads: {where}"
+        f"{'' if paths else ' (none is checked out: add actions/checkout before this step)'}."
+    )
+    return found

@@ -31,6 +31,11 @@ class RunResults:
     problems: tuple[Node, ...]
 
     @property
+    def failed_checks(self) -> int:
+        """How many dbt v2 checks (`check.` nodes, which Fusion runs before the models) errored or failed."""
+        return sum(1 for node in self.problems if node.unique_id.startswith("check.") and node.status != "warn")
+
+    @property
     def total(self) -> int:
         """How many nodes the run reported."""
         return sum(self.counts.values())

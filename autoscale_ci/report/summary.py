@@ -170,8 +170,10 @@ def summary(outcome: Outcome) -> str:
 
 
 def counts_line(results: RunResults) -> str:
-    """`3 success, 1 error, 1 skipped`: the non-zero counts, or `no nodes`."""
-    return ", ".join(f"{count} {status}" for status, count in results.tally().items() if count) or "no nodes"
+    """`3 success, 1 error, 1 skipped`: the non-zero counts, or `no nodes`; then how many checks failed, if any."""
+    counts = ", ".join(f"{count} {status}" for status, count in results.tally().items() if count) or "no nodes"
+    checks = results.failed_checks
+    return f"{counts} ({checks} check{'' if checks == 1 else 's'} failed)" if checks else counts
 
 
 def fenced(lines: Sequence[str]) -> list[str]:

@@ -25,12 +25,12 @@ class NodeFile:
 
 @dataclass(frozen=True)
 class Annotation:
-    """One annotation: `level` error or warning, on `place` (a path and a line) when the node's file is known."""
+    """One annotation: `level` error or warning, on `place` (a path and a line)."""
 
     level: str
     title: str
     message: str
-    place: tuple[str, int] | None
+    place: tuple[str, int]
 
 
 def node_files(manifest: Any, subdirectory: str | None) -> dict[str, NodeFile]:
@@ -48,6 +48,43 @@ def node_files(manifest: Any, subdirectory: str | None) -> dict[str, NodeFile]:
         if path.endswith((".yml", ".yaml")):
             anchor = node.get("column_name") or _attached_name(node.get("attached_node")) or node.get("name") or ""
         found[str(unique_id)] = NodeFile(prefix + path, str(anchor))
+    return found
+
+
+# The files a node of each kind is written in, by its name: a model in SQL or Python, a seed in CSV, a singular test,
+# a snapshot, an analysis or a dbt v2 check in SQL. A generic test (its unique_id ends in a hash) is declared in a
+# YAML that only the manifest names.
+_SUFFIXES = {
+    "model": (".sql", ".py"),
+    "seed": (".csv",),
+    "snapshot": (".sql",),
+    "analysis": (".sql",),
+    "check": (".sql",),
+    "test": (".sql",),
+}
+
+
+def file_names(unique_id: str) -> tuple[str, ...]:
+    """The file names that would hold a node of this unique_id (`model.shop.orders`: orders.sql, orders.py); none for
+    a generic test or a kind that has no file of its own."""
+    parts = unique_id.split(".")
+    if len(parts) < 3 or (parts[0] == "test" and len(parts) > 3):
+        return ()
+    return tuple(f"{parts[2]}{suffix}" for suffix in _SUFFIXES.get(parts[0], ()))
+
+
+def found_files(unique_ids: Sequence[str], paths: Sequence[str], prefix: str = "") -> dict[str, NodeFile]:
+    """Each node's file among the repository's `paths` (under `prefix`, the dbt project's subdirectory), by its name;
+    a name that two files share is left out, as no file is then sure."""
+    by_name: dict[str, list[str]] = {}
+    for path in paths:
+        if path.startswith(prefix):
+            by_name.setdefault(path.rsplit("/", 1)[-1], []).append(path)
+    found: dict[str, NodeFile] = {}
+    for unique_id in unique_ids:
+        candidates = [path for name in file_names(unique_id) for path in by_name.get(name, ())]
+        if len(candidates) == 1:
+            found[unique_id] = NodeFile(candidates[0], "")
     return found
 
 
@@ -69,20 +106,27 @@ def line_naming(text: str, anchor: str) -> int:
     return 1
 
 
+def label(unique_id: str) -> str:
+    """A node as a reviewer names it, its kind then its name (`model stg_orders`, `check owners`); else its id."""
+    parts = unique_id.split(".")
+    return f"{parts[0]} {parts[2]}" if len(parts) >= 3 and all(parts[:3]) else unique_id
+
+
 def placed(
     problems: Sequence[Any], files: Mapping[str, NodeFile], read: Callable[[str], str | None]
 ) -> list[Annotation]:
-    """The annotations for the nodes that errored, failed or warned (each with `unique_id`, `status`, `message`),
-    errors first."""
+    """The annotations for the nodes that errored, failed or warned (each with `unique_id`, `status`, `message`)
+    whose file is known, errors first: one on no file would only repeat the job summary."""
     made: list[Annotation] = []
     for level in ("error", "warning"):
         for node in (node for node in problems if (node.status in ERRORS) == (level == "error")):
             known = files.get(node.unique_id)
-            place = None
-            if known is not None:
-                text = read(known.path)
-                place = (known.path, line_naming(text, known.anchor) if text is not None else 1)
-            made.append(Annotation(level, f"{node.unique_id}: {node.status}", node.message or node.status, place))
+            if known is None:
+                continue
+            text = read(known.path)
+            place = (known.path, line_naming(text, known.anchor) if text is not None else 1)
+            title = f"{label(node.unique_id)}: {node.status}"
+            made.append(Annotation(level, title, node.message or node.status, place))
     return made
 
 
@@ -107,5 +151,4 @@ def code_quality(made: Sequence[Annotation]) -> list[dict[str, Any]]:
             "location": {"path": annotation.place[0], "lines": {"begin": annotation.place[1]}},
         }
         for annotation in made
-        if annotation.place is not None
     ]

@@ -329,3 +329,14 @@ def test_a_debug_line_goes_where_the_ci_keeps_debug_lines_and_nowhere_else(env: 
     out.truncate()  # the CI's own masking line, if it has one
     runtime.debug("read run 7 for its slot only: dbtc_token\nnext")
     assert out.getvalue() == expected
+
+
+def test_the_workspace_is_where_each_ci_checked_the_repository_out(tmp_path: Path) -> None:
+    assert Runtime({**ON_GITHUB, "GITHUB_WORKSPACE": "/home/runner/work/r/r"}).workspace == Path(
+        "/home/runner/work/r/r"
+    )
+    assert Runtime({"GITLAB_CI": "true", "CI_PROJECT_DIR": "/builds/g/r"}).workspace == Path("/builds/g/r")
+    assert Runtime({"TF_BUILD": "True", "BUILD_SOURCESDIRECTORY": "/agent/_work/1/s"}).workspace == Path(
+        "/agent/_work/1/s"
+    )
+    assert Runtime({}).workspace == Path(".")

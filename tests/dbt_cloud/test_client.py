@@ -579,3 +579,55 @@ def test_an_existing_override_is_set_by_id_and_deleted_by_id() -> None:
         client.delete_job_override(10, 9)
     assert json.loads(update.calls.last.request.content)["raw_value"] == "2"
     assert delete.call_count == 1
+
+
+def _chunks(*parts: bytes) -> httpx.SyncByteStream:
+    """A body that arrives in pieces and declares no length, as a chunked answer does."""
+
+    class Chunked(httpx.SyncByteStream):
+        def __iter__(self) -> Any:
+            yield from parts
+
+    return Chunked()
+
+
+def test_an_artifact_within_its_limit_is_read_whole(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    api.get("/runs/5/artifacts/manifest.json").respond(200, content=b'{"nodes": {}}')
+    assert client.get_artifact_within(5, "manifest.json", 13) == b'{"nodes": {}}'
+
+
+def test_an_artifact_over_its_declared_length_is_not_read(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    read: list[bytes] = []
+
+    class Counted(httpx.SyncByteStream):
+        def __iter__(self) -> Any:
+            read.append(b"x" * 100)
+            yield read[-1]
+
+    api.get("/runs/5/artifacts/manifest.json").respond(200, headers={"Content-Length": "100"}, stream=Counted())
+    assert client.get_artifact_within(5, "manifest.json", 99) is None
+    assert read == []
+
+
+def test_a_chunked_artifact_is_cut_off_once_past_its_limit(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    api.get("/runs/5/artifacts/manifest.json").respond(200, stream=_chunks(b"a" * 60, b"b" * 60, b"c" * 60))
+    assert client.get_artifact_within(5, "manifest.json", 100) is None
+    api.get("/runs/6/artifacts/manifest.json").respond(200, stream=_chunks(b"a" * 60, b"b" * 40))
+    assert client.get_artifact_within(6, "manifest.json", 100) == b"a" * 60 + b"b" * 40
+
+
+def test_a_missing_artifact_read_within_a_limit_is_dbt_clouds_error(
+    api: respx.MockRouter, client: DbtCloudClient
+) -> None:
+    api.get("/runs/5/artifacts/manifest.json").respond(404, json=failure(404, "No such artifact."))
+    with pytest.raises(DbtCloudError, match=r"answered 404 for artifact manifest.json of run 5: No such artifact"):
+        client.get_artifact_within(5, "manifest.json", 100, step=2)
+
+
+def test_an_artifact_read_within_a_limit_is_retried_after_a_server_error(
+    api: respx.MockRouter, client: DbtCloudClient, sleeps: Sleeps
+) -> None:
+    route = api.get("/runs/5/artifacts/run_results.json")
+    route.side_effect = [httpx.Response(502, text="bad gateway"), httpx.Response(200, content=b"{}")]
+    assert client.get_artifact_within(5, "run_results.json", 100) == b"{}"
+    assert len(sleeps) == 1

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+from autoscale_ci.report.artifacts import MANIFEST_LIMIT
 from dbt_cloud_emulator import Emulator
 from tests.integration.conftest import StepFactory
 from tests.integration.test_providers import SHA, run_cli
@@ -51,14 +52,34 @@ def test_fifteen_failures_are_ten_annotations_and_one_notice_of_the_rest(emu: Em
     assert "5 more failed or warned node(s)" in notice
 
 
-def test_without_a_manifest_no_file_is_annotated_and_the_verdict_is_the_same(emu: Emulator, step: StepFactory) -> None:
+def test_without_a_manifest_nothing_is_annotated_and_the_verdict_is_the_same(emu: Emulator, step: StepFactory) -> None:
     emu.set_outcome("error", git_sha=SHA_A)
     emu.set_artifacts_missing(["manifest.json"])
     done = step(7, SHA_A).run()
     assert done.returncode == 1
     assert done.outputs["run-status"] == "error"
     assert on_files(done.stdout.splitlines()) == []
-    assert any("model.emulated_project.stg_orders" in line for line in done.lines("::error"))  # still said, on no file
+    assert not [line for line in done.lines("::error") if "title=model stg_orders" in line], done.stdout
+    assert "model.emulated_project.stg_orders" in done.summary  # the summary still names it
+
+
+def test_a_manifest_too_big_to_read_leaves_the_files_to_the_checked_out_repository(
+    emu: Emulator, step: StepFactory
+) -> None:
+    emu.set_project("transform", manifest_bytes=MANIFEST_LIMIT + 1)
+    emu.set_outcome("error", git_sha=SHA_A)
+    emu.set_failing_nodes(2)
+    action = step(7, SHA_A)
+    model = Path(action.env["GITHUB_WORKSPACE"]) / "transform" / "models" / "staging" / "stg_orders.sql"
+    model.parent.mkdir(parents=True)
+    model.write_text("select * from {{ source('raw', 'orders') }}\n", encoding="utf-8")
+    done = action.run()
+    assert done.returncode == 1, done.stdout
+    assert on_files(done.stdout.splitlines()) == [
+        ("error", "transform/models/staging/stg_orders.sql", 1, "model stg_orders%3A error")  # `:` escaped
+    ]
+    (notice,) = [line for line in done.lines("::notice") if "manifest.json" in line]
+    assert "over the 50 MB the action reads: 1 of 2 failed or warned node(s) found by name" in notice
 
 
 def test_a_checked_out_workspace_gives_the_line_that_names_the_node(
@@ -107,6 +128,7 @@ def test_a_dbt_v2_check_that_fails_is_named_as_a_check_on_its_file(emu: Emulator
     emu.set_outcome("check_error", git_sha=SHA_A)
     done = step(7, SHA_A).run()
     assert done.returncode == 1, done.stdout
-    checks = [p for p in on_files(done.stdout.splitlines()) if p[3].startswith("check.")]
+    checks = [p for p in on_files(done.stdout.splitlines()) if p[3].startswith("check ")]
     assert checks and checks[0][1].startswith("checks/"), done.stdout
     assert "check.emulated_project." in done.summary
+    assert "(1 check failed)" in done.summary

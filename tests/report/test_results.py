@@ -65,3 +65,21 @@ def test_summary_shows_queued_and_running_time() -> None:
     )
     outcome = Outcome(Trigger("idle"), PullRequest(3, "a" * 40), RunStatus.SUCCESS, run=run, seconds=230)
     assert "| Duration | 3m 50s (queued 42s, ran 3m 05s) |" in summary(outcome)
+
+
+def test_failed_dbt_v2_checks_are_counted_and_named_as_checks() -> None:
+    document = {
+        "results": [
+            result("check.p.owners", "error", "1 model has no owner"),
+            result("check.p.descriptions", "warn", "2 models lack a description"),
+            result("model.p.a", "skipped"),
+        ]
+    }
+    found = summarize(document)
+    assert found is not None and found.failed_checks == 1
+    assert "1 error, 1 warn, 1 skipped (1 check failed)" in results_section(found)
+    document["results"].append(result("check.p.names", "fail", "bad name"))
+    again = summarize(document)
+    assert again is not None and "(2 checks failed)" in "\n".join(results_section(again))
+    plain = summarize({"results": [result("model.p.a", "error")]})
+    assert plain is not None and plain.failed_checks == 0 and "check" not in "\n".join(results_section(plain))

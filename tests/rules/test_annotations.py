@@ -3,7 +3,17 @@ from __future__ import annotations
 from typing import Any
 
 from autoscale_ci.report.results import Node
-from autoscale_ci.rules.annotations import PER_LEVEL, NodeFile, capped, line_naming, node_files, placed
+from autoscale_ci.rules.annotations import (
+    PER_LEVEL,
+    NodeFile,
+    capped,
+    file_names,
+    found_files,
+    label,
+    line_naming,
+    node_files,
+    placed,
+)
 
 MANIFEST: dict[str, Any] = {
     "nodes": {
@@ -48,11 +58,51 @@ def test_errors_come_first_and_no_more_than_github_keeps_of_a_level() -> None:
     problems = [problem(f"model.p.w{k}", "warn") for k in range(12)] + [
         problem(f"model.p.e{k}", "error" if k % 2 else "fail") for k in range(15)
     ]
-    made, left_out = capped(placed(problems, {}, lambda _path: None))
+    files = {node.unique_id: NodeFile(f"models/{node.unique_id}.sql", "") for node in problems}
+    made, left_out = capped(placed(problems, files, lambda _path: None))
     assert [a.level for a in made] == ["error"] * PER_LEVEL + ["warning"] * PER_LEVEL
     assert left_out == 5 + 2
-    assert made[0] == placed(problems[12:13], {}, lambda _path: None)[0]
-    assert made[0].title == "model.p.e0: fail" and made[0].place is None
+    assert made[0] == placed(problems[12:13], files, lambda _path: None)[0]
+    assert (made[0].title, made[0].place) == ("model e0: fail", ("models/model.p.e0.sql", 1))
+
+
+def test_a_node_whose_file_is_unknown_is_not_annotated() -> None:
+    files = {"model.p.known": NodeFile("models/known.sql", "")}
+    made = placed([problem("model.p.unknown", "error"), problem("model.p.known", "warn")], files, lambda _path: None)
+    assert [(a.level, a.place) for a in made] == [("warning", ("models/known.sql", 1))]
+
+
+def test_a_node_is_named_by_its_kind_and_name() -> None:
+    assert label("model.shop.stg_orders") == "model stg_orders"
+    assert label("test.shop.not_null_orders_id.9f8e") == "test not_null_orders_id"
+    assert label("check.shop.public_models_have_owners") == "check public_models_have_owners"
+    assert label("odd") == "odd" and label("model..x") == "model..x"
+
+
+def test_the_files_a_nodes_name_points_to() -> None:
+    assert file_names("model.shop.orders") == ("orders.sql", "orders.py")
+    assert file_names("seed.shop.countries") == ("countries.csv",)
+    assert file_names("check.shop.owners") == ("owners.sql",)
+    assert file_names("test.shop.assert_positive") == ("assert_positive.sql",)
+    assert file_names("test.shop.not_null_orders_id.9f8e") == ()  # generic: only the manifest knows its YAML
+    assert file_names("source.shop.raw.orders") == () and file_names("orders") == ()
+
+
+def test_nodes_are_found_among_the_repositorys_files_by_name_when_one_file_has_it() -> None:
+    paths = [
+        "dbt/models/staging/stg_orders.sql",
+        "dbt/models/a/dup.sql",
+        "dbt/models/b/dup.sql",
+        "other/models/elsewhere.sql",
+        "dbt/checks/owners.sql",
+    ]
+    ids = ["model.p.stg_orders", "model.p.dup", "model.p.elsewhere", "check.p.owners", "test.p.nn.1a", "model.p.gone"]
+    found = found_files(ids, paths, "dbt/")
+    assert found == {
+        "model.p.stg_orders": NodeFile("dbt/models/staging/stg_orders.sql", ""),
+        "check.p.owners": NodeFile("dbt/checks/owners.sql", ""),
+    }
+    assert found_files(["model.p.elsewhere"], paths)["model.p.elsewhere"].path == "other/models/elsewhere.sql"
 
 
 def test_a_node_whose_file_is_known_is_placed_at_its_line_when_the_workspace_has_the_file() -> None:
