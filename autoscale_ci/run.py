@@ -8,7 +8,6 @@ import os
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from autoscale_ci import cleanup, wiring
@@ -28,11 +27,10 @@ from autoscale_ci.github.api import GitHubAccess
 from autoscale_ci.inputs.github_event import PullRequest
 from autoscale_ci.inputs.runner import Runner, fork_pr_number, pull_request
 from autoscale_ci.inputs.settings import GITHUB_TOKEN_INPUT, TOKEN_INPUT, Settings, load_settings
-from autoscale_ci.report import workspace
+from autoscale_ci.report.annotating import annotate
 from autoscale_ci.report.commenter import Commenter, Target
 from autoscale_ci.report.outcome import Outcome
 from autoscale_ci.report.summary import decision, error_summary, outputs, planned, summary
-from autoscale_ci.rules.annotations import PER_LEVEL, capped, code_quality, placed
 from autoscale_ci.rules.decide import (
     Clone,
     Follow,
@@ -82,7 +80,7 @@ def main(*, missing_token: str | None = None, naming: str = "input") -> int:
         github = _github_access(settings, runner, pr)
         commenter = _commenter(settings, runtime, github, pr)
         outcome = _run(Step.of(settings, pr, runtime, started, commenter, github))
-        return _report(outcome, runtime, commenter)
+        return _report(outcome, runtime, commenter, annotations=settings.annotations)
     except ActionError as exc:
         code = _fail(runtime, exc.errors(), exc.exit_code)
         if commenter is not None:
@@ -347,42 +345,19 @@ def _dry_run(step: Step, plan: Plan, *, slots: str) -> Outcome:
     return Outcome(plan, pr, RunStatus.DRY_RUN, job_id=job_id, message=message, trigger_body=body)
 
 
-def _annotate_nodes(outcome: Outcome, runtime: Runtime) -> None:
-    """The failed and warned nodes, each annotated on its file where the manifest said it (the line that names it
-    when the workspace holds the file); as many as GitHub keeps, and one notice for the rest."""
-    problems = outcome.results.problems if outcome.results else ()
-    everything = placed(problems, outcome.node_files, partial(workspace.text, runtime.workspace))
-    made, left_out = capped(everything)
-    for annotation in made:
-        annotate = runtime.error if annotation.level == "error" else runtime.warning
-        annotate(annotation.message, title=annotation.title, place=annotation.place)
-    if made:
-        try:
-            # GitLab keeps every finding, so the report holds them all.
-            written = runtime.write_code_quality(code_quality(everything))
-        except OSError as exc:
-            runtime.warning(f"Could not write the Code Quality report ({exc}).", title="Code Quality report")
-        else:
-            if written is not None:
-                runtime.log(f"Code Quality report: {written} (name it in `artifacts: reports: codequality:`).")
-    if left_out:
-        runtime.notice(
-            f"{left_out} more failed or warned node(s) are not annotated: GitHub keeps {PER_LEVEL} annotations of each "
-            "level a step. The job summary lists every one."
-        )
-
-
-def _report(outcome: Outcome, runtime: Runtime, commenter: Commenter | None) -> int:
+def _report(outcome: Outcome, runtime: Runtime, commenter: Commenter | None, *, annotations: bool) -> int:
     if outcome.run is not None and not runtime.github:
         # Outside every folded section, where a person looks first (GitHub shows it as a notice annotation).
         runtime.log(f"dbt Cloud run {outcome.run.id}: {outcome.run.href or outcome.run.id}")
     runtime.set_outputs(outputs(outcome))
     runtime.write_summary(summary(outcome))
-    _annotate_nodes(outcome, runtime)
+    # The verdict first: GitHub keeps ten annotations of a level, and the nodes' take what room is left.
     if outcome.exit_code:
         runtime.error(outcome.message, title=f"dbt Cloud run {outcome.run_status}")
     elif outcome.message and outcome.run_status is not RunStatus.DRY_RUN:
         runtime.warning(outcome.message, title=f"dbt Cloud run {outcome.run_status}")
+    if annotations:
+        annotate(outcome, runtime)
     # Last: GitHub may be slow, and the outputs and summary must not wait for it.
     runtime.set_outputs({"comment-url": commenter.finished(outcome) if commenter is not None else ""})
     return outcome.exit_code

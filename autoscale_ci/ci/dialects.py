@@ -165,6 +165,11 @@ def azure_data(value: str) -> str:
     return value.replace("%", "%AZP25").replace("\r", "%0D").replace("\n", "%0A")
 
 
+def azure_property(value: str) -> str:
+    """Escape a logging command's property value: the agent ends a property at `;` and the command at `]`."""
+    return azure_data(value).replace(";", "%3B").replace("]", "%5D")
+
+
 def azure_name(output: str) -> str:
     """An output's name as an Azure variable: letters, digits, `.` and `_`."""
     return re.sub(r"[^A-Za-z0-9._]", "_", output)
@@ -185,7 +190,7 @@ class Azure(Plain):
         if level not in ("error", "warning"):
             return super().annotation(level, message, title, place)
         text = self.quote(f"{title}: {message}" if title else message)
-        where = f";sourcepath={azure_data(place[0])};linenumber={place[1]}" if place is not None else ""
+        where = f";sourcepath={azure_property(place[0])};linenumber={place[1]}" if place is not None else ""
         return f"##vso[task.logissue type={level}{where}]{azure_data(text)}"
 
     def debug(self, message: str) -> str | None:

@@ -60,6 +60,8 @@ class Runtime:
     """The step's view of the runner: stdout for log lines and commands, files for outputs, summary and state."""
 
     def __init__(self, env: Mapping[str, str] | None = None, out: TextIO | None = None) -> None:
+        # How many annotations of each level the step wrote: GitHub keeps only so many of each.
+        self.annotated: dict[str, int] = {}
         self._env = os.environ if env is None else env
         self._out = out
         self.dialect: Plain = for_env(self._env)
@@ -108,6 +110,7 @@ class Runtime:
                 current.closing = closing  # open only once its opening line is out
 
     def _annotate(self, level: str, message: str, title: str, place: tuple[str, int] | None = None) -> None:
+        self.annotated[level] = self.annotated.get(level, 0) + 1
         self._write(self.dialect.annotation(level, self.redact(message), self.redact(title), place))
 
     def error(self, message: str, title: str = "", *, place: tuple[str, int] | None = None) -> None:

@@ -82,10 +82,15 @@ class RunEndpoints(Calls):
         response = self._transport.send("GET", f"/runs/{run_id}/artifacts/{path}", idempotent=True, params=params)
         return _artifact(response, response.content, run_id, path)
 
-    def get_artifact_within(self, run_id: int, path: str, limit: int, *, step: int | None = None) -> bytes | None:
-        """The same file, read as it streams; None when it is longer than `limit` bytes, of which no more are read."""
+    def get_artifact_within(
+        self, run_id: int, path: str, limit: int, *, step: int | None = None, seconds: float = 120.0
+    ) -> bytes | None:
+        """The same file, read as it streams; None when it is longer than `limit` bytes or takes longer than
+        `seconds` to arrive, of which no more is read."""
         params = {"step": step} if step is not None else None
-        response, body = self._transport.download(f"/runs/{run_id}/artifacts/{path}", limit=limit, params=params)
+        response, body = self._transport.download(
+            f"/runs/{run_id}/artifacts/{path}", limit=limit, params=params, seconds=seconds
+        )
         if response.is_success and body is None:
             return None
         return _artifact(response, body or b"", run_id, path)

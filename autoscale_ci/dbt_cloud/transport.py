@@ -57,12 +57,13 @@ class _StopUnanswered(stop_base):
         return unanswered and retry_state.attempt_number >= FIRST_ATTEMPTS
 
 
-def _bounded(response: httpx.Response, limit: int) -> bytes | None:
-    """The body as it arrives, or None once it passes `limit` bytes: a chunked answer declares no length."""
+def _bounded(response: httpx.Response, limit: int, give_up: float) -> bytes | None:
+    """The body as it arrives, or None once it passes `limit` bytes (a chunked answer declares no length) or the
+    monotonic time `give_up`."""
     body = bytearray()
     for chunk in response.iter_bytes():
         body += chunk
-        if len(body) > limit:
+        if len(body) > limit or time.monotonic() > give_up:
             return None
     return bytes(body)
 
@@ -196,11 +197,13 @@ class Transport:
         return self._sent(method, path, request, idempotent=idempotent, attempts=attempts)
 
     def download(
-        self, path: str, *, limit: int, params: dict[str, Any] | None = None
+        self, path: str, *, limit: int, seconds: float, params: dict[str, Any] | None = None
     ) -> tuple[httpx.Response, bytes | None]:
-        """A GET whose successful body is read as it streams and never past `limit` bytes: (answer, body), the body
-        None when it is longer (the rest is never read); any other answer is read whole, for its error."""
+        """A GET whose successful body is read as it streams, never past `limit` bytes nor `seconds` from the first
+        try: (answer, body), the body None when it is longer or slower (the rest is never read); any other answer is
+        read whole, for its error."""
         body: bytes | None = None
+        give_up = time.monotonic() + seconds
 
         def request(timeout: Any) -> httpx.Response:
             nonlocal body
@@ -209,7 +212,7 @@ class Transport:
                     response.read()
                     return response
                 declared = response.headers.get("Content-Length", "")
-                body = None if declared.isdigit() and int(declared) > limit else _bounded(response, limit)
+                body = None if declared.isdigit() and int(declared) > limit else _bounded(response, limit, give_up)
             return response
 
         return self._sent("GET", path, request, idempotent=True, attempts=None), body

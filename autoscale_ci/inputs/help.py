@@ -108,8 +108,8 @@ INPUTS: dict[str, tuple[str, str]] = {
     "annotations": (
         "Annotate each node that failed or warned on its file (the run's manifest.json, under the dbt project's "
         "subdirectory), at the line that names it when the workflow checked the repository out, else line 1: GitHub "
-        "shows them in the pull request's diff. At most 10 of each level (GitHub keeps no more), and one notice for "
-        "the rest.",
+        "shows them in the pull request's diff. Under GitHub, at most 10 of each level with the verdict's own (GitHub "
+        "keeps no more), and one notice for the rest.",
         "true",
     ),
     "run-on-draft": (

@@ -21,6 +21,8 @@ MANIFEST = "manifest.json"
 # The largest manifest.json read for annotations: a project of tens of thousands of nodes writes more, and the step
 # would hold it all in memory for a warning's file names.
 MANIFEST_LIMIT = 50_000_000
+# The longest the manifest may take to arrive: a body that trickles in must not hold the verdict back.
+DOWNLOAD_SECONDS = 120
 # A step is named "Invoke dbt with `dbt build --select ...`"; these commands leave no run results of the build.
 _COMMAND = re.compile(r"`dbt\s+([\w-]+)")
 _NOT_THE_BUILD = frozenset({"deps", "docs", "source", "clean", "debug", "run-operation"})
@@ -117,8 +119,19 @@ def collect(  # noqa: PLR0917 - what the executor knows of the run, handed on
                 results = None
     failure = describe(failed, runtime.redact) if failed is not None else None
     problems = results.problems if results is not None else ()
-    files = _node_files(client, runtime, run, step, problems) if annotate and problems else {}
+    files = _files_of(client, runtime, run, step, problems) if annotate and problems else {}
     return Findings(results, failure, files)
+
+
+def _files_of(
+    client: DbtCloudClient, runtime: Runtime, run: Run, step: int | None, problems: Sequence[Node]
+) -> dict[str, NodeFile]:
+    """The nodes' files, for annotations only: whatever goes wrong is a line in the log, never the step's verdict."""
+    try:
+        return _node_files(client, runtime, run, step, problems)
+    except Exception as exc:
+        runtime.log(f"Could not read where the nodes of run {run.id} are declared ({type(exc).__name__}: {exc}).")
+        return {}
 
 
 def _node_files(
@@ -128,7 +141,7 @@ def _node_files(
     subdirectory; from the checked-out repository by the nodes' names when the manifest is too big; none (said in
     the log) when it is missing or unreadable."""
     try:
-        data = client.get_artifact_within(run.id, MANIFEST, MANIFEST_LIMIT, step=step)
+        data = client.get_artifact_within(run.id, MANIFEST, MANIFEST_LIMIT, step=step, seconds=DOWNLOAD_SECONDS)
     except DbtCloudError as exc:
         runtime.log(f"No {MANIFEST} of run {run.id} ({exc.message}): no failure is annotated on a file.")
         return {}

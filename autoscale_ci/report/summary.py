@@ -13,6 +13,7 @@ from autoscale_ci.dbt_cloud.models import Run
 from autoscale_ci.report.failed_step import FailedStep
 from autoscale_ci.report.outcome import Outcome
 from autoscale_ci.report.results import Node, RunResults
+from autoscale_ci.rules.annotations import MESSAGE_CHARS, cut
 from autoscale_ci.rules.decide import Clone, Follow, Plan, Skip, Trigger
 from autoscale_ci.rules.polling import parse_duration
 from autoscale_ci.rules.verdict import RunStatus
@@ -191,14 +192,13 @@ def failed_step_section(step: FailedStep) -> list[str]:
 
 
 NODE_ROWS = 200
-MESSAGE_CHARS = 500
 
 
 def problems_table(problems: Sequence[Node], rows: int, chars: int, *, more: str) -> list[str]:
     """The nodes that errored, failed or warned as a table: at most `rows`, messages cut to `chars`."""
     lines = ["| node | status | message |", "| --- | --- | --- |"]
     for node in problems[:rows]:
-        message = node.message if len(node.message) <= chars else node.message[:chars] + "..."
+        message = cut(node.message, chars)
         lines.append(f"| `{node.unique_id.replace('`', '')}` | {cell(node.status)} | {cell(message)} |")
     if len(problems) > rows:
         lines += ["", f"_{len(problems) - rows} more {more}._"]

@@ -20,10 +20,10 @@ def text(root: Path, path: str) -> str | None:
     """A file of the checked-out repository, when the workflow checked it out and it is small enough to search."""
     try:
         found = (root / path).resolve()
-        if not found.is_relative_to(root.resolve()) or found.stat().st_size > FILE_LIMIT:
+        if not found.is_relative_to(root.resolve()) or not found.is_file() or found.stat().st_size > FILE_LIMIT:
             return None
         return found.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a path with a NUL, which no file has
         return None
 
 

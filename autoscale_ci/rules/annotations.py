@@ -17,10 +17,12 @@ ERRORS = frozenset({"error", "fail", "runtime error"})
 
 @dataclass(frozen=True)
 class NodeFile:
-    """Where a node is declared: its file from the repository's root, and the name that marks its line there."""
+    """Where a node is declared: its file from the repository's root, and the name that marks its line there (after
+    the line that declares `within`, when set: a column's test sits under its model)."""
 
     path: str
     anchor: str
+    within: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,21 +36,32 @@ class Annotation:
 
 
 def node_files(manifest: Any, subdirectory: str | None) -> dict[str, NodeFile]:
-    """Each node's file, read leniently from a manifest.json (a node without a path is left out); a generic test's
-    file is the YAML that declares it, where its column (or else its model) marks its line."""
-    nodes = manifest.get("nodes") if isinstance(manifest, dict) else None
+    """Each node's file, read leniently from a manifest.json's nodes and unit tests (one without a path is left out);
+    a test declared in YAML is placed at its column under its model, else at its model, else at its own name."""
+    document = manifest if isinstance(manifest, dict) else {}
     prefix = f"{subdirectory.strip('/')}/" if subdirectory and subdirectory.strip("/") else ""
     found: dict[str, NodeFile] = {}
-    for unique_id, node in (nodes or {}).items() if isinstance(nodes, dict) else ():
-        path = node.get("original_file_path") if isinstance(node, dict) else None
-        if not isinstance(path, str) or not path:
-            continue
-        # A model's own file is all of it (line 1); a YAML declares many nodes, each at its own line.
-        anchor = ""
-        if path.endswith((".yml", ".yaml")):
-            anchor = node.get("column_name") or _attached_name(node.get("attached_node")) or node.get("name") or ""
-        found[str(unique_id)] = NodeFile(prefix + path, str(anchor))
+    # dbt 1.8 and later keep unit tests apart from the other nodes.
+    for section in ("nodes", "unit_tests"):
+        nodes = document.get(section)
+        for unique_id, node in nodes.items() if isinstance(nodes, dict) else ():
+            path = node.get("original_file_path") if isinstance(node, dict) else None
+            if isinstance(path, str) and path:
+                found[str(unique_id)] = _declared(prefix + path, node, section == "unit_tests")
     return found
+
+
+def _declared(path: str, node: dict[str, Any], unit_test: bool) -> NodeFile:
+    # A model's own file is all of it (line 1); a YAML declares many nodes, each at its own line.
+    if not path.endswith((".yml", ".yaml")):
+        return NodeFile(path, "")
+    name, column = str(node.get("name") or ""), node.get("column_name")
+    model = _attached_name(node.get("attached_node")) or ""
+    if unit_test:
+        return NodeFile(path, name)
+    if isinstance(column, str) and column:
+        return NodeFile(path, column, model)
+    return NodeFile(path, model or name)
 
 
 # The files a node of each kind is written in, by its name: a model in SQL or Python, a seed in CSV, a singular test,
@@ -92,47 +105,71 @@ def _attached_name(attached: Any) -> str | None:
     return attached.rsplit(".", 1)[-1] if isinstance(attached, str) and attached else None
 
 
-def line_naming(text: str, anchor: str) -> int:
-    """The line of `text` that declares `anchor` (`name: anchor`), else the first that names it as a word; 1."""
+def line_naming(text: str, anchor: str, within: str = "") -> int:
+    """The line of `text` that declares `anchor` (`name: anchor`), else the first that names it as a word, after the
+    line that declares `within` when it has one; 1 when none does."""
     if not anchor:
         return 1
-    declared = re.compile(rf"\bname:\s*['\"]?{re.escape(anchor)}['\"]?\s*$")
-    named = re.compile(rf"(?<![\w.]){re.escape(anchor)}(?![\w])")
     lines = text.splitlines()
+    start = _found(lines, within, 0) if within else None
+    found = _found(lines, anchor, start or 0) if start is not None else None
+    return found if found is not None else (_found(lines, anchor, 0) or 1)
+
+
+def _found(lines: Sequence[str], name: str, after: int) -> int | None:
+    """The number of the first line from line `after` on that declares `name`, else that names it as a word."""
+    declared = re.compile(rf"\bname:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$")
+    named = re.compile(rf"(?<![\w.]){re.escape(name)}(?![\w])")
     for pattern in (declared, named):
-        for number, line in enumerate(lines, start=1):
+        for number, line in enumerate(lines[after:], start=after + 1):
             if pattern.search(line):
                 return number
-    return 1
+    return None
+
+
+# Where a message is cut: as the job summary cuts it.
+MESSAGE_CHARS = 500
+
+
+def cut(message: str, chars: int = MESSAGE_CHARS) -> str:
+    """A message no longer than `chars`, with `...` where it was cut."""
+    return message if len(message) <= chars else message[:chars] + "..."
 
 
 def label(unique_id: str) -> str:
     """A node as a reviewer names it, its kind then its name (`model stg_orders`, `check owners`); else its id."""
     parts = unique_id.split(".")
-    return f"{parts[0]} {parts[2]}" if len(parts) >= 3 and all(parts[:3]) else unique_id
+    if len(parts) < 3 or not all(parts[:3]):
+        return unique_id
+    # A unit test's id names its model, then itself.
+    return f"{parts[0]} {parts[-1] if parts[0] == 'unit_test' else parts[2]}"
 
 
 def placed(
     problems: Sequence[Any], files: Mapping[str, NodeFile], read: Callable[[str], str | None]
 ) -> list[Annotation]:
     """The annotations for the nodes that errored, failed or warned (each with `unique_id`, `status`, `message`)
-    whose file is known, errors first: one on no file would only repeat the job summary."""
+    whose file is known, errors first: one on no file would only repeat the job summary. A file is read once, and
+    only to place a node declared among others in it."""
+    texts: dict[str, str | None] = {}
     made: list[Annotation] = []
     for level in ("error", "warning"):
         for node in (node for node in problems if (node.status in ERRORS) == (level == "error")):
             known = files.get(node.unique_id)
             if known is None:
                 continue
-            text = read(known.path)
-            place = (known.path, line_naming(text, known.anchor) if text is not None else 1)
+            line = 1
+            if known.anchor:
+                text = texts[known.path] if known.path in texts else texts.setdefault(known.path, read(known.path))
+                line = line_naming(text, known.anchor, known.within) if text is not None else 1
             title = f"{label(node.unique_id)}: {node.status}"
-            made.append(Annotation(level, title, node.message or node.status, place))
+            made.append(Annotation(level, title, cut(node.message or node.status), (known.path, line)))
     return made
 
 
-def capped(made: Sequence[Annotation], per_level: int = PER_LEVEL) -> tuple[list[Annotation], int]:
-    """At most `per_level` annotations of each level, in their order; and how many were left out."""
-    kept = [a for level in ("error", "warning") for a in [m for m in made if m.level == level][:per_level]]
+def capped(made: Sequence[Annotation], room: Mapping[str, int]) -> tuple[list[Annotation], int]:
+    """At most `room[level]` annotations of each level, in their order; and how many were left out."""
+    kept = [a for level in ("error", "warning") for a in [m for m in made if m.level == level][: room.get(level, 0)]]
     return kept, len(made) - len(kept)
 
 

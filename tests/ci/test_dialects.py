@@ -173,3 +173,8 @@ def test_an_annotation_on_a_file_takes_each_cis_form() -> None:
         GitLab().annotation("error", "boom", "t", place).endswith("transform/models/a b.sql:7: error: t: boom\x1b[0m")
     )
     assert Plain().annotation("error", "boom", "t") == "error: t: boom"
+
+
+def test_a_path_cannot_end_an_azure_property_or_command_early() -> None:
+    line = Azure().annotation("error", "boom", "t", ("models/a;b]c%.sql", 2))
+    assert line == "##vso[task.logissue type=error;sourcepath=models/a%3Bb%5Dc%AZP25.sql;linenumber=2]t: boom"

@@ -581,12 +581,15 @@ def test_an_existing_override_is_set_by_id_and_deleted_by_id() -> None:
     assert delete.call_count == 1
 
 
-def _chunks(*parts: bytes) -> httpx.SyncByteStream:
-    """A body that arrives in pieces and declares no length, as a chunked answer does."""
+def _chunks(*parts: bytes, sent: list[bytes] | None = None) -> httpx.SyncByteStream:
+    """A body that arrives in pieces and declares no length, as a chunked answer does; `sent` records each piece."""
 
     class Chunked(httpx.SyncByteStream):
         def __iter__(self) -> Any:
-            yield from parts
+            for part in parts:
+                if sent is not None:
+                    sent.append(part)
+                yield part
 
     return Chunked()
 
@@ -610,8 +613,11 @@ def test_an_artifact_over_its_declared_length_is_not_read(api: respx.MockRouter,
 
 
 def test_a_chunked_artifact_is_cut_off_once_past_its_limit(api: respx.MockRouter, client: DbtCloudClient) -> None:
-    api.get("/runs/5/artifacts/manifest.json").respond(200, stream=_chunks(b"a" * 60, b"b" * 60, b"c" * 60))
+    sent: list[bytes] = []
+    body = _chunks(b"a" * 60, b"b" * 60, b"c" * 60, sent=sent)
+    api.get("/runs/5/artifacts/manifest.json").respond(200, stream=body)
     assert client.get_artifact_within(5, "manifest.json", 100) is None
+    assert len(sent) == 2  # the third piece was never asked for
     api.get("/runs/6/artifacts/manifest.json").respond(200, stream=_chunks(b"a" * 60, b"b" * 40))
     assert client.get_artifact_within(6, "manifest.json", 100) == b"a" * 60 + b"b" * 40
 
@@ -631,3 +637,10 @@ def test_an_artifact_read_within_a_limit_is_retried_after_a_server_error(
     route.side_effect = [httpx.Response(502, text="bad gateway"), httpx.Response(200, content=b"{}")]
     assert client.get_artifact_within(5, "run_results.json", 100) == b"{}"
     assert len(sleeps) == 1
+
+
+def test_an_artifact_that_arrives_too_slowly_is_given_up(api: respx.MockRouter, client: DbtCloudClient) -> None:
+    sent: list[bytes] = []
+    api.get("/runs/5/artifacts/manifest.json").respond(200, stream=_chunks(b"a", b"b", b"c", sent=sent))
+    assert client.get_artifact_within(5, "manifest.json", 100, seconds=-1) is None
+    assert len(sent) == 1

@@ -47,9 +47,12 @@ def test_fifteen_failures_are_ten_annotations_and_one_notice_of_the_rest(emu: Em
     emu.set_failing_nodes(15)
     done = step(7, SHA_A).run()
     assert done.returncode == 1, done.stdout
-    assert len(on_files(done.stdout.splitlines())) == 10
+    # GitHub keeps ten errors a step: the verdict's, which links the run, then nine of the nodes'.
+    errors = done.lines("::error")
+    assert len(errors) == 10 and "title=dbt Cloud run error" in errors[0], errors
+    assert len(on_files(done.stdout.splitlines())) == 9
     (notice,) = [line for line in done.lines("::notice") if "more failed or warned" in line]
-    assert "5 more failed or warned node(s)" in notice
+    assert "6 more failed or warned node(s)" in notice
 
 
 def test_without_a_manifest_nothing_is_annotated_and_the_verdict_is_the_same(emu: Emulator, step: StepFactory) -> None:

@@ -35,7 +35,9 @@ SCHEMA = "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: ord
 def test_each_node_is_on_its_file_under_the_projects_subdirectory() -> None:
     files = node_files(MANIFEST, "transform/")
     assert files["model.p.stg_orders"] == NodeFile("transform/models/staging/stg_orders.sql", "")
-    assert files["test.p.unique_orders_order_id.1a"] == NodeFile("transform/models/marts/schema.yml", "order_id")
+    assert files["test.p.unique_orders_order_id.1a"] == NodeFile(
+        "transform/models/marts/schema.yml", "order_id", "orders"
+    )
     assert files["test.p.singular"].path == "transform/tests/assert_positive.sql"
     assert "model.p.no_path" not in files and "model.p.odd" not in files
     assert node_files(MANIFEST, None)["model.p.stg_orders"].path == "models/staging/stg_orders.sql"
@@ -59,9 +61,11 @@ def test_errors_come_first_and_no_more_than_github_keeps_of_a_level() -> None:
         problem(f"model.p.e{k}", "error" if k % 2 else "fail") for k in range(15)
     ]
     files = {node.unique_id: NodeFile(f"models/{node.unique_id}.sql", "") for node in problems}
-    made, left_out = capped(placed(problems, files, lambda _path: None))
+    made, left_out = capped(placed(problems, files, lambda _path: None), {"error": PER_LEVEL, "warning": PER_LEVEL})
     assert [a.level for a in made] == ["error"] * PER_LEVEL + ["warning"] * PER_LEVEL
     assert left_out == 5 + 2
+    fewer, more_left = capped(placed(problems, files, lambda _path: None), {"error": PER_LEVEL - 1, "warning": 0})
+    assert [a.level for a in fewer] == ["error"] * (PER_LEVEL - 1) and more_left == 6 + 12
     assert made[0] == placed(problems[12:13], files, lambda _path: None)[0]
     assert (made[0].title, made[0].place) == ("model e0: fail", ("models/model.p.e0.sql", 1))
 
@@ -111,3 +115,69 @@ def test_a_node_whose_file_is_known_is_placed_at_its_line_when_the_workspace_has
     model = problem("model.p.stg_orders", "error")
     made = placed([test_node, model], files, lambda path: SCHEMA if path.endswith("schema.yml") else None)
     assert [a.place for a in made] == [("models/marts/schema.yml", 5), ("models/staging/stg_orders.sql", 1)]
+
+
+TWO_MODELS = """version: 2
+models:
+  - name: stg_orders
+    description: the id of each order
+    columns:
+      - name: id  # the key
+        tests: [unique]
+  - name: stg_customers
+    columns:
+      - name: id
+        tests: [not_null]
+unit_tests:
+  - name: test_orders_are_counted
+    model: stg_orders
+"""
+
+
+def test_a_columns_test_is_placed_under_its_own_model() -> None:
+    assert line_naming(TWO_MODELS, "id", "stg_customers") == 10
+    assert line_naming(TWO_MODELS, "id", "stg_orders") == 6  # a trailing comment still declares it
+    assert line_naming(TWO_MODELS, "id", "gone_model") == 6  # the model not found: the first that declares it
+    assert line_naming(TWO_MODELS, "stg_customers") == 8
+
+
+def test_unit_tests_are_read_from_their_own_section_and_named_by_their_own_name() -> None:
+    manifest = {
+        "nodes": {},
+        "unit_tests": {
+            "unit_test.p.stg_orders.test_orders_are_counted": {
+                "original_file_path": "models/staging/schema.yml",
+                "name": "test_orders_are_counted",
+            }
+        },
+    }
+    files = node_files(manifest, None)
+    unit = "unit_test.p.stg_orders.test_orders_are_counted"
+    assert files[unit] == NodeFile("models/staging/schema.yml", "test_orders_are_counted")
+    made = placed([problem(unit, "fail")], files, lambda _path: TWO_MODELS)
+    assert [(a.title, a.place) for a in made] == [
+        ("unit_test test_orders_are_counted: fail", ("models/staging/schema.yml", 13))
+    ]
+
+
+def test_a_file_is_read_once_and_only_to_place_a_node_among_others() -> None:
+    reads: list[str] = []
+
+    def read(path: str) -> str:
+        reads.append(path)
+        return TWO_MODELS
+
+    files = {
+        "test.p.unique_stg_orders_id.1": NodeFile("schema.yml", "id", "stg_orders"),
+        "test.p.not_null_stg_customers_id.2": NodeFile("schema.yml", "id", "stg_customers"),
+        "model.p.stg_orders": NodeFile("models/stg_orders.sql", ""),
+    }
+    made = placed([problem(uid, "error") for uid in files], files, read)
+    assert [a.place for a in made] == [("schema.yml", 6), ("schema.yml", 10), ("models/stg_orders.sql", 1)]
+    assert reads == ["schema.yml"]
+
+
+def test_a_long_message_is_cut_as_the_summary_cuts_it() -> None:
+    files = {"model.p.a": NodeFile("a.sql", "")}
+    (made,) = placed([Node("model.p.a", "error", "x" * 600)], files, lambda _path: None)
+    assert made.message == "x" * 500 + "..."
