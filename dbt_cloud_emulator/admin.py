@@ -31,6 +31,7 @@ def _action(emu: Emulator, method: str, path: str, body: dict[str, Any]) -> Any:
         ("POST", "env_answer_shape"): lambda: emu.set_env_answer_shape(**body),
         ("POST", "account"): lambda: emu.set_account(**body),
         ("POST", "outcome"): lambda: emu.set_outcome(**body),
+        ("POST", "retry_trigger"): lambda: emu.set_retry_trigger(**body),
         ("POST", "log_lines"): lambda: emu.set_log_lines(**body),
         ("POST", "timing"): lambda: emu.set_timing(**body),
         ("POST", "selected_nodes"): lambda: emu.set_selected_nodes(**body),

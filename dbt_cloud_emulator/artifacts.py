@@ -9,10 +9,12 @@ from . import fusion
 from .fusion import BLOCKED, FUSION, FUSION_VERSION, REUSED_MESSAGE, check_nodes, check_rows, runs_checks, synthetic
 from .project import (
     DBT_VERSION,
+    DROPPED_NODE_ERROR,
     NODE_ERROR,
     PROJECT,
     Node,
     command_statuses,
+    dropped_error,
     failed_test_message,
     failing_rows,
     generic_test_fields,
@@ -44,11 +46,18 @@ def _step_kind(run: Run, step: int | None) -> str | None:
 
 def names(run: Run, step: int | None = None) -> list[str]:
     """Artifact paths a run's step has (the last step by default): none until it ends, none if `dbt deps` failed,
-    and none the run did not produce (Emulator.set_artifacts_missing)."""
+    none for a command that could not connect to its database, and none the run did not produce
+    (Emulator.set_artifacts_missing)."""
     if run.status not in (SUCCESS, ERROR) or run.outcome == "deps_error":
         return []
     kind = _step_kind(run, step)
     if kind is None:
+        return []
+    if run.outcome == "connect_error" and (len(step_names(run)) if step is None else step) == failed_step(run):
+        # The command failed as it first connected, before any node ran: no run_results.json (dbt-core writes it only
+        # once the task returns), so there is nothing to retry from. A guess, the harsher case: no manifest.json
+        # either, though dbt writes one as it parses, before it connects. The step answers 404 as any step without
+        # artifacts does.
         return []
     found = ["catalog.json", *BUILD_ARTIFACTS] if kind == "docs" else list(BUILD_ARTIFACTS)
     return [path for path in found if path not in run.missing]
@@ -66,12 +75,16 @@ def run_results(run: Run, step: int | None = None) -> JsonDict:
     nodes = project_nodes(run.selected) if docs else command_nodes(run, command)
     failed = not docs and at == failed_step(run)
     blocked = failed and blocked_by_check(run, command, run.outcome)
+    dropped = failed and run.outcome == "transient_error"
     if docs:
         statuses = {unique_id: "success" for unique_id, *_ in nodes}
     else:
-        statuses = command_statuses(nodes, failed=failed, failing=run.failing, reused=run.reused, blocked=blocked)
+        statuses = command_statuses(
+            nodes, failed=failed, failing=run.failing, reused=run.reused, blocked=blocked, dropped=dropped
+        )
     fusion_run = run.engine == FUSION
-    ran = _results(run, nodes, statuses, docs=docs, detailed=run.failing is not None or fusion_run)
+    detailed = run.failing is not None or fusion_run
+    ran = _results(run, nodes, statuses, docs=docs, detailed=detailed, dropped=dropped)
     if fusion_run:
         results = [_fusion_result(run, node, result, index) for index, (node, result) in enumerate(ran)]
     else:
@@ -106,10 +119,11 @@ def run_results(run: Run, step: int | None = None) -> JsonDict:
 
 
 def _results(
-    run: Run, nodes: tuple[Node, ...], statuses: dict[str, str], *, docs: bool, detailed: bool
+    run: Run, nodes: tuple[Node, ...], statuses: dict[str, str], *, docs: bool, detailed: bool, dropped: bool = False
 ) -> list[tuple[Node, JsonDict]]:
     """Each node's result as dbt Core writes it; `detailed`, with each failure in dbt's own words (else the default
-    failure's shorter wording, NODE_ERROR)."""
+    failure's shorter wording, NODE_ERROR); `dropped`, every error a lost connection's (dropped_error, or its shorter
+    DROPPED_NODE_ERROR)."""
     assert run.started_at is not None
     assert run.finished_at is not None
     step_seconds = (run.finished_at - run.started_at) / len(nodes)
@@ -140,6 +154,10 @@ def _results(
             "relation_name": relation,
         }
         results.append((node, result))
+        if status == "error" and dropped:
+            # dbt-core's error_result: the exception's words, and no adapter response.
+            result.update(message=dropped_error(node) if detailed else DROPPED_NODE_ERROR, adapter_response={})
+            continue
         if not detailed:
             continue
         if status == "error":

@@ -257,15 +257,33 @@ class Emulator:
         with self.state.lock:
             self.state.listed_accounts = None if accounts is None else copy.deepcopy(accounts)
 
-    def set_outcome(self, outcome: str | None, *, git_sha: str | None = None, job_id: int | None = None) -> None:
-        """Make runs matching `git_sha` and/or `job_id` end "success", "error", "deps_error" or "check_error" (None
-        forgets the rule).
+    def set_outcome(
+        self,
+        outcome: str | None,
+        *,
+        git_sha: str | None = None,
+        job_id: int | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Make runs matching `git_sha` and/or `job_id` end "success", "error", "deps_error", "check_error",
+        "transient_error" or "connect_error" (None forgets the rule), for the next `times` runs that end under the rule
+        (then it is forgotten; None: until changed). A transient failure is weather: it need not recur on the next run.
 
         "error" fails the job's last dbt command; "deps_error" fails `dbt deps`, the run's last step, with no artifacts;
         "check_error" fails the last command in a check of dbt Fusion's before any of its models runs, when that is a
-        `dbt build` of a run on Fusion (set_engine), and as "error" does otherwise.
+        `dbt build` of a run on Fusion (set_engine), and as "error" does otherwise. "transient_error" fails as "error"
+        does, but every failing node lost its database connection: it errors (a test that would fail too) with libpq's
+        "server closed the connection unexpectedly". "connect_error" fails the last dbt command before any node runs,
+        on libpq's "Connection refused": that step has no run_results.json nor manifest.json, so the run cannot be
+        retried (RETRY_NO_RUN_RESULTS). A cancelled run does not count towards `times`.
         """
-        self.state.set_outcome(outcome, git_sha, job_id)
+        self.state.set_outcome(outcome, git_sha, job_id, times)
+
+    def set_retry_trigger(self, keeps: bool) -> None:
+        """Whether the run `POST /runs/{id}/retry/` queues carries the failed run's trigger fields (git_sha,
+        git_branch, the pull request's id, schema_override, every *_override) as by default, or (False) only its
+        cause: the retry takes no body, and nothing documents that the new run keeps them (NOTES.md)."""
+        self.state.set_retry_trigger(keeps)
 
     def set_log_lines(self, n: int) -> None:
         """Pad every dbt command step's `logs` and `debug_logs` with `n` more debug lines before its summary."""

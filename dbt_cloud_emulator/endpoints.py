@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import artifacts
+from . import artifacts, retry
 from .protocol import ApiError, JsonDict, Reply, Request, fail, ok
 from .state import Run, State
 from .validation import INVALID_REQUEST, REQUIRED, env_var_fields, job_fields, matching_id, trigger_fields
@@ -108,6 +108,7 @@ class Api:
             include=include,
             outcome=self.state.outcome_of(run),
             log_lines=self.state.log_lines,
+            latest=self.state.is_latest(run),
         )
 
     def _include(self, req: Request) -> set[str]:
@@ -242,6 +243,12 @@ class Api:
     def cancel_run(self, req: Request) -> Reply:
         """POST /runs/{id}/cancel/."""
         return ok(self.view_run(self.state.cancel(_int("id", req.params[0])), self._include(req)))
+
+    def retry_run(self, req: Request) -> Reply:
+        """POST /runs/{id}/retry/ (no body; any is ignored): a new run of the failed run's job, answered as a trigger
+        is (retry.py)."""
+        run = retry.retry(self.state, _int("id", req.params[0]))
+        return ok(self.view_run(run, {"trigger", "job"}))
 
     def list_artifacts(self, req: Request) -> Reply:
         """GET /runs/{id}/artifacts/."""

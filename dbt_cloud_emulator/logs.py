@@ -10,7 +10,9 @@ from . import fusion
 from .fusion import CHECKS, FUSION, FUSION_VERSION, runs_checks
 from .project import (
     ADAPTER,
+    CONNECT_ERROR,
     DBT_VERSION,
+    DROPPED_NODE_ERROR,
     NODE_ERROR,
     NODES,
     PACKAGE,
@@ -19,6 +21,7 @@ from .project import (
     PROJECT,
     Node,
     command_statuses,
+    dropped_error,
     failed_test_message,
     failing_rows,
     model_error,
@@ -178,19 +181,26 @@ def command(
     nodes: tuple[Node, ...] = NODES,
     until: float | None = None,
     blocked: bool = False,
+    dropped: bool = False,
+    refused: bool = False,
 ) -> Script:
     """A dbt command building `nodes` (the project's own by default) one after another, then `padding` debug lines,
     then its summary; with `until`, a node not started by then is left out, as `render(until=...)` would drop it.
 
     On dbt Fusion a `dbt build` runs the project's checks first, and a failing one (`blocked`) stops it before any
     model runs. A run with failing nodes (Emulator.set_failing_nodes) or on Fusion lists each failure in the summary,
-    in dbt's words."""
+    in dbt's words. With `dropped`, every failing node lost its database connection; with `refused`, the command
+    could not connect at all and stops before any node runs."""
+    if refused:
+        return _refused(run, command, start, end)
     # A guess: on Fusion the opening and summary lines stay dbt Core's, as Fusion's own are not modelled.
     body = _opening(run, start, command)
     checked = run.engine == FUSION and runs_checks(command)
     if checked:
         body += _checks(start, end, blocked)
-    statuses = command_statuses(nodes, failed=failed, failing=run.failing, reused=run.reused, blocked=blocked)
+    statuses = command_statuses(
+        nodes, failed=failed, failing=run.failing, reused=run.reused, blocked=blocked, dropped=dropped
+    )
     slot = (end - start) * 0.8 / len(nodes)
     for position, node in enumerate([] if blocked else nodes):
         begin = _at(start, end, 0.05) + position * slot
@@ -205,10 +215,25 @@ def command(
     body.append(Line(_at(start, end, 0.85), ""))
     body += _padding(run, padding, _at(start, end, 0.85), _at(start, end, 0.95))
     detailed = failed and (run.failing is not None or run.engine == FUSION)
-    failures = _failures(nodes, statuses, blocked) if detailed else None
+    failures = _failures(nodes, statuses, blocked, dropped=dropped) if detailed else None
+    if failed and dropped and failures is None:
+        failures = [[f"  {DROPPED_NODE_ERROR}"]]
     checks = (len(CHECKS) - blocked, int(blocked)) if checked else (0, 0)
     summary = _summary(statuses, nodes, end - start, failed, failures=failures, checks=checks)
     return Script(body, [Line(end, text) for text in summary])
+
+
+def _refused(run: Run, command: str, start: float, end: float) -> Script:
+    """A dbt command whose database refuses the connection: dbt starts, parses the project, then fails as it first
+    connects, before its concurrency line and any node (dbt-core's RunnableTask runs before_run, which fills the
+    adapter's cache over a connection, before execute_nodes prints `Concurrency:`); dbt's CLI then prints the error
+    under `Encountered an error:` (its MainEncounteredError). Nothing ran, so it writes no run_results.json. A guess:
+    a run on dbt Fusion says the same, as its other opening and summary lines are dbt Core's here."""
+    opening = _opening(run, start, command)[:-3]  # up to `Found ...`, without the concurrency lines
+    return Script(
+        [*opening, Line(start, "")],
+        [Line(end, f"Encountered an error:\n{CONNECT_ERROR}", "error")],
+    )
 
 
 def _checks(start: float, end: float, blocked: bool) -> list[Line]:
@@ -240,16 +265,19 @@ def _fusion_node(position: int, node: Node, status: str, window: tuple[float, fl
     ]
 
 
-def _failures(nodes: tuple[Node, ...], statuses: dict[str, str], blocked: bool) -> list[list[str]]:
-    """What the summary says of each failure, in dbt-core's words (print_run_result_error): a model's error message,
-    or a failing test's "Failure in test <name> (<file>)", its message and where its compiled code is."""
+def _failures(
+    nodes: tuple[Node, ...], statuses: dict[str, str], blocked: bool, *, dropped: bool = False
+) -> list[list[str]]:
+    """What the summary says of each failure, in dbt-core's words (print_run_result_error): an errored node's message
+    (a model's, or a test's whose connection was `dropped`), or a failing test's "Failure in test <name> (<file>)",
+    its message and where its compiled code is."""
     if blocked:
         return [[fusion.check_failure()]]
     found: list[list[str]] = []
     for position, node in enumerate(nodes):
         status = statuses[node[0]]
         if status == "error":
-            found.append([f"  {model_error(node)}"])
+            found.append([f"  {dropped_error(node) if dropped else model_error(node)}"])
         elif status == "fail":
             name = node_name(node[0])
             _, original = node_paths(node)
@@ -284,7 +312,10 @@ def _node(position: int, total: int, node: Node, status: str, window: tuple[floa
         return [Line(begin, _fancy(f"{number} SKIP {what}", f"{YELLOW}SKIP{RESET}"), thread=thread)]
     label = f"sql table model {shown}" if kind == "model" else f"test {name}"
     seconds = end - begin
-    if status == "error":
+    if status == "error" and kind == "test":
+        # dbt-core's LogTestResult: `ERROR <name>`, for a test that could not run its query (a dropped connection).
+        result = Line(end, _fancy(f"{number} ERROR {name}", f"{RED}ERROR{RESET}", seconds), "error", thread)
+    elif status == "error":
         result = Line(end, _fancy(f"{number} ERROR creating {label}", f"{RED}ERROR{RESET}", seconds), "error", thread)
     elif status == "fail":
         # dbt-core's LogTestResult: `FAIL <failures> <name>`, at the error level.

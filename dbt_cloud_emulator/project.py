@@ -28,6 +28,19 @@ NODES: tuple[Node, ...] = (
 # words, which also name the model's file and its compiled code (model_error, used with set_failing_nodes and Fusion).
 NODE_ERROR = 'Database Error in model stg_orders\n  relation "raw.orders" does not exist'
 PACKAGE, PACKAGE_VERSION = "dbt-labs/dbt_utils", "1.3.0"
+# libpq's words for a connection lost in the middle of a query (PostgreSQL's fe-misc.c, pqReadData), which psycopg2
+# passes on: what a node reports when the database drops it (the outcome "transient_error").
+DROPPED = (
+    "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n"
+    "\tbefore or while processing the request."
+)
+# libpq 14+'s words for a refused TCP connection (PostgreSQL's fe-connect.c: `connection to server at "<host>" (<ip>),
+# port <port> failed: `, the system's error, then the hint): what a command that cannot connect at all reports (the
+# outcome "connect_error"). The host and its address are a guess at the emulated project's warehouse.
+REFUSED = (
+    'connection to server at "warehouse.emulated.internal" (10.0.12.34), port 5432 failed: Connection refused\n'
+    "\tIs the server running on that host and accepting TCP/IP connections?"
+)
 # The folder under `models/` each of the project's own models sits in, as dbt's project-structure guide lays a project
 # out (staging, marts); a guess at this project's layout. A selection's generated nodes sit in a folder of their own.
 MODEL_FOLDERS = {"stg_orders": "staging", "stg_customers": "staging", "orders": "marts"}
@@ -218,6 +231,33 @@ def model_error(node: Node) -> str:
     )
 
 
+def dbt_error(title: str, message: str, *after: str) -> str:
+    """A dbt error as dbt-core's DbtRuntimeError.__str__ words it: its title (`Database Error in model x (file)`), then
+    each line of the database's message and whatever follows, indented by two spaces."""
+    return "\n".join([title, *(f"  {line}" for line in [*message.split("\n"), *after])])
+
+
+# The short form of a dropped connection, as NODE_ERROR is of the default failure (the first model, no file named).
+DROPPED_NODE_ERROR = dbt_error("Database Error in model stg_orders", DROPPED)
+# What dbt prints of a refused connection: dbt-adapters' retry_connection raises FailedToConnectError (a Database
+# Error) with psycopg2's text, whose trailing newline (a last blank line) is left out here.
+CONNECT_ERROR = dbt_error("Database Error", REFUSED)
+
+
+def dropped_error(node: Node) -> str:
+    """What a model or a test reports when the database drops its connection mid-query, in run_results.json and the
+    step's summary alike: dbt-core's DbtDatabaseError with the node and its file, libpq's words (dbt-postgres strips
+    psycopg2's text), then where its compiled code was written (a model's under target/run, as model_error's; a
+    test's under its YAML file's path, as dbt-core's build_path)."""
+    unique_id, kind, _, _ = node
+    name = node_name(unique_id)
+    _, original = node_paths(node)
+    compiled = original if kind == "model" else f"{original}/{name}.sql"
+    return dbt_error(
+        f"Database Error in {kind} {name} ({original})", DROPPED, f"compiled code at target/run/{PROJECT}/{compiled}"
+    )
+
+
 def failing_rows(position: int) -> int:
     """How many rows a failing test found; its position among the command's nodes stands in for the data."""
     return position % 5 + 1
@@ -229,14 +269,23 @@ def failed_test_message(rows: int) -> str:
 
 
 def command_statuses(
-    nodes: tuple[Node, ...], *, failed: bool, failing: int | None, reused: int = 0, blocked: bool = False
+    nodes: tuple[Node, ...],
+    *,
+    failed: bool,
+    failing: int | None,
+    reused: int = 0,
+    blocked: bool = False,
+    dropped: bool = False,
 ) -> dict[str, str]:
     """Each node's status in a dbt command: as node_statuses says, or with `failing` nodes failing (many_failures);
-    every node skipped if a check `blocked` the command; then the last `reused` of those that would have passed
+    every node skipped if a check `blocked` the command; a test that would fail errors instead if the database
+    `dropped` its connection (it never got its rows to count); then the last `reused` of those that would have passed
     reused by state-aware orchestration, which leaves a node without changes as it is."""
     if blocked:
         return {node[0]: "skipped" for node in nodes}
     statuses = many_failures(nodes, failing) if failed and failing is not None else node_statuses(failed, nodes)
+    if dropped:
+        statuses = {unique_id: "error" if status == "fail" else status for unique_id, status in statuses.items()}
     left = reused
     for unique_id, *_ in reversed(nodes):
         if not left:

@@ -44,6 +44,7 @@ ROUTES: Routes = _routes(
     ("GET", r"runs/", "list_runs"),
     ("GET", r"runs/(\d+)/", "get_run"),
     ("POST", r"runs/(\d+)/cancel/", "cancel_run"),
+    ("POST", r"runs/(\d+)/retry/", "retry_run"),
     ("GET", r"runs/(\d+)/artifacts/", "list_artifacts"),
     ("GET", r"runs/(\d+)/artifacts/(.+)", "get_artifact"),
 )
@@ -56,7 +57,8 @@ V3_ROUTES: Routes = _routes(
 )
 ROUTES_BY_VERSION = {"v2": ROUTES, "v3": V3_ROUTES}
 ROLES = ("admin", "runner", "readonly")
-# What each role may do besides reading, as dbt Cloud's permission sets: Job Runner triggers and cancels runs only.
+# What each role may do besides reading, as dbt Cloud's permission sets: Job Runner triggers and cancels runs only
+# (NOTES.md). A guess: it may not retry a run either, as nothing documents that it may.
 WRITES = {"admin": None, "runner": frozenset({"trigger_run", "cancel_run"}), "readonly": frozenset()}
 # How a write the role may not make is refused, by the status chosen: DRF's 403, or the 404 dbt Cloud often answers
 # (NOTES.md: "A missing permission often comes back as 404"; the wording is from dbt Labs' Terraform provider tests).

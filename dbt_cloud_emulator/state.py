@@ -33,9 +33,18 @@ STATUS_NAMES = {
     ERROR: "Error",
     CANCELLED: "Cancelled",
 }
-# How a run can end, and the status each ends in; "deps_error" fails in `dbt deps`, before any dbt command, and
-# "check_error" in a check of dbt Fusion's, before any model of the failing command runs.
-OUTCOMES = {"success": SUCCESS, "error": ERROR, "deps_error": ERROR, "check_error": ERROR}
+# How a run can end, and the status each ends in; "deps_error" fails in `dbt deps`, before any dbt command,
+# "check_error" in a check of dbt Fusion's, before any model of the failing command runs, "transient_error" as
+# "error" but every failing node on a connection the database dropped, and "connect_error" in the last dbt command,
+# on a connection the database refused, before any node runs.
+OUTCOMES = {
+    "success": SUCCESS,
+    "error": ERROR,
+    "deps_error": ERROR,
+    "check_error": ERROR,
+    "transient_error": ERROR,
+    "connect_error": ERROR,
+}
 ACCOUNT_FIELDS = (
     "name",
     "plan",
@@ -51,8 +60,15 @@ ACCOUNT_FIELDS = (
 # NOTES.md: a failed run's `status_message` is often only this; the failing step's own lines say what failed.
 ERROR_MESSAGE = "dbt command failed"
 DEPS_ERROR_MESSAGE = f"Failed to install packages with `dbt deps`: {PACKAGE_ERROR}"
-# A guess: a build a check failed says no more than one a model failed.
-STATUS_MESSAGES = {"error": ERROR_MESSAGE, "deps_error": DEPS_ERROR_MESSAGE, "check_error": ERROR_MESSAGE}
+# A guess: a build a check failed says no more than one a model failed, nor does a command whose database dropped or
+# refused its connection (NOTES.md: "often only" that).
+STATUS_MESSAGES = {
+    "error": ERROR_MESSAGE,
+    "deps_error": DEPS_ERROR_MESSAGE,
+    "check_error": ERROR_MESSAGE,
+    "transient_error": ERROR_MESSAGE,
+    "connect_error": ERROR_MESSAGE,
+}
 # Who triggers the runs of `churn`: other teams of a busy account.
 CHURN_CAUSE = "Triggered by another team"
 # The name a job cloned for a pull request carries, `<name> [autoscale <job id> PR #<n> <nonce>]`: the clone-naming
@@ -114,6 +130,14 @@ class Run:
     missing: tuple[str, ...] = ()
     engine: str = CORE
     reused: int = 0
+
+
+@dataclass
+class OutcomeRule:
+    """How the runs a set_outcome rule matches end, and how many more runs it decides (None: until changed)."""
+
+    outcome: str
+    left: int | None = None
 
 
 @dataclass(frozen=True)
@@ -235,7 +259,11 @@ class State:
         self.listed_accounts: list[JsonDict] | None = None
         self._default_timing = (config.start_seconds, config.run_seconds)
         self._timing: dict[int, tuple[float | None, float | None]] = {}
-        self._outcomes: dict[tuple[str | None, int | None], str] = {}
+        self._outcomes: dict[tuple[str | None, int | None], OutcomeRule] = {}
+        # The id of each job's latest run (ids only grow): a retry is only for it (NOTES.md).
+        self._latest: dict[int, int] = {}
+        # Whether a retry's run carries the failed run's trigger fields (set_retry_trigger).
+        self.retry_keeps = True
         # The rules that shape a run's dbt output, by job id or None for every job without its own: nodes selected,
         # nodes failing, artifacts missing, and (engine, nodes reused).
         self._selected: dict[int | None, int] = {}
@@ -324,19 +352,29 @@ class State:
         self._active.pop(run.id, None)
 
     def _decide(self, run: Run) -> str:
-        rule = self._rule(run)
-        if rule is not None:
-            return rule
+        key = self._rule_key(run)
+        if key is not None:
+            rule = self._outcomes[key]
+            if rule.left is not None:
+                # A rule for `times` runs: this run ends under it, one fewer is left, and the last one forgets it.
+                rule.left -= 1
+                if rule.left <= 0:
+                    del self._outcomes[key]
+            return rule.outcome
         if self._error_rate and self._rng.random() < self._error_rate:
             return "error"
         return "success"
 
-    def _rule(self, run: Run) -> str | None:
+    def _rule_key(self, run: Run) -> tuple[str | None, int | None] | None:
         sha = run.git_sha
         for key in ((sha, run.job_id), (sha, None), (None, run.job_id), (None, None)):
             if key in self._outcomes:
-                return self._outcomes[key]
+                return key
         return None
+
+    def _rule(self, run: Run) -> str | None:
+        key = self._rule_key(run)
+        return None if key is None else self._outcomes[key].outcome
 
     def outcome_of(self, run: Run) -> str:
         """How a run ended, or how an active run will end as the rules stand ("success" if the error rate decides)."""
@@ -377,15 +415,34 @@ class State:
 
     # -- configuration ----------------------------------------------------------------------------------
 
-    def set_outcome(self, outcome: str | None, git_sha: str | None, job_id: int | None) -> None:
-        """Decide how matching runs end; the most specific rule wins, None removes the rule."""
+    def set_outcome(
+        self, outcome: str | None, git_sha: str | None, job_id: int | None, times: int | None = None
+    ) -> None:
+        """Decide how matching runs end, for the next `times` runs that end under the rule (None: until changed); the
+        most specific rule wins, None removes the rule."""
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+            raise ValueError(f"times must be an integer >= 1, or None for every run until changed, not {times!r}")
         with self.lock:
             if outcome is None:
+                if times is not None:
+                    raise ValueError("times needs an outcome: None forgets the rule")
                 self._outcomes.pop((git_sha, job_id), None)
                 return
             if outcome not in OUTCOMES:
                 raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}")
-            self._outcomes[(git_sha, job_id)] = outcome
+            self._outcomes[(git_sha, job_id)] = OutcomeRule(outcome, times)
+
+    def set_retry_trigger(self, keeps: bool) -> None:
+        """Whether the run a retry queues carries the failed run's trigger fields (True) or its cause alone."""
+        if not isinstance(keeps, bool):
+            raise ValueError(f"keeps must be true or false, not {keeps!r}")
+        with self.lock:
+            self.retry_keeps = keeps
+
+    def is_latest(self, run: Run) -> bool:
+        """Whether no later run of the run's job exists, whatever its status."""
+        with self.lock:
+            return self._latest.get(run.job_id, run.id) <= run.id
 
     def set_log_lines(self, lines: int) -> None:
         """Pad every dbt command step's logs with this many more lines, from now on."""
@@ -633,6 +690,7 @@ class State:
             for older in same_pr:
                 self._cancel(older, "Cancelled because a newer commit of the pull request was pushed.")
         self.runs[run.id] = run
+        self._latest[job_id] = run.id
         # dbt Cloud answers a trigger with the run still queued; the next tick dequeues it.
         self._active[run.id] = run
         return run

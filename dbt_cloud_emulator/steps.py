@@ -36,14 +36,28 @@ def step_names(run: Run) -> list[str]:
     return [*setup_step_names(run), *(f"Invoke dbt with `{command}`" for command in commands)]
 
 
+# The outcomes that fail the job's last dbt command (state.OUTCOMES).
+COMMAND_FAILURES = ("error", "check_error", "transient_error", "connect_error")
+
+
 def failed_step(run: Run, outcome: str | None = None) -> int | None:
     """The index of the step that fails in a run ending in `outcome` (the run's own by default), or None."""
     outcome = outcome or run.outcome
     if outcome == "deps_error":
         return len(SETUP_STEPS)
-    if outcome in ("error", "check_error") and run.commands:
+    if outcome in COMMAND_FAILURES and run.commands:
         return len(SETUP_STEPS) + len(run.commands)
     return None
+
+
+def wrote_artifacts(run: Run, outcome: str) -> bool:
+    """Whether a run that ended in `outcome` has a step that wrote artifacts: not when `dbt deps` failed, nor when the
+    one dbt command that would have written them could not connect ("connect_error") and no docs step followed."""
+    if outcome == "deps_error":
+        return False
+    if outcome == "connect_error":
+        return len(run.commands) > 1 or run.generate_docs
+    return True
 
 
 def blocked_by_check(run: Run, command: str, outcome: str | None) -> bool:
@@ -93,7 +107,17 @@ def _script(
     nodes = command_nodes(run, command)
     blocked = failed and blocked_by_check(run, command, outcome)
     return logs.command(
-        run, command, start, end, failed=failed, padding=padding, nodes=nodes, until=until, blocked=blocked
+        run,
+        command,
+        start,
+        end,
+        failed=failed,
+        padding=padding,
+        nodes=nodes,
+        until=until,
+        blocked=blocked,
+        dropped=failed and outcome == "transient_error",
+        refused=failed and outcome == "connect_error",
     )
 
 

@@ -8,8 +8,9 @@ from typing import Any
 from .clock import hms, humanize, iso
 from .envvars import SCOPES, EnvValue
 from .protocol import JsonDict
+from .retry import not_supported_reason
 from .state import ACTIVE, CANCELLED, ERROR, RUNNING, STATUS_NAMES, SUCCESS, Run
-from .steps import run_steps
+from .steps import run_steps, wrote_artifacts
 
 TRIGGER_KEYS = (
     "id",
@@ -49,15 +50,19 @@ def run_view(
     include: set[str],
     outcome: str,
     log_lines: int,
+    latest: bool,
 ) -> JsonDict:
     """A run shaped like RunResponse, with `trigger`, `job` and `run_steps` when asked for; `outcome` is how the
-    run ends (or will, as the rules stand), `log_lines` the padding of its dbt commands' logs."""
+    run ends (or will, as the rules stand), `log_lines` the padding of its dbt commands' logs, `latest` whether it is
+    its job's latest run."""
     queued_end = run.dequeued_at if run.dequeued_at is not None else run.finished_at
     duration = _span(run.created_at, run.finished_at, now)
     queued = _span(run.created_at, queued_end, now)
     running = _span(run.started_at, run.finished_at, now)
-    # A run that failed in `dbt deps` ran no dbt command, so it saved no artifacts.
-    finished_ok = run.status in (SUCCESS, ERROR) and outcome != "deps_error"
+    # A run that failed in `dbt deps` ran no dbt command, so it saved no artifacts; nor did one whose only dbt command
+    # could not connect to its database.
+    finished_ok = run.status in (SUCCESS, ERROR) and wrote_artifacts(run, outcome)
+    retry_reason = not_supported_reason(run, latest=latest)
     view: JsonDict = {
         "id": run.id,
         "trigger_id": run.trigger_id,
@@ -103,9 +108,10 @@ def run_view(
         "run_duration_humanized": humanize(running),
         "created_at_humanized": f"{humanize(now - run.created_at)} ago",
         "finished_at_humanized": humanize(_span(run.finished_at, None, now)) + " ago",
+        # Left null, even once a retry has queued a run: the spec does not say which run it names, nor when.
         "retrying_run_id": None,
-        "can_retry": run.status == ERROR,
-        "retry_not_supported_reason": None if run.status == ERROR else "RETRY_NOT_FAILED_RUN",
+        "can_retry": retry_reason is None,
+        "retry_not_supported_reason": retry_reason,
         "href": f"{base_url}/deploy/{account_id}/projects/{run.project_id}/runs/{run.id}/",
         "used_repo_cache": False,
         "run_steps": run_steps(run, account_id, now=now, outcome=outcome, log_lines=log_lines)

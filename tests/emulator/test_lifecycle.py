@@ -214,7 +214,9 @@ def test_outcome_rules(frozen: Emulator, fapi: httpx.Client) -> None:
         frozen.advance(70)
     assert [statuses(frozen)[i] for i in ids] == [expected for *_, expected in cases]
     failed = run(fapi, ids[0])
-    assert (failed["is_error"], failed["status_humanized"], failed["can_retry"]) == (True, "Error", True)
+    assert (failed["is_error"], failed["status_humanized"]) == (True, "Error")
+    # A later run of its job exists (the "fine" one), so it can no longer be retried (NOTES.md: the latest run only).
+    assert (failed["can_retry"], failed["retry_not_supported_reason"]) == (False, "RETRY_NOT_LATEST_RUN")
     assert failed["status_message"] == "dbt command failed"  # NOTES.md: often only that; the step's logs say what
     frozen.set_outcome(None, git_sha="bad")
     again = trigger(fapi, job, git_sha="bad")["id"]

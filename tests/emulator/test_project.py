@@ -55,10 +55,10 @@ def nullable(schema: Any) -> Any:
     return out
 
 
-def spec_problems(response: httpx.Response) -> list[str]:
-    """What the spec's 200 answer of the project endpoint finds wrong with this one (spaced timestamps read as RFC
-    3339, as the live API writes them: NOTES.md)."""
-    answer = spec()["paths"][PROJECT_PATH]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+def spec_problems(response: httpx.Response, path: str = PROJECT_PATH, method: str = "get") -> list[str]:
+    """What the spec's 200 answer of an endpoint (the project's by default) finds wrong with this one (spaced
+    timestamps read as RFC 3339, as the live API writes them: NOTES.md)."""
+    answer = spec()["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
     body = json.loads(_SPACED_TIME.sub(r'"\1T\2"', response.text))
     validator = OAS30ReadValidator(nullable(answer), format_checker=OAS30ReadValidator.FORMAT_CHECKER)
     return sorted(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(body))
