@@ -33,6 +33,7 @@ def options(settings: Settings, started: float) -> Options:
         max_nodes=settings.max_nodes,
         cancel_over_max_nodes=settings.on_max_nodes == "cancel",
         annotations=settings.annotations,
+        retry_transient=settings.retry_transient,
     )
 
 

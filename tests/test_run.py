@@ -79,6 +79,7 @@ def test_idle_job_plain_trigger(
     assert outputs == {
         "decision": "plain-trigger",
         "run-id": "500",
+        "attempts": "1",
         "run-url": "https://cloud.getdbt.com/deploy/1/projects/10/runs/500/",
         "run-status": "success",
         "job-id": str(JOB),

@@ -16,6 +16,7 @@ from autoscale_ci.act import signals
 from autoscale_ci.act.clones import Clones
 from autoscale_ci.act.leftovers import Leftovers
 from autoscale_ci.act.node_guard import NodeGuard, guard_for
+from autoscale_ci.act.retries import Retries
 from autoscale_ci.act.threads import in_background
 from autoscale_ci.act.waiting import Waiting
 from autoscale_ci.ci.runtime import Runtime
@@ -24,7 +25,7 @@ from autoscale_ci.dbt_cloud.models import Job, Run, status_name
 from autoscale_ci.errors import Aborted
 from autoscale_ci.inputs.github_event import PullRequest
 from autoscale_ci.report.artifacts import Findings, collect
-from autoscale_ci.report.outcome import Outcome
+from autoscale_ci.report.outcome import Attempt, Outcome
 from autoscale_ci.rules.decide import ActiveRun, Clone, Follow, Plan, Skip, Trigger, pushed_before
 from autoscale_ci.rules.markers import PushOrder, clone_source
 from autoscale_ci.rules.verdict import (
@@ -60,6 +61,8 @@ class Options:
     cancel_over_max_nodes: bool = False
     # Failed and warned nodes annotated on their files (the manifest is read for them).
     annotations: bool = False
+    # How many more attempts a run that failed on weather gets (retry-transient).
+    retry_transient: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,28 @@ def await_cancels(
             title="Stale run not cancelled",
         )
     return tuple(done)
+
+
+def findings(client: DbtCloudClient, runtime: Runtime, run: Run, status: RunStatus, options: Options) -> Findings:
+    """Artifacts of a finished run, after failed runs too: that is when they help most."""
+    if status in (RunStatus.CANCELLED, RunStatus.SUPERSEDED):
+        return Findings()
+    with runtime.group("Artifacts"):
+        found = collect(client, runtime, run, options.artifacts, options.artifacts_path, options.annotations)
+    failed = found.failed_step
+    if failed is not None and found.results is None:
+        runtime.verbatim(f"Step {failed.index} failed: {failed.name} (end of its log)", failed.log_tail)
+    return found
+
+
+def left_running(run: Run, clone: int | None, elapsed: str) -> str:
+    """What to say of a run left running at timeout-minutes with wait false, and of who removes its clone."""
+    kept = f"; its clone job {clone} stays until cleanup mode (or its nightly sweep of idle clones) deletes it"
+    return (
+        f"dbt Cloud run {run.id} was still {status_name(run.status)} at timeout-minutes ({elapsed} waited to delete "
+        f"its clone): wait is false, so it is left running{kept if clone is not None else ''}. "
+        f"Run: {run.href or run.id}"
+    )
 
 
 class Executor:
@@ -135,6 +160,14 @@ class Executor:
             sleep=sleep,
             elapsed=self._elapsed,
         )
+        self.retries = Retries(
+            client,
+            runtime,
+            self.leftovers,
+            self.waiting,
+            attempts=options.retry_transient,
+            time_left=lambda: clock() < options.deadline,
+        )
 
     def _elapsed(self) -> str:
         seconds = int(self._clock() - self._started)
@@ -164,7 +197,8 @@ class Executor:
                 on_run(plan, run, cloned)
                 return self._finish(plan, pr, run, None, cloned_job_id=cloned)
             started = self._start(plan, pr, job, payload, on_run)
-            return self._finish(started.plan, pr, started.run, started, cloned_job_id=started.cloned_job_id)
+            outcome = self._finish(started.plan, pr, started.run, started, cloned_job_id=started.cloned_job_id)
+            return self._again(outcome, started, pr, payload) if outcome.retry_cause is not None else outcome
 
     # -- start: clone, cancels, trigger -----------------------------------------------------------------------------
 
@@ -208,6 +242,26 @@ class Executor:
         to_delete = self.clones.created if self.options.delete_clone else None
         return Started(plan, run, to_delete, reused or self.clones.created, cancelled)
 
+    def _again(self, outcome: Outcome, started: Started, pr: PullRequest, payload: Mapping[str, Any]) -> Outcome:
+        """Try a run that failed on weather again while retry-transient allows; the verdict is the last attempt's."""
+        earlier: list[Attempt] = []
+        while outcome.retry_cause is not None and outcome.run is not None:
+            failed = outcome.run
+            try:
+                run, how = self.retries.again(failed, payload, self._cancel_quietly)
+            except BaseException:
+                # The new run, if any, is the post step's to cancel; the clone goes now.
+                self._teardown(None, started.clone_to_delete)
+                raise
+            earlier.append(Attempt(failed.id, failed.href or f"run {failed.id}", outcome.retry_cause, how, run.id))
+            self.runtime.notice(
+                f"dbt Cloud run {failed.id} failed on what looks transient ({outcome.retry_cause}): {how} as run "
+                f"{run.id}: {run.href or run.id}"
+            )
+            started = replace(started, run=run)
+            outcome = self._finish(started.plan, pr, run, started, cloned_job_id=started.cloned_job_id)
+        return replace(outcome, attempts=tuple(earlier))
+
     # -- finish: wait, verdict, artifacts ---------------------------------------------------------------------------
 
     def _finish(
@@ -250,7 +304,7 @@ class Executor:
         if run.is_active and owned and not self.options.wait:
             # It was waited on only so that its clone could go: with wait false, a run that outlasts timeout-minutes
             # is the user's to let run, never a reason to cancel it or to fail the step.
-            left = self._left_running(run, started)
+            left = left_running(run, started.clone_to_delete if started else None, self._elapsed())
             return replace(result, run_status=RunStatus.of(run.status), message=left, notes=notes)
         if run.is_active:
             timed_out = self._timed_out(run, started)
@@ -262,11 +316,14 @@ class Executor:
     def _ended(
         self, result: Outcome, run: Run, pr: PullRequest, clone_id: int | None, guard: NodeGuard | None, *, owned: bool
     ) -> Outcome:
-        """The outcome of a run that has finished: its verdict and findings; then its clone goes."""
+        """The outcome of a run that has finished: its verdict and findings; then its clone goes, unless the run
+        failed on weather and is to be tried again on it."""
+        cause = None
         try:
             judged, found = self._judged(run, pr)
+            cause = self.retries.cause(judged.status, found, run, pr) if owned and self.options.wait else None
         finally:
-            if clone_id is not None:
+            if clone_id is not None and cause is None:
                 self._teardown(None, clone_id)
         if owned and not self.options.wait:
             judged = not_waited_for(judged)
@@ -281,31 +338,19 @@ class Executor:
             node_files=found.files,
             seconds=self._clock() - self._started,
             notes=guard.notes(run.id, found.results) if guard is not None else (),
+            retry_cause=cause,
         )
 
     def _judged(self, run: Run, pr: PullRequest) -> tuple[Verdict, Findings]:
         """The verdict on a finished run, with what its artifacts show (the nodes it built, the step it failed in)."""
         judged = self._verdict(run, pr)
-        found = self._collect(run, judged.status)
+        found = findings(self.client, self.runtime, run, judged.status, self.options)
         judged = with_results(judged, run.id, found.results.total if found.results is not None else None)
         if found.failed_step is not None:
             step = found.failed_step
             finished = FinishedRun(run.id, run.status, run.sha, run.href or f"run {run.id}", run.status_message)
             judged = explained(judged, finished, f"step {step.index} (`{step.command}`)", step.error_lines)
         return judged, found
-
-    def _left_running(self, run: Run, started: Started | None) -> str:
-        """Leave the run and its clone as they are; the warning that says so and who removes the clone."""
-        clone = started.clone_to_delete if started is not None else None
-        kept = (
-            f"; its clone job {clone} stays until cleanup mode (or its nightly sweep of idle clones) deletes it"
-            if clone is not None
-            else ""
-        )
-        return (
-            f"dbt Cloud run {run.id} was still {status_name(run.status)} at timeout-minutes ({self._elapsed()} "
-            f"waited to delete its clone): wait is false, so it is left running{kept}. Run: {run.href or run.id}"
-        )
 
     def _timed_out(self, run: Run, started: Started | None) -> str:
         waited = f"dbt Cloud run {run.id} did not finish within timeout-minutes ({self._elapsed()} waited)"
@@ -331,20 +376,6 @@ class Executor:
         )
         newer = self.waiting.superseding(finished, pr, run.created_at) if may_be_superseded(finished) else None
         return verdict(finished, pr.number, pr.short_sha, newer)
-
-    def _collect(self, run: Run, status: RunStatus) -> Findings:
-        """Artifacts of a finished run, after failed runs too: that is when they help most."""
-        if status in (RunStatus.CANCELLED, RunStatus.SUPERSEDED):
-            return Findings()
-        with self.runtime.group("Artifacts"):
-            options = self.options
-            found = collect(
-                self.client, self.runtime, run, options.artifacts, options.artifacts_path, options.annotations
-            )
-        failed = found.failed_step
-        if failed is not None and found.results is None:
-            self.runtime.verbatim(f"Step {failed.index} failed: {failed.name} (end of its log)", failed.log_tail)
-        return found
 
     # -- teardown: the one place that cancels the step's run and deletes its clone -------------------------------
 

@@ -165,6 +165,9 @@ class Run(_Lenient):
     run_duration: str | None = None
     queued_duration: str | None = None
     has_docs_generated: bool | None = None
+    # Whether dbt Cloud would rerun it from the point of failure (POST /runs/{id}/retry/), and if not, why not.
+    can_retry: bool | None = None
+    retry_not_supported_reason: str | None = None
     trigger: RunTrigger | None = None
     job: RunJob | None = None
     run_steps: list[RunStep] | None = None

@@ -100,6 +100,23 @@ class RunEndpoints(Calls):
         data, _ = self._call("POST", f"/runs/{run_id}/cancel/", operation=f"cancel run {run_id}")
         return parse(Run, data, f"cancel run {run_id}")
 
+    def retry_run(self, run_id: int, job_id: int, body: Mapping[str, Any]) -> Run:
+        """Rerun a failed run from its point of failure (dbt Cloud's retry, which takes no body); after an ambiguous
+        failure, a later run of the job for the same pull request and commit as `body` is taken for it."""
+
+        def send() -> Run:
+            data, _ = self._call("POST", f"/runs/{run_id}/retry/", operation=f"retry run {run_id}", idempotent=False)
+            return parse(Run, data, f"retry run {run_id}")
+
+        def find() -> Run | None:
+            for row in self.recent_run_rows(job_id=job_id, id_gt=run_id):
+                run = parse(Run, row, "list runs")
+                if run.sha == body.get("git_sha") and run.pr_number in {body.get(f) for f in PR_FIELDS.values()}:
+                    return run
+            return None
+
+        return self._confirmed_write(f"retry run {run_id}", send, find)
+
     def trigger_run(self, job_id: int, body: Mapping[str, Any], *, since: datetime | None = None) -> Run:
         """Trigger a run; after an ambiguous failure, look for the run (active, or created since `since`)
         before sending again."""

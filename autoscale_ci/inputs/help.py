@@ -112,6 +112,13 @@ INPUTS: dict[str, tuple[str, str]] = {
         "keeps no more), and one notice for the rest.",
         "true",
     ),
+    "retry-transient": (
+        "How many more attempts a run gets that failed on what looks transient (a dropped connection, an expired "
+        "session, a warehouse briefly unavailable; never a SQL error or a failing test): dbt Cloud's retry from the "
+        "point of failure when it allows one, else a fresh trigger of the same payload. `0` retries nothing. "
+        "`timeout-minutes` bounds all attempts together.",
+        "1",
+    ),
     "run-on-draft": (
         "Run for draft pull requests too.",
         "false",

@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     )
     on_max_nodes: Literal["warn", "cancel"] = _input("on-max-nodes", "warn", fix="set warn or cancel")
     annotations: Flag = _input("annotations", True, fix=_BOOL_FIX)
+    retry_transient: int = _input(
+        "retry-transient", 1, ge=0, le=5, fix="set a whole number from 0 (retry nothing) to 5"
+    )
     wait: Flag = _input("wait", True, fix=_BOOL_FIX)
     cancel_on_abort: Flag = _input("cancel-on-abort", True, fix=_BOOL_FIX)
     cancel_on_timeout: Flag = _input("cancel-on-timeout", True, fix=_BOOL_FIX)

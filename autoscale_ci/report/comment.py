@@ -14,6 +14,7 @@ from autoscale_ci.inputs.github_event import PullRequest
 from autoscale_ci.report.outcome import Outcome
 from autoscale_ci.report.summary import (
     ICONS,
+    attempts_lines,
     cell,
     counts_line,
     failed_step_section,
@@ -116,6 +117,8 @@ def finished(marker: Marker, outcome: Outcome) -> str:
     if outcome.message:
         lines += [cell(outcome.message), ""]
     lines += [line for note in outcome.notes for line in (f"> ⚠️ {cell(note)}", "")]
+    if outcome.attempts:
+        lines += [*attempts_lines(outcome.attempts), ""]
     results = outcome.results
     if results is not None:
         lines += [f"**Nodes:** {counts_line(results)}", ""]

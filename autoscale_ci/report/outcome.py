@@ -15,6 +15,18 @@ from autoscale_ci.rules.verdict import RunStatus
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """An attempt whose run failed on weather and was tried again: `cause` is the line that showed it, `again` how
+    the next attempt began ("retried from the point of failure" or "triggered afresh")."""
+
+    run_id: int
+    href: str
+    cause: str
+    again: str
+    next_run_id: int
+
+
+@dataclass(frozen=True)
 class Outcome:
     """The plan as carried out (a refused clone makes it a trigger), the run, and what became of it."""
 
@@ -37,3 +49,7 @@ class Outcome:
     notes: tuple[str, ...] = ()
     # Where the nodes that failed or warned are declared, by unique_id, when the run's manifest said.
     node_files: Mapping[str, NodeFile] = field(default_factory=dict)
+    # Set on a run that failed on weather and may be tried again (retry-transient): the line that showed it.
+    retry_cause: str | None = None
+    # The attempts before this run, each failed on weather; the verdict is this run's.
+    attempts: tuple[Attempt, ...] = ()

@@ -11,7 +11,7 @@ from autoscale_ci.act.closed_pr import Closed
 from autoscale_ci.act.stale_clones import Sweep
 from autoscale_ci.dbt_cloud.models import Run
 from autoscale_ci.report.failed_step import FailedStep
-from autoscale_ci.report.outcome import Outcome
+from autoscale_ci.report.outcome import Attempt, Outcome
 from autoscale_ci.report.results import Node, RunResults
 from autoscale_ci.rules.annotations import MESSAGE_CHARS, cut
 from autoscale_ci.rules.decide import Clone, Follow, Plan, Skip, Trigger
@@ -82,6 +82,7 @@ def outputs(outcome: Outcome) -> dict[str, str]:
     return {
         "decision": decision(outcome.plan),
         "run-id": str(run.id) if run else "",
+        "attempts": str(len(outcome.attempts) + 1) if run else "",
         "run-url": (run.href or "") if run else "",
         "run-status": outcome.run_status,
         "job-id": str(outcome.job_id) if outcome.job_id is not None else "",
@@ -158,6 +159,8 @@ def summary(outcome: Outcome) -> str:
     if outcome.message:
         lines += ["", cell(outcome.message)]
     lines += [line for note in outcome.notes for line in ("", f"> ⚠️ {cell(note)}")]
+    if outcome.attempts:
+        lines += ["", *attempts_lines(outcome.attempts)]
     if outcome.trigger_body is not None:
         # In a code block, which neither notifies anyone nor needs escaping: it copies as the JSON it is.
         lines += ["", "The trigger body:", "", *fenced([outcome.trigger_body])]
@@ -168,6 +171,18 @@ def summary(outcome: Outcome) -> str:
     if why:
         lines += ["", *folded(outcome.plan, why)]
     return "\n".join(lines) + "\n"
+
+
+def attempts_lines(attempts: Sequence[Attempt]) -> list[str]:
+    """Each earlier attempt that failed on weather: its run, the line that showed it, and how the next began."""
+    lines = [f"Tried {len(attempts) + 1} times (retry-transient):", ""]
+    for attempt in attempts:
+        run = f"[{attempt.run_id}]({attempt.href})" if "://" in attempt.href else str(attempt.run_id)
+        lines.append(
+            f"- Run {run} failed on what looks transient: `{attempt.cause.replace('`', '')}`; {attempt.again} as "
+            f"run {attempt.next_run_id}."
+        )
+    return lines
 
 
 def counts_line(results: RunResults) -> str:
