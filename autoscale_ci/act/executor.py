@@ -166,7 +166,7 @@ class Executor:
             self.leftovers,
             self.waiting,
             attempts=options.retry_transient,
-            time_left=lambda: clock() < options.deadline,
+            seconds_left=lambda: options.deadline - clock(),
         )
 
     def _elapsed(self) -> str:
@@ -198,7 +198,7 @@ class Executor:
                 return self._finish(plan, pr, run, None, cloned_job_id=cloned)
             started = self._start(plan, pr, job, payload, on_run)
             outcome = self._finish(started.plan, pr, started.run, started, cloned_job_id=started.cloned_job_id)
-            return self._again(outcome, started, pr, payload) if outcome.retry_cause is not None else outcome
+            return self._again(outcome, started, pr, payload, on_run) if outcome.retry_cause else outcome
 
     # -- start: clone, cancels, trigger -----------------------------------------------------------------------------
 
@@ -242,22 +242,27 @@ class Executor:
         to_delete = self.clones.created if self.options.delete_clone else None
         return Started(plan, run, to_delete, reused or self.clones.created, cancelled)
 
-    def _again(self, outcome: Outcome, started: Started, pr: PullRequest, payload: Mapping[str, Any]) -> Outcome:
-        """Try a run that failed on weather again while retry-transient allows; the verdict is the last attempt's."""
+    def _again(
+        self, outcome: Outcome, started: Started, pr: PullRequest, payload: Mapping[str, Any], on_run: OnRun
+    ) -> Outcome:
+        """Try a run that failed on weather again while retry-transient allows; the verdict is the last attempt's.
+        An attempt dbt Cloud refuses leaves the verdict of the run that failed."""
         earlier: list[Attempt] = []
-        while outcome.retry_cause is not None and outcome.run is not None:
-            failed = outcome.run
+        while (cause := outcome.retry_cause) is not None and (failed := outcome.run) is not None:
             try:
                 run, how = self.retries.again(failed, payload, self._cancel_quietly)
-            except BaseException:
-                # The new run, if any, is the post step's to cancel; the clone goes now.
+            except BaseException as exc:
+                # A new run not cancelled is the post step's; the clone goes now.
                 self._teardown(None, started.clone_to_delete)
-                raise
-            earlier.append(Attempt(failed.id, failed.href or f"run {failed.id}", outcome.retry_cause, how, run.id))
-            self.runtime.notice(
-                f"dbt Cloud run {failed.id} failed on what looks transient ({outcome.retry_cause}): {how} as run "
-                f"{run.id}: {run.href or run.id}"
-            )
+                if not isinstance(exc, DbtCloudError):
+                    raise
+                self.runtime.warning(f"Run {failed.id} was not tried again: {exc.message}", title="Retry failed")
+                outcome = replace(outcome, retry_cause=None)
+                break
+            earlier.append(Attempt(failed.id, failed.href or f"run {failed.id}", cause, how, run.id))
+            said = f"failed on what looks transient ({cause}): {how} as run {run.id}: {run.href or run.id}"
+            self.runtime.notice(f"dbt Cloud run {failed.id} {said}")
+            on_run(started.plan, run, started.cloned_job_id)
             started = replace(started, run=run)
             outcome = self._finish(started.plan, pr, run, started, cloned_job_id=started.cloned_job_id)
         return replace(outcome, attempts=tuple(earlier))

@@ -4,9 +4,9 @@ it allows one and the new run keeps the pull request's trigger, else a fresh tri
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from autoscale_ci.act import signals
 from autoscale_ci.act.leftovers import Leftovers
 from autoscale_ci.act.waiting import Waiting
 from autoscale_ci.ci.runtime import Runtime
@@ -14,10 +14,13 @@ from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.dbt_cloud.models import Run
 from autoscale_ci.inputs.github_event import PullRequest
 from autoscale_ci.report.artifacts import Findings
+from autoscale_ci.rules.polling import parse_duration
 from autoscale_ci.rules.transient import lost_fields, transient_cause
 from autoscale_ci.rules.verdict import FinishedRun, RunStatus
 
 RETRIED, TRIGGERED = "retried from the point of failure", "triggered afresh"
+# The least time an attempt is started with: a run takes minutes to clone the repository and set up.
+MINIMUM_SECONDS = 120.0
 
 
 class Retries:
@@ -31,27 +34,36 @@ class Retries:
         waiting: Waiting,
         *,
         attempts: int,
-        time_left: Callable[[], bool],
+        seconds_left: Callable[[], float],
     ) -> None:
         self.client = client
         self.runtime = runtime
         self.leftovers = leftovers
         self.waiting = waiting
         self.left = attempts
-        self.time_left = time_left
+        self.seconds_left = seconds_left
 
     def cause(self, status: RunStatus, found: Findings, run: Run, pr: PullRequest) -> str | None:
         """The line that shows a failed run failed on weather, when it may be tried again (which takes one of the
-        attempts): retry-transient has one left, timeout-minutes has time left, and no newer commit's run has taken
-        over."""
-        if status is not RunStatus.ERROR or self.left <= 0 or not self.time_left():
+        attempts): retry-transient has one left, timeout-minutes has time for another run as long as this one, and
+        no newer commit's run has taken over."""
+        if status is not RunStatus.ERROR or self.left <= 0:
             return None
         said = found.failed_step.error_lines if found.failed_step is not None else ()
         cause = transient_cause(found.results.problems if found.results else (), [*said, run.status_message or ""])
         if cause is None:
             return None
+        # A run started with less time left would be cancelled at timeout-minutes: a red check on weather is clearer.
+        needed, left = max(parse_duration(run.run_duration) or 0.0, MINIMUM_SECONDS), self.seconds_left()
+        if left < needed:
+            self.runtime.log(f"Run {run.id} failed on weather, but only {left:.0f} s of timeout-minutes are left.")
+            return None
         finished = FinishedRun(run.id, run.status, run.sha or pr.head_sha, run.href or f"run {run.id}", None)
-        newer = self.waiting.superseding(finished, pr, run.created_at)
+        try:
+            newer = self.waiting.superseding(finished, pr, run.created_at)
+        except DbtCloudError as exc:
+            self.runtime.log(f"Run {run.id} failed on weather, but the read of later runs failed ({exc.message}).")
+            return None
         if newer is not None:
             self.runtime.log(f"Run {run.id} failed on weather, but {newer} has taken over: it is not tried again.")
             return None
@@ -64,9 +76,11 @@ class Retries:
         retried = self._retried(failed, payload, cancel)
         if retried is not None:
             return retried, RETRIED
-        since = datetime.now(UTC) - timedelta(minutes=1)
-        run = self.client.trigger_run(failed.job_definition_id, payload, since=since)
-        self.leftovers.run_started(run.id)
+        # A signal during the trigger is held until the run's id is recorded, so that the post step can cancel it.
+        with signals.shielded():
+            # Only an active run answers for a trigger that may have landed: the failed run has the same trigger.
+            run = self.client.trigger_run(failed.job_definition_id, payload, since=None)
+            self.leftovers.run_started(run.id)
         return run, TRIGGERED
 
     def _retried(self, failed: Run, payload: Mapping[str, Any], cancel: Callable[[int], bool]) -> Run | None:
@@ -82,12 +96,13 @@ class Retries:
             self.runtime.log(f"dbt Cloud cannot retry run {failed.id} from its point of failure ({why}).")
             return None
         try:
-            run = self.client.retry_run(failed.id, failed.job_definition_id, payload)
+            with signals.shielded():
+                run = self.client.retry_run(failed.id, failed.job_definition_id, payload)
+                self.leftovers.run_started(run.id)
         except DbtCloudError as exc:
             # Most often another run of the job came first (RETRY_NOT_LATEST_RUN) since the read above.
             self.runtime.log(f"dbt Cloud did not retry run {failed.id} ({exc.message}): triggering afresh.")
             return None
-        self.leftovers.run_started(run.id)
         try:
             # The retry takes no body: nothing says the new run keeps what the trigger set, so its trigger is read.
             run = self.client.get_run(run.id)
@@ -101,5 +116,9 @@ class Retries:
             f"{', '.join(lost)}: it is cancelled, and the job triggered afresh with the step's own payload.",
             title="Retry replaced",
         )
-        cancel(run.id)
+        if not cancel(run.id):
+            # A second run beside one that builds without the PR's schema: the post step cancels that one first.
+            raise DbtCloudError(
+                f"run {run.id}, dbt Cloud's retry without the pull request's trigger, was not cancelled."
+            )
         return None

@@ -111,7 +111,12 @@ class RunEndpoints(Calls):
         def find() -> Run | None:
             for row in self.recent_run_rows(job_id=job_id, id_gt=run_id):
                 run = parse(Run, row, "list runs")
-                if run.sha == body.get("git_sha") and run.pr_number in {body.get(f) for f in PR_FIELDS.values()}:
+                pr = run.pr_number
+                if (
+                    pr is not None
+                    and run.sha == body.get("git_sha")
+                    and pr in {body.get(f) for f in PR_FIELDS.values()}
+                ):
                     return run
             return None
 

@@ -115,8 +115,9 @@ INPUTS: dict[str, tuple[str, str]] = {
     "retry-transient": (
         "How many more attempts a run gets that failed on what looks transient (a dropped connection, an expired "
         "session, a warehouse briefly unavailable; never a SQL error or a failing test): dbt Cloud's retry from the "
-        "point of failure when it allows one, else a fresh trigger of the same payload. `0` retries nothing. "
-        "`timeout-minutes` bounds all attempts together.",
+        "point of failure when it allows one, else a fresh trigger of the same payload. `0` retries nothing; at most "
+        "`5`. `timeout-minutes` bounds all attempts together; with `wait: false` nothing is waited on, so nothing is "
+        "retried.",
         "1",
     ),
     "run-on-draft": (

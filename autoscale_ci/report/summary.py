@@ -178,9 +178,9 @@ def attempts_lines(attempts: Sequence[Attempt]) -> list[str]:
     lines = [f"Tried {len(attempts) + 1} times (retry-transient):", ""]
     for attempt in attempts:
         run = f"[{attempt.run_id}]({attempt.href})" if "://" in attempt.href else str(attempt.run_id)
+        said = cut(attempt.cause, 200).replace("`", "")
         lines.append(
-            f"- Run {run} failed on what looks transient: `{attempt.cause.replace('`', '')}`; {attempt.again} as "
-            f"run {attempt.next_run_id}."
+            f"- Run {run} failed on what looks transient: `{said}`; {attempt.again} as run {attempt.next_run_id}."
         )
     return lines
 

@@ -29,9 +29,13 @@ _TRANSIENT: tuple[tuple[str, str], ...] = (
     ("network", r"(connection|read|connect) timed out|\bReadTimeout(Error)?\b|\bConnectTimeout(Error)?\b"),
     ("network", r"temporary failure in name resolution|network is unreachable|broken pipe"),
     ("network", r"remote end closed connection without response"),
-    # Snowflake: an expired session token (error 390114) and the connector's failures to reach Snowflake.
-    ("snowflake", r"authentication token has expired"),
-    ("snowflake", r"failed to connect to DB|could not connect to snowflake backend"),
+    # psycopg2 on a connection the server or the network closed.
+    ("psycopg2", r"connection already closed"),
+    # Snowflake: an expired session token (390114), a session gone or expired (390111, 390112), the connector's
+    # failure to reach Snowflake. Its "Failed to connect to DB" (250001) heads credential errors too: only the
+    # network words after it count.
+    ("snowflake", r"authentication token has expired|session no longer exists|your session has expired"),
+    ("snowflake", r"could not connect to snowflake backend"),
     # BigQuery's errors it asks to retry: backendError, internalError, rateLimitExceeded (short-term quota).
     ("bigquery", r"\b(backendError|rateLimitExceeded)\b|exceeded rate limits"),
     ("bigquery", r"retrying may solve the problem|an internal error occurred and the request could not be completed"),
@@ -39,17 +43,21 @@ _TRANSIENT: tuple[tuple[str, str], ...] = (
     ("databricks", r"\bTEMPORARILY_UNAVAILABLE\b|invalid SessionHandle"),
     # Any service saying so in HTTP's words.
     ("http", r"\b(502 bad gateway|503 service unavailable|504 gateway time-?out)\b"),
-    ("http", r"service (is )?(temporarily )?unavailable|temporarily unavailable|please try again later"),
+    ("http", r"service (is )?(currently |temporarily )?unavailable|temporarily unavailable|please try again later"),
     # dbt Cloud's own: a run its infrastructure lost.
     ("dbt cloud", r"\binfrastructure (error|failure)\b"),
 )
 # Words of a failure in the project itself: a message with any of them is never retried, whatever else it says.
 _REAL = re.compile(
-    r"compilation error|parsing error|syntax error|does not exist|not found|permission denied|insufficient "
-    r"privilege|not authorized|access denied|invalid identifier|division by zero|duplicate key|unique constraint|"
-    r"out of memory|quotaExceeded|daily limit",
+    r"compilation error|parsing error|syntax error|does not exist|not.found|cannot be (found|resolved)|is ambiguous|"
+    r"permission denied|insufficient privilege|not authorized|access denied|invalid identifier|division by zero|"
+    r"duplicate key|unique constraint|out of memory|quotaExceeded|daily limit|incorrect username or password|"
+    r"password authentication failed|is not allowed to access|token is invalid",
     re.IGNORECASE,
 )
+# Where an error message stops and the SQL it quotes begins (Postgres's `LINE 4:`, Spark's `== SQL ==`, dbt's path
+# to the compiled code): words in the SQL say nothing of the failure.
+_QUOTED_SQL = re.compile(r"^(LINE \d+:|== SQL|compiled code at )", re.IGNORECASE)
 _SIGNATURES = tuple((source, re.compile(pattern, re.IGNORECASE)) for source, pattern in _TRANSIENT)
 ERRORED = frozenset({"error", "runtime error"})
 # A check or test that ran and found rows: the data answered, so no retry can change it.
@@ -58,7 +66,12 @@ FAILED = frozenset({"fail"})
 
 def transient_line(text: str) -> str | None:
     """The line of `text` in which a transient signature appears, when no line of it tells of a real failure."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines: list[str] = []
+    for line in (line.strip() for line in text.splitlines()):
+        if _QUOTED_SQL.match(line):
+            break
+        if line:
+            lines.append(line)
     if any(_REAL.search(line) for line in lines):
         return None
     return next((line for line in lines for _, pattern in _SIGNATURES if pattern.search(line)), None)

@@ -5,13 +5,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 import respx
 
 from autoscale_ci.act.leftovers import Leftovers
 from autoscale_ci.act.retries import RETRIED, TRIGGERED, Retries
 from autoscale_ci.act.waiting import Waiting
 from autoscale_ci.ci.runtime import Runtime
-from autoscale_ci.dbt_cloud import DbtCloudClient
+from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.dbt_cloud.models import Run
 from autoscale_ci.inputs.github_event import PullRequest
 from autoscale_ci.report.artifacts import Findings
@@ -36,7 +37,7 @@ class Cancels(list[int]):
         return True
 
 
-def retries(attempts: int = 1, *, time_left: bool = True) -> tuple[Retries, io.StringIO]:
+def retries(attempts: int = 1, *, seconds_left: float = float("inf")) -> tuple[Retries, io.StringIO]:
     out = io.StringIO()
     runtime = Runtime({}, out)
     client = DbtCloudClient(HOST, TOKEN, ACCOUNT, sleep=lambda _s: None, max_attempts=2, user_agent="test")
@@ -44,7 +45,7 @@ def retries(attempts: int = 1, *, time_left: bool = True) -> tuple[Retries, io.S
         client, runtime, job_id=JOB, poll_interval=1.0, deadline=float("inf"), clock=lambda: 0.0,
         sleep=lambda _s: None, elapsed=lambda: "0m00s",
     )  # fmt: skip
-    found = Retries(client, runtime, Leftovers(runtime), waiting, attempts=attempts, time_left=lambda: time_left)
+    found = Retries(client, runtime, Leftovers(runtime), waiting, attempts=attempts, seconds_left=lambda: seconds_left)
     return found, out
 
 
@@ -62,8 +63,13 @@ def test_a_failure_on_weather_takes_an_attempt_while_any_is_left(api: respx.Mock
     found, _ = retries(attempts=1)
     assert found.cause(RunStatus.ERROR, findings(), FAILED, PR) == "server closed the connection unexpectedly"
     assert found.cause(RunStatus.ERROR, findings(), FAILED, PR) is None  # none left
-    again, _ = retries(attempts=3, time_left=False)
-    assert again.cause(RunStatus.ERROR, findings(), FAILED, PR) is None  # timeout-minutes spent
+    short, out = retries(attempts=3, seconds_left=119)
+    assert short.cause(RunStatus.ERROR, findings(), FAILED, PR) is None  # under two minutes left
+    assert "only 119 s of timeout-minutes are left" in out.getvalue() and short.left == 3
+    long_run = FAILED.model_copy(update={"run_duration": "00:10:00"})
+    assert short.cause(RunStatus.ERROR, findings(), long_run, PR) is None
+    enough, _ = retries(attempts=3, seconds_left=601)
+    assert enough.cause(RunStatus.ERROR, findings(), long_run, PR) is not None
 
 
 def test_a_real_failure_or_another_verdict_takes_none(api: respx.MockRouter) -> None:
@@ -141,3 +147,23 @@ def test_an_ambiguous_retry_finds_the_run_it_made_before_anything_is_sent_again(
     found, _ = retries()
     new, how = found.again(FAILED, PAYLOAD, lambda _id: True)
     assert (new.id, how, retry.call_count) == (101, RETRIED, 1)
+
+
+def test_a_failed_read_of_later_runs_takes_no_attempt(api: respx.MockRouter) -> None:
+    api.get("/runs/").respond(403, json=failure(403, "Forbidden"))
+    api.get("/jobs/").respond(json=envelope([]))
+    found, out = retries(attempts=1)
+    assert found.cause(RunStatus.ERROR, findings(), FAILED, PR) is None
+    assert "the read of later runs failed" in out.getvalue() and found.left == 1
+
+
+def test_a_lost_retry_that_cannot_be_cancelled_stops_the_attempts(api: respx.MockRouter) -> None:
+    lost = {**run(101, status=1), "trigger": {"cause": "Retry of run 100"}}
+    api.get("/runs/100/").respond(json=envelope({**run(100, status=20), "can_retry": True}))
+    api.post("/runs/100/retry/").respond(json=envelope(lost))
+    api.get("/runs/101/").respond(json=envelope(lost))
+    trigger = api.post(f"/jobs/{JOB}/run/")
+    found, _ = retries()
+    with pytest.raises(DbtCloudError, match="run 101, dbt Cloud's retry without the pull request's trigger"):
+        found.again(FAILED, PAYLOAD, lambda _id: False)
+    assert not trigger.called  # no second run beside one that builds without the PR's schema

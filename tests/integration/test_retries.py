@@ -114,3 +114,19 @@ def test_a_newer_push_during_the_retry_supersedes_it(emu: Emulator, step: StepFa
     assert run_of(emu, failing["id"] + 1)["status"] == 30
     assert done.returncode == 0, done.stdout
     assert done.outputs["run-status"] == "superseded" and done.outputs["attempts"] == "2"
+
+
+def test_an_attempt_dbt_cloud_refuses_leaves_the_verdict_of_the_run_that_failed(
+    emu: Emulator, step: StepFactory
+) -> None:
+    emu.set_outcome("transient_error", git_sha=SHA_A, times=1)
+    emu.hold(git_sha=SHA_A)
+    action = step(7, SHA_A).start()
+    wait_for(lambda: any(r["trigger"]["git_sha"] == SHA_A for r in emu.runs()), what="the first attempt's run")
+    emu.set_account(locked=True, lock_reason="Trial ended")  # no run may be triggered or retried from now on
+    emu.release(git_sha=SHA_A)
+    done = action.wait()
+    assert done.returncode == 1, done.stdout
+    assert done.outputs["run-status"] == "error" and done.outputs["attempts"] == "1"
+    assert any("title=Retry failed" in line and "locked" in line for line in done.lines("::warning")), done.stdout
+    assert "model.emulated_project.stg_orders" in done.summary  # the failed run's nodes are still reported

@@ -25,6 +25,10 @@ WEATHER = [
     # Snowflake.
     "Database Error in model orders\n  390114: Authentication token has expired.  The user must authenticate again.",
     "Database Error\n  250001 (08001): Failed to connect to DB: acme.snowflakecomputing.com:443. Connection reset.",
+    "Database Error in model orders\n  390111 (08001): Session no longer exists.  New login required to access the "
+    "service.",
+    "Database Error in model orders\n  390112: Your session has expired. Please login again.",
+    "Database Error in model orders\n  connection already closed",
     # BigQuery.
     "Database Error in model orders\n  Error encountered during execution. Retrying may solve the problem.",
     "Database Error in model orders\n  Exceeded rate limits: too many table update operations for this table.",
@@ -35,6 +39,7 @@ WEATHER = [
     # Any driver's socket.
     "Database Error in model orders\n  ('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer'))",
     "Database Error in model orders\n  HTTPSConnectionPool(host='x', port=443): Read timed out. (read timeout=300)",
+    "Runtime Error in model orders\n  503 The service is currently unavailable.",
 ]
 REAL = [
     'Database Error in model stg_orders\n  relation "raw.orders" does not exist',
@@ -45,6 +50,17 @@ REAL = [
     "Database Error in model orders\n  division by zero",
     "Database Error in model orders\n  Quota exceeded: Your project exceeded quota for free query bytes scanned. "
     "quotaExceeded",
+    # Snowflake's 250001 heads credential errors too.
+    "Database Error\n  250001 (08001): Failed to connect to DB: acme.snowflakecomputing.com:443. Incorrect username "
+    "or password was specified.",
+    "Database Error\n  250001 (08001): Failed to connect to DB: acme.snowflakecomputing.com:443. IP 10.0.0.5 is not "
+    "allowed to access Snowflake.",
+    # Words of weather inside the SQL an error quotes.
+    'Database Error in model orders\n  column reference "id" is ambiguous\n  LINE 4: where msg like '
+    "'%connection refused%'",
+    "Database Error in model orders\n  [TABLE_OR_VIEW_NOT_FOUND] The table or view `raw`.`orders` cannot be found.\n"
+    "  == SQL ==\n  select 'broken pipe' from raw.orders",
+    "Database Error in model orders\n  something odd\n  LINE 1: select 'server closed the connection unexpectedly'",
     # Weather and a real failure in one message: not transient.
     'Database Error in model orders\n  connection reset\n  relation "raw.orders" does not exist',
     "Got 3 results, configured to fail if != 0",
