@@ -82,6 +82,30 @@ def pr_event(
     return {"action": "synchronize", "number": number, "pull_request": pr}
 
 
+MERGE_GROUP_FIXTURE = ROOT / "tests" / "fixtures" / "github-events" / "merge_group.checks_requested.payload.json"
+
+
+def merge_group_event(
+    number: int | None,
+    sha: str,
+    *,
+    made_at: datetime | None = None,
+    base: str = "main",
+    branch: str | None = None,
+) -> dict[str, Any]:
+    """A merge_group (checks_requested) payload as GitHub delivers it, from the real example with this entry's fields:
+    the queue's commit `sha`, made at `made_at`, on the branch GitHub names for PR `number` (or on `branch`)."""
+    event: dict[str, Any] = json.loads(MERGE_GROUP_FIXTURE.read_text(encoding="utf-8"))
+    made = (made_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pr_head = "9" * 40  # the pull request's own head, which GitHub puts in the branch's name
+    group = event["merge_group"]
+    group["head_sha"] = sha
+    group["head_ref"] = f"refs/heads/{branch or f'gh-readonly-queue/{base}/pr-{number}-{pr_head}'}"
+    group["base_ref"] = f"refs/heads/{base}"
+    group["head_commit"].update({"id": sha, "timestamp": made, "message": f"Merge pull request #{number}"})
+    return event
+
+
 @dataclass
 class Finished:
     """What one action step left behind."""

@@ -15,11 +15,27 @@ from autoscale_ci.errors import EventError
 from autoscale_ci.rules.markers import PushOrder
 
 PR_EVENTS = ("pull_request", "pull_request_target")
+MERGE_GROUP = "merge_group"
 FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+# GitHub names each merge queue entry's branch `gh-readonly-queue/<base>/pr-<number>-<head sha>`.
+QUEUE_PREFIX = "gh-readonly-queue/"
+_QUEUE_PR = re.compile(r"/pr-(\d{1,10})-[0-9a-f]+$")
+RUNS_ON = (
+    "it runs on `pull_request` and `pull_request_target`, on `merge_group` (GitHub's merge queue), and on "
+    "`workflow_dispatch` with the inputs `pr-number` and `git-sha`"
+)
 _FIX_EVENTS = (
-    "run the action on `pull_request` or `pull_request_target`, or on `workflow_dispatch` "
+    "run the action on `pull_request` or `pull_request_target`, on `merge_group`, or on `workflow_dispatch` "
     "with the inputs `pr-number` and `git-sha`"
 )
+# What fits instead of an event the action cannot run on, by the event; any other is a pull request named by hand.
+_INSTEAD = {
+    "push": "for a pull request's commits add `pull_request` to `on:` (GitHub sends it for every push to its branch)",
+    "pull_request_review": "add `pull_request` to `on:`, which runs for every push rather than every review",
+    "pull_request_review_comment": "add `pull_request` to `on:`, which runs for every push rather than every comment",
+    "schedule": "to delete idle clones on a schedule, set the input `mode: cleanup`",
+}
+_BY_HAND = "to run for a pull request named by hand, use `workflow_dispatch` with the inputs `pr-number` and `git-sha`"
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,9 @@ class PullRequest:
     order: PushOrder | None = None
     # The branch the pull request merges into, as the event names it; None where no event says.
     base_ref: str | None = None
+    # The merge queue's branch when the run is for a merge queue entry (the pull request merged onto its base and
+    # the entries ahead of it), not for the pull request's own head; None otherwise.
+    queue_branch: str | None = None
 
     @property
     def short_sha(self) -> str:
@@ -146,6 +165,49 @@ def _from_dispatch(event: Mapping[str, Any], given: int | None, git_sha: str | N
     return PullRequest(number=pr_number(number, "pr-number"), head_sha=full_sha(sha, "git-sha"))
 
 
+def _branch(ref: Any) -> str:
+    return ref.removeprefix("refs/heads/") if isinstance(ref, str) else ""
+
+
+def queue_branch(event_name: str, event: Mapping[str, Any]) -> str | None:
+    """The merge queue branch the event is about: a merge queue entry's (`merge_group`; "" when the event names
+    none), or the one a `push` went to; None for any other event or branch."""
+    if event_name == MERGE_GROUP:
+        return _branch(_obj(event.get("merge_group")).get("head_ref"))
+    if event_name == "push" and (branch := _branch(event.get("ref"))).startswith(QUEUE_PREFIX):
+        return branch
+    return None
+
+
+def _queue_pr(branch: str) -> int:
+    """The pull request a merge queue branch names, or the EventError that says to name it."""
+    found = _QUEUE_PR.search(branch) if branch.startswith(QUEUE_PREFIX) else None
+    if found is not None and 0 < int(found[1]) < 2**31:
+        return int(found[1])
+    shown = branch if len(branch) <= 100 else f"{branch[:97]}..."
+    named = f"The merge queue branch '{shown}'" if branch else "The merge_group event's merge_group.head_ref"
+    raise EventError(
+        f"{named} names no pull request (GitHub names the branch gh-readonly-queue/<base>/pr-<number>-<sha>): pass "
+        "the pull request's number as the input `pr-number`."
+    )
+
+
+def _from_merge_group(event: Mapping[str, Any], given: int | None, git_sha: str | None) -> PullRequest:
+    group = event.get("merge_group")
+    if not isinstance(group, dict):
+        raise EventError("The merge_group event has no merge_group object: it must be the runner's event payload.")
+    branch = _branch(group.get("head_ref"))
+    # The queue made this commit when it made the entry, so its commit time is the entry's time: later than every
+    # push to the pull request before it, and earlier than a later entry of the same pull request.
+    made = parse_timestamp(_obj(group.get("head_commit")).get("timestamp"))
+    return PullRequest(
+        number=given if given is not None else _queue_pr(branch),
+        head_sha=full_sha(git_sha if git_sha is not None else group.get("head_sha"), "merge_group.head_sha"),
+        order=PushOrder.pushed(made) if made is not None else None,
+        queue_branch=branch,
+    )
+
+
 def pull_request_from_event(
     event_name: str, event: Mapping[str, Any], *, pr_number: int | None = None, git_sha: str | None = None
 ) -> PullRequest:
@@ -155,7 +217,9 @@ def pull_request_from_event(
         if git_sha is not None:
             return replace(pr, head_sha=full_sha(git_sha, "git-sha"))
         return pr
+    if event_name == MERGE_GROUP:
+        return _from_merge_group(event, pr_number, git_sha)
     if event_name == "workflow_dispatch":
         return _from_dispatch(event, pr_number, git_sha)
     name = event_name or "(GITHUB_EVENT_NAME not set)"
-    raise EventError(f"The action cannot run on the '{name}' event: {_FIX_EVENTS}.")
+    raise EventError(f"The action cannot run on the '{name}' event: {RUNS_ON}; {_INSTEAD.get(name, _BY_HAND)}.")

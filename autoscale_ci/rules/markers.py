@@ -56,7 +56,8 @@ class PushOrder:
     """Where a commit stands among its pull request's pushes, as the CI vouches for it: when GitHub's event says the
     pull request was pushed (or the pushed-at input does), or GitLab's pipeline id (each merge request pipeline is
     made for the head of its moment, and a retried job keeps its pipeline's id). Never a commit's own date: a
-    force-push back to an older commit makes it the newest push. Orders of two kinds are never compared."""
+    force-push back to an older commit makes it the newest push. The one commit date taken is that of a merge queue
+    entry's commit, which GitHub's queue makes when it makes the entry. Orders of two kinds are never compared."""
 
     kind: str
     value: int

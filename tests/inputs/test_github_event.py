@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 
 from autoscale_ci.errors import EventError
-from autoscale_ci.inputs.github_event import pull_request_from_event, read_event
+from autoscale_ci.inputs.github_event import pull_request_from_event, queue_branch, read_event
+from autoscale_ci.rules.markers import PushOrder
 from tests.builders import SHA_A, SHA_B
 from tests.conftest import FIXTURES, pr_event
+from tests.harness import merge_group_event
 
 
 @pytest.mark.parametrize("name", ["opened", "synchronize"])
@@ -51,6 +53,8 @@ def test_workflow_dispatch_reads_its_inputs_or_the_action_inputs() -> None:
     ("name", "event", "says"),
     [
         ("push", {"ref": "refs/heads/main"}, "'push' event"),
+        ("merge_group", {"action": "checks_requested"}, "no merge_group object"),
+        ("merge_group", merge_group_event(7, "not-a-sha"), "merge_group.head_sha"),
         ("", {}, "GITHUB_EVENT_NAME not set"),
         ("pull_request", {"action": "opened"}, "no pull_request object"),
         ("pull_request", pr_event(number="x"), "pull_request.number"),
@@ -99,3 +103,125 @@ def test_unusable_update_times_are_ignored(value: object) -> None:
 def test_update_times_with_offsets_are_normalised() -> None:
     pr = pull_request_from_event("pull_request", pr_event(updated_at="2026-01-01T13:00:00+01:00"))
     assert pr.updated_at == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+QUEUE_BRANCH = "gh-readonly-queue/main/pr-104-929f8209d40f77f4abc622a499c93a83babdbe64"
+
+
+def test_a_real_merge_group_payload_is_the_entry_of_the_pull_request_its_branch_names() -> None:
+    event = read_event(str(FIXTURES / "merge_group.checks_requested.payload.json"))
+    pr = pull_request_from_event("merge_group", event)
+    assert (pr.number, pr.head_sha) == (104, "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d")
+    assert pr.queue_branch == QUEUE_BRANCH
+    # The queue made the commit when it made the entry: that is the entry's place among the pull request's pushes.
+    assert pr.order == PushOrder.pushed(datetime(2019, 5, 15, 15, 20, 30, tzinfo=UTC))
+    assert pr.name == "PR #104" and pr.provider == "github"
+    assert not (pr.draft or pr.closed or pr.is_fork)
+    assert pr.base_ref is None  # an entry is made on its base: there is no branch to compare
+
+
+def test_an_entry_made_later_is_a_later_push_than_the_pull_requests_own() -> None:
+    pushed = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+    own = pull_request_from_event("pull_request", pr_event(number=7, sha=SHA_A, updated_at=pushed.isoformat()))
+    entry = pull_request_from_event("merge_group", merge_group_event(7, SHA_B, made_at=pushed.replace(minute=5)))
+    assert entry.order is not None and entry.order.after(own.order)
+    assert entry.number == own.number
+
+
+@pytest.mark.parametrize(
+    ("branch", "number"),
+    [
+        ("gh-readonly-queue/main/pr-7-" + "9" * 40, 7),
+        ("gh-readonly-queue/release/2.x/pr-31-" + "9" * 40, 31),  # a base branch with slashes
+        ("gh-readonly-queue/main/pr-12345-" + "9" * 64, 12345),  # a SHA-256 repository
+    ],
+)
+def test_the_pull_request_is_read_from_the_queue_branch(branch: str, number: int) -> None:
+    pr = pull_request_from_event("merge_group", merge_group_event(None, SHA_A, branch=branch))
+    assert (pr.number, pr.queue_branch) == (number, branch)
+
+
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "gh-readonly-queue/main/entry-" + "9" * 40,  # a form GitHub might change to
+        "merge-train/main/pr-7-" + "9" * 40,  # a branch named by hand
+        "gh-readonly-queue/main/pr-99999999999-" + "9" * 40,  # past any pull request number
+    ],
+)
+def test_a_queue_branch_that_names_no_pull_request_names_the_branch_and_pr_number(branch: str) -> None:
+    with pytest.raises(EventError) as raised:
+        pull_request_from_event("merge_group", merge_group_event(None, SHA_A, branch=branch))
+    assert f"The merge queue branch '{branch}' names no pull request" in raised.value.message
+    assert "input `pr-number`" in raised.value.message
+    # Given by hand, the number is the one the step runs for.
+    pr = pull_request_from_event("merge_group", merge_group_event(None, SHA_A, branch=branch), pr_number=7)
+    assert (pr.number, pr.queue_branch) == (7, branch)
+
+
+def test_a_merge_group_without_a_branch_says_which_field_is_missing() -> None:
+    event = merge_group_event(7, SHA_A)
+    del event["merge_group"]["head_ref"]
+    with pytest.raises(EventError, match=r"merge_group\.head_ref names no pull request.*`pr-number`"):
+        pull_request_from_event("merge_group", event)
+
+
+def test_a_long_branch_is_cut_in_the_error() -> None:
+    branch = "gh-readonly-queue/" + "x" * 300
+    with pytest.raises(EventError) as raised:
+        pull_request_from_event("merge_group", merge_group_event(None, SHA_A, branch=branch))
+    assert branch not in raised.value.message and f"'{branch[:97]}...'" in raised.value.message
+
+
+def test_pr_number_and_git_sha_given_win_over_the_entry() -> None:
+    pr = pull_request_from_event("merge_group", merge_group_event(7, SHA_A), pr_number=8, git_sha=SHA_B)
+    assert (pr.number, pr.head_sha) == (8, SHA_B)
+
+
+@pytest.mark.parametrize("timestamp", [None, "yesterday"])
+def test_an_entry_without_a_readable_commit_time_has_no_order(timestamp: str | None) -> None:
+    event = merge_group_event(7, SHA_A)
+    event["merge_group"]["head_commit"]["timestamp"] = timestamp
+    assert pull_request_from_event("merge_group", event).order is None
+
+
+@pytest.mark.parametrize(
+    ("name", "event", "branch"),
+    [
+        (
+            "merge_group",
+            merge_group_event(7, SHA_A, branch="gh-readonly-queue/main/pr-7-abc"),
+            "gh-readonly-queue/main/pr-7-abc",
+        ),
+        ("merge_group", {"merge_group": {}}, ""),
+        ("push", {"ref": "refs/heads/gh-readonly-queue/main/pr-7-abc"}, "gh-readonly-queue/main/pr-7-abc"),
+        ("push", {"ref": "refs/heads/main"}, None),
+        ("push", {"ref": "refs/tags/gh-readonly-queue/v1"}, None),
+        ("pull_request", pr_event(), None),
+    ],
+)
+def test_the_queue_branch_of_an_event(name: str, event: dict[str, Any], branch: str | None) -> None:
+    assert queue_branch(name, event) == branch
+
+
+RUNNABLE = ("`pull_request`", "`pull_request_target`", "`merge_group`", "`workflow_dispatch`", "`pr-number`")
+
+
+@pytest.mark.parametrize(
+    ("name", "fits"),
+    [
+        ("push", "add `pull_request` to `on:`"),
+        ("pull_request_review", "add `pull_request` to `on:`"),
+        ("pull_request_review_comment", "add `pull_request` to `on:`"),
+        ("schedule", "set the input `mode: cleanup`"),
+        ("issue_comment", "use `workflow_dispatch` with the inputs `pr-number` and `git-sha`"),
+        ("workflow_run", "use `workflow_dispatch` with the inputs `pr-number` and `git-sha`"),
+    ],
+)
+def test_an_event_the_action_cannot_run_on_says_which_it_can_and_what_fits(name: str, fits: str) -> None:
+    with pytest.raises(EventError) as raised:
+        pull_request_from_event(name, {})
+    message = raised.value.message
+    assert message.startswith(f"The action cannot run on the '{name}' event: it runs on ")
+    assert all(word in message for word in RUNNABLE), message
+    assert fits in message
