@@ -38,7 +38,7 @@ RUN_ONLY = frozenset(
         "clone", "delete-clone", "max-run-slots", "native-concurrency", "native-trigger", "wait", "cancel-on-timeout",
         "run-on-draft", "cause", "steps-override", "dbt-version-override", "threads-override", "target-name-override",
         "timeout-seconds-override", "generate-docs-override", "git-branch", "artifacts", "artifacts-path", "dry-run",
-        "pr-comment", "pushed-at", "git-sha",
+        "pr-comment", "pushed-at", "git-sha", "merge-queue",
     }
 )  # fmt: skip
 POST_READS = frozenset({"dbt-cloud-token", "dbt-cloud-host", "account-id", "job-id", "cancel-on-abort"})

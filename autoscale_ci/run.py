@@ -22,15 +22,15 @@ from autoscale_ci.ci.runtime import Runtime
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.dbt_cloud.errors import for_the_plan
 from autoscale_ci.dbt_cloud.models import Job, Run
-from autoscale_ci.errors import Aborted, ActionError
+from autoscale_ci.errors import Aborted, ActionError, InputError
 from autoscale_ci.github.api import GitHubAccess
 from autoscale_ci.inputs.github_event import PullRequest
-from autoscale_ci.inputs.runner import Runner, fork_pr_number, pull_request
+from autoscale_ci.inputs.runner import Runner, fork_pr_number, merge_queue_branch, pull_request
 from autoscale_ci.inputs.settings import GITHUB_TOKEN_INPUT, TOKEN_INPUT, Settings, load_settings
 from autoscale_ci.report.annotating import annotate
 from autoscale_ci.report.commenter import Commenter, Target
 from autoscale_ci.report.outcome import Outcome
-from autoscale_ci.report.summary import decision, error_summary, outputs, planned, summary
+from autoscale_ci.report.summary import decision, error_summary, outputs, planned, skip_outputs, skip_summary, summary
 from autoscale_ci.rules.decide import (
     Clone,
     Follow,
@@ -40,6 +40,7 @@ from autoscale_ci.rules.decide import (
     Trigger,
     decide,
     precheck,
+    queue_precheck,
     slot_arithmetic,
     without_clone,
 )
@@ -52,6 +53,12 @@ DUPLICATE_RUNS = (
     "Job {job} has its own pull request trigger on, so dbt Cloud also runs it for every PR and each commit runs "
     "twice: switch off 'Run on pull requests' in the job's Triggers settings, or keep it on and set native-trigger: "
     "true, so that the action triggers nothing and reports the run dbt Cloud starts."
+)
+# Rendered when native-trigger is true on a merge queue entry: dbt Cloud's own trigger runs for pull requests only.
+NO_NATIVE_QUEUE_RUN = (
+    "native-trigger is true, but dbt Cloud's own pull request trigger starts no run for a merge queue entry, so "
+    "nothing would report this one and nothing was done: set merge-queue: skip to pass the queue's check without a "
+    "run, or native-trigger: false to run the job for each queue entry."
 )
 
 
@@ -70,6 +77,9 @@ def main(*, missing_token: str | None = None, naming: str = "input") -> int:
         settings = load_settings(fork_pr=lambda: fork_pr_number(runner), missing_token=missing_token, naming=naming)
         if settings.mode == "cleanup":
             return cleanup.run(settings, runner, runtime, started)
+        queue_skip = queue_precheck(runner.event_name, merge_queue_branch(runner), settings.merge_queue)
+        if queue_skip is not None:
+            return _skip_before_the_pull_request(runtime, queue_skip)
         pr = pull_request(
             runner,
             provider=settings.git_provider,
@@ -109,6 +119,14 @@ def _fail(runtime: Runtime, errors: list[ActionError], code: int) -> int:
     return code
 
 
+def _skip_before_the_pull_request(runtime: Runtime, plan: Skip) -> int:
+    """A skip decided on the event alone: a notice, the outputs and the summary; nothing asked of dbt Cloud."""
+    runtime.notice(f"Nothing to run: {plan.reason}.")
+    runtime.set_outputs(skip_outputs(plan))
+    runtime.write_summary(skip_summary(plan))
+    return 0
+
+
 def _github_access(settings: Settings, runner: Runner, pr: PullRequest) -> GitHubAccess | None:
     """How to ask GitHub about a GitHub pull request in a GitHub repository; None for any other."""
     if runner.repository is None or pr.provider != "github":
@@ -120,6 +138,11 @@ def _github_access(settings: Settings, runner: Runner, pr: PullRequest) -> GitHu
 def _commenter(settings: Settings, runtime: Runtime, github: GitHubAccess | None, pr: PullRequest) -> Commenter | None:
     """The pull request comment's writer, where there is a GitHub pull request to write it on."""
     if settings.pr_comment == "never" or settings.dry_run or github is None:
+        return None
+    if pr.queue_branch is not None:
+        # The entry's commit is not the pull request's head, and may fail for an entry ahead of it in the queue: its
+        # verdict belongs on the queue's check, not on a pull request that has left review.
+        runtime.log("pr-comment: a merge queue entry writes no pull request comment; its check carries the verdict.")
         return None
     return Commenter(runtime, settings.pr_comment, Target(github, pr, settings.job_id))
 
@@ -182,6 +205,8 @@ class Step:
 
 def _run(step: Step) -> Outcome:
     settings, pr, runtime = step.settings, step.pr, step.runtime
+    if settings.native_trigger and pr.queue_branch is not None:
+        raise InputError("native-trigger", NO_NATIVE_QUEUE_RUN)
     if settings.schema_override and settings.schema_override != pr_schema(settings.job_id, pr.number):
         runtime.warning(
             f"schema-override is {settings.schema_override}, not {pr_schema(settings.job_id, pr.number)}: cleanup mode "
@@ -272,6 +297,9 @@ def _base_check(step: Step, client: DbtCloudClient) -> BaseCheck | None:
         return None
     if step.github is None:
         return None  # a pull request of another git host: GitHub's compare cannot say
+    if step.pr.queue_branch is not None:
+        step.runtime.log("stale-base: a merge queue entry is made on top of its base, so it is not compared.")
+        return None
     if step.pr.base_ref is None:
         step.runtime.log("stale-base: the event names no base branch (a run by hand), so the branch is not compared.")
         return None

@@ -124,6 +124,14 @@ INPUTS: dict[str, tuple[str, str]] = {
         "Run for draft pull requests too.",
         "false",
     ),
+    "merge-queue": (
+        "On the `merge_group` event (GitHub's merge queue): `run` runs the job for each queue entry, the pull request "
+        "merged onto its base and the entries ahead of it, as for a push to the pull request (its schema; a later "
+        "entry of the same pull request cancels an earlier one's run); `skip` passes the check at once with a notice "
+        'and asks dbt Cloud nothing, for teams whose pull request check already tested the change. See "Merge queues" '
+        "in the README.",
+        "run",
+    ),
     "cause": (
         "Cause shown in dbt Cloud (default `Autoscaling Slim CI: PR #<n> @ <sha7>`); ` [pushed <time>]` is appended.",
         "",
@@ -221,7 +229,8 @@ INPUTS: dict[str, tuple[str, str]] = {
         "false",
     ),
     "pr-number": (
-        "Pull request number, for `workflow_dispatch` runs (or the workflow input of the same name).",
+        "Pull request number, for `workflow_dispatch` runs (or the workflow input of the same name); on `merge_group` "
+        "it takes the place of the number the queue branch names.",
         "",
     ),
     "pushed-at": (

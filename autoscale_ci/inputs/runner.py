@@ -11,7 +11,14 @@ from autoscale_ci.ci.detect import detect
 from autoscale_ci.errors import EventError
 from autoscale_ci.github.api import api_url
 from autoscale_ci.inputs.ci_variables import pull_request_from_ci
-from autoscale_ci.inputs.github_event import PR_EVENTS, PullRequest, pull_request_from_event, read_event
+from autoscale_ci.inputs.github_event import (
+    MERGE_GROUP,
+    PR_EVENTS,
+    PullRequest,
+    pull_request_from_event,
+    queue_branch,
+    read_event,
+)
 from autoscale_ci.rules.markers import PushOrder
 
 
@@ -64,6 +71,14 @@ def _pull_request(runner: Runner, provider: str, number: int | None, git_sha: st
     else:
         event = read_event(runner.event_path)
     return pull_request_from_event(event_name, event, pr_number=number, git_sha=git_sha)
+
+
+def merge_queue_branch(runner: Runner) -> str | None:
+    """The merge queue branch a GitHub workflow's event is about (a queue entry, or a push to its branch); None for
+    any other event, and under any other CI."""
+    if runner.provider != "github" or runner.event_name not in (MERGE_GROUP, "push"):
+        return None
+    return queue_branch(runner.event_name, read_event(runner.event_path))
 
 
 def fork_pr_number(runner: Runner) -> int | None:

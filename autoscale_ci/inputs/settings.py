@@ -175,6 +175,9 @@ class Settings(BaseSettings):
         "timeout-minutes", 60.0, gt=0, le=60 * 24 * 7, fix="set a number of minutes greater than 0"
     )
     run_on_draft: Flag = _input("run-on-draft", False, fix=_BOOL_FIX)
+    merge_queue: Literal["run", "skip"] = _input(
+        "merge-queue", "run", fix="set run (CI for each merge queue entry) or skip (the check passes, nothing runs)"
+    )
     cause: str | None = _input("cause", None, max_length=255, fix="give one line of text, at most 255 characters")
     schema_override: str | None = _input(
         "schema-override", None, fix="leave it empty for dbt_cloud_pr_<job>_<pr>, or give a plain schema name"

@@ -145,6 +145,8 @@ def summary(outcome: Outcome) -> str:
     status = outcome.run_status
     why = reasons(outcome.plan, outcome.cloned_job_id, outcome.cancelled_run_ids)
     rows = [("Pull request", outcome.pr.name), ("Commit", f"`{outcome.pr.short_sha}`")]
+    if outcome.pr.queue_branch is not None:
+        rows.insert(1, ("Merge queue entry", f"`{outcome.pr.queue_branch.replace('`', '')}`"))
     if run is not None:
         link = f"[{run.id}]({run.href})" if run.href else str(run.id)
         rows.append(("Run", f"{link} (job {outcome.job_id})"))
@@ -226,6 +228,17 @@ def results_section(results: RunResults) -> list[str]:
     if results.problems:
         lines += ["", *problems_table(results.problems, NODE_ROWS, MESSAGE_CHARS, more="not shown")]
     return lines
+
+
+def skip_outputs(plan: Skip) -> dict[str, str]:
+    """The outputs of a step that skipped before it read a pull request."""
+    return {"decision": decision(plan), "run-status": RunStatus.SKIPPED}
+
+
+def skip_summary(plan: Skip) -> str:
+    """The summary of a step that skipped before it read a pull request: the decision is the whole story."""
+    status = RunStatus.SKIPPED
+    return "\n".join([f"### {ICONS[status]} dbt Cloud CI: {status}", "", *facts(reasons(plan))]) + "\n"
 
 
 def error_summary(message: str, title: str = "failed") -> str:

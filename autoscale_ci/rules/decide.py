@@ -203,6 +203,18 @@ def precheck(request: PrState) -> Plan | None:
     return None
 
 
+def queue_precheck(event_name: str, queue_branch: str | None, merge_queue: str) -> Skip | None:
+    """The skip plan for GitHub's merge queue, decided before the pull request is read: a push to a queue branch is
+    left to the `merge_group` event GitHub sends for the same entry, and `merge-queue: skip` runs no entry."""
+    if queue_branch is None:
+        return None
+    if event_name == "push":
+        return Skip(f"{queue_branch} is a merge queue branch, whose entry the merge_group event runs")
+    if merge_queue == "skip":
+        return Skip(f"merge-queue is skip, so the merge queue entry {queue_branch or '(unnamed)'} passes without a run")
+    return None
+
+
 def _runs_of_this_pr(snapshot: Snapshot, request: PrState) -> list[ActiveRun]:
     family = [run for run in snapshot.active_runs if in_family(run, snapshot)]
     return [run for run in family if run.pr_number == request.pr_number]

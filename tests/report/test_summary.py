@@ -4,7 +4,7 @@ from autoscale_ci.dbt_cloud.models import Run
 from autoscale_ci.inputs.github_event import PullRequest
 from autoscale_ci.report.outcome import Outcome
 from autoscale_ci.report.results import Node, RunResults
-from autoscale_ci.report.summary import summary
+from autoscale_ci.report.summary import skip_outputs, skip_summary, summary
 from autoscale_ci.rules.decide import Clone, Skip, Trigger
 from autoscale_ci.rules.verdict import RunStatus
 
@@ -45,3 +45,24 @@ def test_a_dry_runs_plan_triggers_first_cancels_after_and_names_the_pull_request
     steps = planned(Trigger("job 5 is idle", cancel=(stale,)), 5, {"cause": "x"}, "MR !")
     assert steps[0] == "trigger job 5" and steps[1].startswith("send the trigger body")
     assert steps[2].startswith("cancel run 10 of job 5 (MR !7 at commit bbbbbbb)")
+
+
+def test_a_merge_queue_entrys_summary_names_the_entry_beside_the_pull_request() -> None:
+    entry = PullRequest(number=7, head_sha="b" * 40, queue_branch="gh-readonly-queue/main/pr-7-`x`")
+    text = summary(Outcome(Trigger("job 5 is idle"), entry, RunStatus.SUCCESS, run=RUN, job_id=5))
+    rows = text.splitlines()
+    at = rows.index("| Pull request | PR #7 |")
+    assert rows[at + 1 : at + 3] == [
+        "| Merge queue entry | `gh-readonly-queue/main/pr-7-x` |",
+        "| Commit | `bbbbbbb` |",
+    ]
+    assert "Merge queue" not in summary(Outcome(Trigger("job 5 is idle"), PR, RunStatus.SUCCESS, run=RUN, job_id=5))
+
+
+def test_a_skip_before_any_pull_request_is_its_decision_alone() -> None:
+    plan = Skip("merge-queue is skip, so the merge queue entry q passes without a run")
+    assert skip_outputs(plan) == {"decision": "skip", "run-status": "skipped"}
+    assert skip_summary(plan) == (
+        "### ⏭️ dbt Cloud CI: skipped\n\n| | |\n| --- | --- |\n"
+        "| Decision | `skip`: merge-queue is skip, so the merge queue entry q passes without a run |\n"
+    )

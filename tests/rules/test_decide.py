@@ -22,6 +22,7 @@ from autoscale_ci.rules.decide import (
     in_family,
     lock_error,
     precheck,
+    queue_precheck,
     slot_arithmetic,
     slots_in_use,
     without_clone,
@@ -60,6 +61,28 @@ def test_draft_pr_is_skipped_unless_drafts_are_enabled() -> None:
 
 def test_precheck_passes_an_open_ready_pr() -> None:
     assert precheck(REQ) is None
+
+
+QUEUE = "gh-readonly-queue/main/pr-7-" + "9" * 40
+
+
+def test_a_push_to_a_merge_queue_branch_is_left_to_the_merge_group_event_whatever_merge_queue_says() -> None:
+    for merge_queue in ("run", "skip"):
+        plan = queue_precheck("push", QUEUE, merge_queue)
+        assert plan == Skip(f"{QUEUE} is a merge queue branch, whose entry the merge_group event runs")
+
+
+def test_a_merge_queue_entry_runs_unless_merge_queue_is_skip() -> None:
+    assert queue_precheck("merge_group", QUEUE, "run") is None
+    skipped = queue_precheck("merge_group", QUEUE, "skip")
+    assert skipped == Skip(f"merge-queue is skip, so the merge queue entry {QUEUE} passes without a run")
+    unnamed = queue_precheck("merge_group", "", "skip")
+    assert unnamed is not None and "entry (unnamed) passes" in unnamed.reason
+
+
+def test_events_of_no_merge_queue_go_on_to_the_pull_request() -> None:
+    for event in ("pull_request", "push", "workflow_dispatch", "merge_group"):
+        assert queue_precheck(event, None, "skip") is None
 
 
 def test_locked_account_is_a_clear_error() -> None:
