@@ -21,10 +21,18 @@ NO_COMMENT = "pr-comment: a merge queue entry writes no pull request comment; it
 MADE = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
 
-def queue_entry(step: StepFactory, sha: str, *, made_at: datetime = MADE, **inputs: Any) -> Step:
-    """A step of a workflow GitHub started for a merge queue entry of PR #7 at the queue's commit `sha`."""
-    inputs.setdefault("event", merge_group_event(7, sha, made_at=made_at))
-    return step(7, sha, event_name="merge_group", **inputs)
+def queue_entry(
+    step: StepFactory,
+    sha: str,
+    *,
+    made_at: datetime = MADE,
+    event: dict[str, Any] | None = None,
+    inputs: dict[str, str] | None = None,
+) -> Step:
+    """A step of a workflow GitHub started for a merge queue entry of PR #7 at the queue's commit `sha` (or for
+    `event`), with the action's `inputs`."""
+    event = event if event is not None else merge_group_event(7, sha, made_at=made_at)
+    return step(7, sha, event=event, event_name="merge_group", **(inputs or {}))
 
 
 def watched(github: FakeGitHub, action: Step) -> Step:
@@ -58,7 +66,7 @@ def one_line(done: Finished, prefix: str) -> str:
 def test_a_queue_entry_runs_as_a_push_to_its_pull_request_and_passes(
     emu: Emulator, step: StepFactory, github: FakeGitHub
 ) -> None:
-    action = watched(github, queue_entry(step, ENTRY, **{"pr-comment": "always"}))
+    action = watched(github, queue_entry(step, ENTRY, inputs={"pr-comment": "always"}))
     done = action.run()
     assert done.returncode == 0, done.stdout
     assert (done.outputs["decision"], done.outputs["run-status"]) == ("plain-trigger", "success")
@@ -128,7 +136,7 @@ def test_a_later_entry_of_the_same_pull_request_supersedes_the_earlier_one(emu: 
 
 
 def test_merge_queue_skip_passes_the_check_without_asking_dbt_cloud(emu: Emulator, step: StepFactory) -> None:
-    done = queue_entry(step, ENTRY, **{"merge-queue": "skip"}).run()
+    done = queue_entry(step, ENTRY, inputs={"merge-queue": "skip"}).run()
     assert done.returncode == 0, done.stdout
     assert emu.requests() == []
     notice = one_line(done, "::notice")
@@ -178,7 +186,7 @@ def test_a_queue_branch_that_names_no_pull_request_is_one_error_and_nothing_runs
 
 def test_pr_number_names_the_pull_request_of_a_queue_branch(emu: Emulator, step: StepFactory) -> None:
     branch = f"gh-readonly-queue/main/entry-{'9' * 40}"
-    action = queue_entry(step, ENTRY, event=merge_group_event(None, ENTRY, branch=branch), **{"pr-number": "12"})
+    action = queue_entry(step, ENTRY, event=merge_group_event(None, ENTRY, branch=branch), inputs={"pr-number": "12"})
     done = action.run()
     assert done.returncode == 0, done.stdout
     trigger = run_of(emu, int(done.outputs["run-id"]))["trigger"]
@@ -187,7 +195,7 @@ def test_pr_number_names_the_pull_request_of_a_queue_branch(emu: Emulator, step:
 
 
 def test_native_trigger_on_a_queue_entry_is_one_error_before_any_request(emu: Emulator, step: StepFactory) -> None:
-    action = queue_entry(step, ENTRY, **{"native-trigger": "true"})
+    action = queue_entry(step, ENTRY, inputs={"native-trigger": "true"})
     done = action.run()
     assert done.returncode == 1, done.stdout
     error = one_line(done, "::error")
