@@ -8,10 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from autoscale_ci import wiring
-from autoscale_ci.act.closed_pr import Closed, close, confirm_closed, drop_command, schema_to_drop
-from autoscale_ci.act.executor import Executor
+from autoscale_ci.act.closed_pr import Closed, close, confirm_closed, drop_command, pr_runs, schema_to_drop
+from autoscale_ci.act.executor import Executor, Options
+from autoscale_ci.act.snapshot import as_active
 from autoscale_ci.act.stale_clones import report_line, sweep
 from autoscale_ci.ci.runtime import Runtime
+from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.errors import InputError
 from autoscale_ci.github.api import GitHubAccess
 from autoscale_ci.inputs.github_event import PR_EVENTS, PullRequest, pr_number, pull_request_from_event, read_event
@@ -57,6 +59,23 @@ def drop_payload(settings: Settings, pr: int) -> dict[str, Any]:
     return {"cause": drop_cause(pr), "schema_override": schema, "steps_override": [command]}
 
 
+def _drop(
+    client: DbtCloudClient, runtime: Runtime, options: Options, closed: PullRequest, payload: dict[str, Any]
+) -> Outcome:
+    """Trigger the run that drops the closed PR's schema, then cancel the PR's runs: a step following one of them
+    sees the drop when it sees the cancel, and starts no run for a closed PR. The drop is waited for whatever `wait`
+    says, and its artifacts are nobody's business."""
+    stale = pr_runs(client, runtime, job_id=options.job_id, pr=closed.number)
+    plan = Trigger(
+        f"PR #{closed.number} is closed: dropping its schema {payload['schema_override']}",
+        cancel=tuple(as_active(run) for run in stale),
+    )
+    with runtime.group("Drop the schema"):
+        return Executor(client, runtime, replace(options, artifacts=(), annotations=False)).execute(
+            plan, closed, None, payload
+        )
+
+
 def run(settings: Settings, runner: Runner, runtime: Runtime, started: float) -> int:
     """Clean up; the exit code (1 when the schema drop failed)."""
     if settings.dry_run:
@@ -69,16 +88,20 @@ def run(settings: Settings, runner: Runner, runtime: Runtime, started: float) ->
     payload = drop_payload(settings, closed.number) if closed is not None and settings.drop_schema else None
     drop: Outcome | None = None
     with wiring.client(settings, started, runtime) as client:
-        closing = close(client, runtime, job_id=settings.job_id, pr=closed.number) if closed else Closed((), ())
+        closing = Closed((), ())
+        if closed is not None:
+            options = replace(wiring.options(settings, started), wait=True)
+            try:
+                drop = _drop(client, runtime, options, closed, payload) if payload is not None else None
+            except DbtCloudError:
+                # The drop could not start: the PR's runs and clones go all the same.
+                close(client, runtime, job_id=settings.job_id, pr=closed.number)
+                raise
+            done = drop.cancelled_run_ids if drop is not None else ()
+            closing = close(client, runtime, job_id=settings.job_id, pr=closed.number, cancelled=done)
         max_age = timedelta(minutes=settings.clone_max_age_minutes)
         found = sweep(client, runtime, job_id=settings.job_id, max_age=max_age)
         runtime.log(report_line(settings.job_id, len(closing.deleted) + len(found.deleted), found, max_age))
-        if closed is not None and payload is not None:
-            # The drop is waited for whatever `wait` says, and its artifacts are nobody's business.
-            options = replace(wiring.options(settings, started), wait=True, artifacts=())
-            plan = Trigger(f"PR #{closed.number} is closed: dropping its schema {payload['schema_override']}")
-            with runtime.group("Drop the schema"):
-                drop = Executor(client, runtime, options).execute(plan, closed, None, payload)
     runtime.set_outputs(cleanup_outputs(found, closing, drop))
     runtime.write_summary(cleanup_summary(settings.job_id, found, closing, drop))
     if closed is None or drop is None or not drop.exit_code:

@@ -9,7 +9,7 @@ from autoscale_ci.act.snapshot import read_runs
 from autoscale_ci.act.stale_clones import delete_clone
 from autoscale_ci.ci.runtime import Runtime
 from autoscale_ci.dbt_cloud import DbtCloudClient
-from autoscale_ci.dbt_cloud.models import ACTIVE_STATUSES
+from autoscale_ci.dbt_cloud.models import ACTIVE_STATUSES, Run
 from autoscale_ci.errors import ActionError, InputError
 from autoscale_ci.github.api import GitHubAccess, GitHubApiError, pull_request_state
 from autoscale_ci.rules.decide import belongs_to
@@ -111,14 +111,24 @@ def _quiet(_line: str) -> None:
     """Where lines about other jobs' odd runs go when nobody needs them."""
 
 
-def close(client: DbtCloudClient, runtime: Runtime, *, job_id: int, pr: int) -> Closed:
-    """Cancel every active run of the job and its clones for the pull request, then delete its clones."""
-    cancelled: list[int] = []
+def pr_runs(client: DbtCloudClient, runtime: Runtime, *, job_id: int, pr: int) -> list[Run]:
+    """The pull request's active runs, of the job and of its clones, oldest first."""
     active = read_runs(client.active_run_rows(), job_id, runtime.debug)
-    for run in sorted(active, key=lambda r: r.id):
-        if run.pr_number == pr and belongs_to(job_id, run.job_definition_id, run.job.name if run.job else None):
+    return [
+        run
+        for run in sorted(active, key=lambda r: r.id)
+        if run.pr_number == pr and belongs_to(job_id, run.job_definition_id, run.job.name if run.job else None)
+    ]
+
+
+def close(client: DbtCloudClient, runtime: Runtime, *, job_id: int, pr: int, cancelled: tuple[int, ...] = ()) -> Closed:
+    """Cancel every active run of the job and its clones for the pull request (`cancelled` were already), then
+    delete its clones."""
+    done = list(cancelled)
+    for run in pr_runs(client, runtime, job_id=job_id, pr=pr):
+        if run.id not in done:
             client.cancel_run(run.id)
-            cancelled.append(run.id)
+            done.append(run.id)
             runtime.log(f"Cancelled run {run.id} of closed PR #{pr}.")
     deleted: list[int] = []
     for clone in client.list_jobs(clone_marker_prefix(job_id)):
@@ -127,7 +137,7 @@ def close(client: DbtCloudClient, runtime: Runtime, *, job_id: int, pr: int) -> 
             continue
         if delete_clone(client, runtime, clone.id, f" of closed PR #{pr}"):
             deleted.append(clone.id)
-    return Closed(tuple(cancelled), tuple(deleted))
+    return Closed(tuple(done), tuple(deleted))
 
 
 def _taken_over(client: DbtCloudClient, runtime: Runtime, clone_id: int, job_id: int, pr: int) -> bool:
