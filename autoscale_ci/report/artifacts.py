@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autoscale_ci.act.threads import in_background
 from autoscale_ci.ci.runtime import Runtime
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
 from autoscale_ci.dbt_cloud.models import ERROR, SUCCESS, Run, RunStep
@@ -140,12 +141,14 @@ def _node_files(
     """The files of the nodes that failed or warned: from the results step's manifest.json, under the dbt project's
     subdirectory; from the checked-out repository by the nodes' names when the manifest is too big; none (said in
     the log) when it is missing or unreadable."""
+    # The project is read beside the manifest's download, not after it.
+    project = in_background(_subdirectory, client, runtime, run)
     try:
         data = client.get_artifact_within(run.id, MANIFEST, MANIFEST_LIMIT, step=step, seconds=DOWNLOAD_SECONDS)
     except DbtCloudError as exc:
         runtime.log(f"No {MANIFEST} of run {run.id} ({exc.message}): no failure is annotated on a file.")
         return {}
-    subdirectory = _subdirectory(client, runtime, run)
+    subdirectory = project.result()
     if data is None:
         return _from_workspace(runtime, run, subdirectory, problems)
     try:
