@@ -192,9 +192,13 @@ class Step:
     def execute(self, client: DbtCloudClient, plan: Plan, job: Job | None, *, held_line: str | None = None) -> Outcome:
         """Carry the plan out; `held_line` (the decision) is logged once dbt Cloud has accepted the trigger."""
 
+        held = [held_line] if held_line is not None else []
+
         def on_run(carried_out: Plan, run: Run, cloned_job_id: int | None) -> None:
-            if held_line is not None:
-                self.runtime.log(held_line)
+            # Once: a run tried again (retry-transient) is told of too, for the comment.
+            for line in held:
+                self.runtime.log(line)
+            held.clear()
             # With no wait the verdict follows at once: an in-flight comment would be written for nothing.
             if self.commenter is not None and self.options.wait:
                 self.commenter.in_flight(carried_out, run, cloned_job_id)
