@@ -55,6 +55,12 @@ DUPLICATE_RUNS = (
     "true, so that the action triggers nothing and reports the run dbt Cloud starts."
 )
 # Rendered when native-trigger is true on a merge queue entry: dbt Cloud's own trigger runs for pull requests only.
+# Rendered when wait is false on a merge queue entry: the queue would merge on the trigger, before any verdict.
+NO_WAIT_QUEUE_RUN = (
+    "wait is false, but a merge queue entry's check is what the queue merges on: it would pass as soon as dbt Cloud "
+    "accepted the run, before any verdict, and nothing was done: set wait: true for queue entries, or merge-queue: "
+    "skip to pass the queue's check without a run."
+)
 NO_NATIVE_QUEUE_RUN = (
     "native-trigger is true, but dbt Cloud's own pull request trigger starts no run for a merge queue entry, so "
     "nothing would report this one and nothing was done: set merge-queue: skip to pass the queue's check without a "
@@ -211,6 +217,8 @@ def _run(step: Step) -> Outcome:
     settings, pr, runtime = step.settings, step.pr, step.runtime
     if settings.native_trigger and pr.queue_branch is not None:
         raise InputError("native-trigger", NO_NATIVE_QUEUE_RUN)
+    if not settings.wait and pr.queue_branch is not None and not settings.dry_run:
+        raise InputError("wait", NO_WAIT_QUEUE_RUN)
     if settings.schema_override and settings.schema_override != pr_schema(settings.job_id, pr.number):
         runtime.warning(
             f"schema-override is {settings.schema_override}, not {pr_schema(settings.job_id, pr.number)}: cleanup mode "

@@ -203,7 +203,7 @@ def _from_merge_group(event: Mapping[str, Any], given: int | None, git_sha: str 
     return PullRequest(
         number=given if given is not None else _queue_pr(branch),
         head_sha=full_sha(git_sha if git_sha is not None else group.get("head_sha"), "merge_group.head_sha"),
-        order=PushOrder.pushed(made) if made is not None else None,
+        order=PushOrder.queued(made) if made is not None else None,
         queue_branch=branch,
     )
 

@@ -146,7 +146,8 @@ def summary(outcome: Outcome) -> str:
     why = reasons(outcome.plan, outcome.cloned_job_id, outcome.cancelled_run_ids)
     rows = [("Pull request", outcome.pr.name), ("Commit", f"`{outcome.pr.short_sha}`")]
     if outcome.pr.queue_branch is not None:
-        rows.insert(1, ("Merge queue entry", f"`{outcome.pr.queue_branch.replace('`', '')}`"))
+        branch = outcome.pr.queue_branch.replace("`", "")
+        rows.insert(1, ("Merge queue entry", f"`{branch}`" if branch else "(its branch unnamed)"))
     if run is not None:
         link = f"[{run.id}]({run.href})" if run.href else str(run.id)
         rows.append(("Run", f"{link} (job {outcome.job_id})"))

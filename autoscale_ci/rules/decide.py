@@ -217,7 +217,14 @@ def queue_precheck(event_name: str, queue_branch: str | None, merge_queue: str) 
 
 def _runs_of_this_pr(snapshot: Snapshot, request: PrState) -> list[ActiveRun]:
     family = [run for run in snapshot.active_runs if in_family(run, snapshot)]
-    return [run for run in family if run.pr_number == request.pr_number]
+    return [run for run in family if run.pr_number == request.pr_number and not _entry_beyond(run, request)]
+
+
+def _entry_beyond(run: ActiveRun, request: PrState) -> bool:
+    """Whether `run` tests a merge queue entry of the PR while the request is for the PR's own commits: an entry's
+    check is the queue's, so nothing the PR does cancels it, or steps aside for it (the job queues the PR's run)."""
+    entry = run.order is not None and run.order.entry
+    return entry and not (request.order is not None and request.order.entry)
 
 
 def _in_flight(mine: list[ActiveRun], request: PrState) -> Plan | None:

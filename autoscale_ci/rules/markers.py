@@ -48,7 +48,8 @@ def base_name(name: str) -> str:
 # --- run causes: `... [pushed 2026-01-01T12:00:00Z]` or `... [pipeline 4711]`, and the schema drop's own cause ---
 _PUSHED = re.compile(r" \[pushed (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\]$")
 _PIPELINE = re.compile(r" \[pipeline (\d{1,20})\]$")
-PUSHED, PIPELINE = "pushed", "pipeline"
+_QUEUED = re.compile(r" \[queued (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\]$")
+PUSHED, PIPELINE, ENTRY = "pushed", "pipeline", "queue entry"
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ class PushOrder:
     """Where a commit stands among its pull request's pushes, as the CI vouches for it: when GitHub's event says the
     pull request was pushed (or the pushed-at input does), or GitLab's pipeline id (each merge request pipeline is
     made for the head of its moment, and a retried job keeps its pipeline's id). Never a commit's own date: a
-    force-push back to an older commit makes it the newest push. The one commit date taken is that of a merge queue
-    entry's commit, which GitHub's queue makes when it makes the entry. Orders of two kinds are never compared."""
+    force-push back to an older commit makes it the newest push. A merge queue entry is ordered among its pull
+    request's entries by its commit's date, which GitHub's queue sets when it makes the entry; an entry and a push
+    are of two kinds. Orders of two kinds are never compared."""
 
     kind: str
     value: int
@@ -66,6 +68,16 @@ class PushOrder:
     def pushed(cls, when: datetime) -> PushOrder:
         """The order of a push made at `when` (to the second)."""
         return cls(PUSHED, int(when.astimezone(UTC).timestamp()))
+
+    @classmethod
+    def queued(cls, when: datetime) -> PushOrder:
+        """The order of a merge queue entry made at `when` (to the second)."""
+        return cls(ENTRY, int(when.astimezone(UTC).timestamp()))
+
+    @property
+    def entry(self) -> bool:
+        """Whether this orders a merge queue entry rather than a push."""
+        return self.kind == ENTRY
 
     @classmethod
     def pipeline(cls, pipeline_id: int) -> PushOrder:
@@ -80,7 +92,13 @@ class PushOrder:
         """The suffix of a run's cause that records this order."""
         if self.kind == PIPELINE:
             return f" [pipeline {self.value}]"
+        if self.kind == ENTRY:
+            return f" [queued {_stamp(self.value)}]"
         return push_marker(datetime.fromtimestamp(self.value, UTC))
+
+
+def _stamp(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def push_marker(pushed_at: datetime) -> str:
@@ -94,6 +112,9 @@ def push_order(cause: str | None) -> PushOrder | None:
     found = _PUSHED.search(cause or "")
     if found:
         return PushOrder.pushed(datetime.strptime(found.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
+    found = _QUEUED.search(cause or "")
+    if found:
+        return PushOrder.queued(datetime.strptime(found.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
     found = _PIPELINE.search(cause or "")
     return PushOrder.pipeline(int(found.group(1))) if found else None
 

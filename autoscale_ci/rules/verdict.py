@@ -63,16 +63,19 @@ def superseded_by(
     """The commit whose run cancelled ours, when it was pushed after ours; None when that is not known.
 
     A run for another commit may be for an older one (a re-run, or a manual dispatch): only a later push order of
-    the same kind makes ours superseded rather than cancelled."""
+    the same kind makes ours superseded rather than cancelled; or, for a run of the PR's own commits, the run of a
+    merge queue entry of the PR, whose check then carries the verdict. Only a later entry supersedes an entry."""
     for newer in later:
+        taken_over = newer.order is not None and (
+            newer.order.after(order) or (newer.order.entry and order is not None and not order.entry)
+        )
         if (
             newer.id > run.id
             and belongs_to(job_id, newer.job_id, newer.job_name)
             and newer.pr_number == pr_number
             and newer.sha
             and newer.sha != run.sha
-            and newer.order is not None
-            and newer.order.after(order)
+            and taken_over
         ):
             return newer.sha
     return None

@@ -113,18 +113,22 @@ def test_a_real_merge_group_payload_is_the_entry_of_the_pull_request_its_branch_
     pr = pull_request_from_event("merge_group", event)
     assert (pr.number, pr.head_sha) == (104, "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d")
     assert pr.queue_branch == QUEUE_BRANCH
-    # The queue made the commit when it made the entry: that is the entry's place among the pull request's pushes.
-    assert pr.order == PushOrder.pushed(datetime(2019, 5, 15, 15, 20, 30, tzinfo=UTC))
+    # The queue made the commit when it made the entry: that is the entry's place among the pull request's entries.
+    assert pr.order == PushOrder.queued(datetime(2019, 5, 15, 15, 20, 30, tzinfo=UTC))
     assert pr.name == "PR #104" and pr.provider == "github"
     assert not (pr.draft or pr.closed or pr.is_fork)
     assert pr.base_ref is None  # an entry is made on its base: there is no branch to compare
 
 
-def test_an_entry_made_later_is_a_later_push_than_the_pull_requests_own() -> None:
+def test_entries_are_ordered_among_themselves_never_against_the_pull_requests_pushes() -> None:
     pushed = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
     own = pull_request_from_event("pull_request", pr_event(number=7, sha=SHA_A, updated_at=pushed.isoformat()))
     entry = pull_request_from_event("merge_group", merge_group_event(7, SHA_B, made_at=pushed.replace(minute=5)))
-    assert entry.order is not None and entry.order.after(own.order)
+    later = pull_request_from_event("merge_group", merge_group_event(7, SHA_A, made_at=pushed.replace(minute=9)))
+    assert entry.order is not None and later.order is not None and own.order is not None
+    assert later.order.after(entry.order) and not entry.order.after(later.order)
+    # A commit date says nothing of when the pull request was pushed (a rebase keeps the author's date).
+    assert not entry.order.after(own.order) and not own.order.after(entry.order)
     assert entry.number == own.number
 
 

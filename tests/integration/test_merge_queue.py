@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from dbt_cloud_emulator import Emulator
 from tests.fake_github import FakeGitHub
 from tests.harness import Finished, Step, merge_group_event, pr_event, wait_for
@@ -76,7 +78,7 @@ def test_a_queue_entry_runs_as_a_push_to_its_pull_request_and_passes(
     assert run["trigger"]["git_sha"] == ENTRY
     assert run["trigger"]["github_pull_request_id"] == 7
     assert run["trigger"]["schema_override"] == f"dbt_cloud_pr_{emu.ci_job_id}_7"
-    assert run["trigger"]["cause"] == "Autoscaling Slim CI: PR #7 @ eeeeeee [pushed 2026-12-07T10:00:00Z]"
+    assert run["trigger"]["cause"] == "Autoscaling Slim CI: PR #7 @ eeeeeee [queued 2026-12-07T10:00:00Z]"
     assert writes_of(emu, action) == [f"POST /jobs/{emu.ci_job_id}/run/"]
     assert "### ✅ dbt Cloud CI: success" in done.summary
     assert f"| Merge queue entry | `{BRANCH}` |" in done.summary
@@ -115,6 +117,23 @@ def test_a_queue_entry_cancels_the_pull_requests_own_older_run(emu: Emulator, st
     assert superseded.returncode == 0, superseded.stdout
     assert superseded.outputs["run-status"] == "superseded"
     assert run_of(emu, own_run["id"])["status"] == 30
+
+
+def test_a_pull_request_event_after_the_entry_leaves_the_entrys_run_to_the_queue(
+    emu: Emulator, step: StepFactory
+) -> None:
+    emu.hold(git_sha=ENTRY)
+    entry = queue_entry(step, ENTRY).start()
+    entry_run = wait_for_active(emu, ENTRY)
+    # A label added while the pull request waits in the queue: its head's workflow runs, dated after the entry.
+    labelled = step(7, PR_HEAD, event=pr_event(7, PR_HEAD, updated_at=MADE + timedelta(minutes=5))).run()
+    assert labelled.returncode == 0, labelled.stdout
+    assert labelled.outputs["cancelled-run-ids"] == ""  # the entry's run is the queue's, never the PR's to cancel
+    assert run_of(emu, entry_run["id"])["status"] in (1, 2, 3)
+    emu.release(git_sha=ENTRY)
+    done = entry.wait()
+    assert done.returncode == 0, done.stdout
+    assert done.outputs["run-status"] == "success"
 
 
 def test_a_later_entry_of_the_same_pull_request_supersedes_the_earlier_one(emu: Emulator, step: StepFactory) -> None:
@@ -194,10 +213,13 @@ def test_pr_number_names_the_pull_request_of_a_queue_branch(emu: Emulator, step:
     assert trigger["schema_override"] == f"dbt_cloud_pr_{emu.ci_job_id}_12"
 
 
-def test_native_trigger_on_a_queue_entry_is_one_error_before_any_request(emu: Emulator, step: StepFactory) -> None:
-    action = queue_entry(step, ENTRY, inputs={"native-trigger": "true"})
+@pytest.mark.parametrize(("name", "value"), [("native-trigger", "true"), ("wait", "false")])
+def test_an_input_that_would_pass_an_entry_untested_is_one_error_before_any_request(
+    emu: Emulator, step: StepFactory, name: str, value: str
+) -> None:
+    action = queue_entry(step, ENTRY, inputs={name: value})
     done = action.run()
     assert done.returncode == 1, done.stdout
     error = one_line(done, "::error")
-    assert "native-trigger is true" in error and "merge-queue: skip" in error
+    assert f"{name} is {value}" in error and "merge-queue: skip" in error
     assert requests_of(emu, action) == []

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -365,3 +365,25 @@ def test_the_slot_arithmetic_says_what_was_counted_and_what_not() -> None:
         "(jobs 7); not counted: 1 run(s) queued behind their own job's run (runs 11); not counted: 1 run(s) of `ci` "
         "jobs, which hold no slot on enterprise (runs 13)"
     )
+
+
+ENTRY_MADE = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def test_a_pull_requests_own_push_never_cancels_nor_steps_aside_for_its_queue_entry() -> None:
+    entry = ActiveRun(10, JOB, "CI", 1, SHA_OLD, order=PushOrder.queued(ENTRY_MADE))
+    # Pushed (or labelled) later than the entry was made: the entry's check is the queue's all the same.
+    request = PrState(pr_number=1, sha=SHA_NEW, order=PushOrder.pushed(ENTRY_MADE + timedelta(minutes=5)))
+    plan = moving(decide(snap(entry), request))
+    assert plan.cancel == ()
+    assert isinstance(plan, Clone) and "busy" in plan.reason
+
+
+def test_a_queue_entry_cancels_its_pull_requests_own_runs_and_its_earlier_entries_only() -> None:
+    own = ActiveRun(10, JOB, "CI", 1, SHA_OLD, order=PushOrder.pushed(ENTRY_MADE + timedelta(minutes=9)))
+    earlier = ActiveRun(11, JOB, "CI", 1, SHA_OLDER, order=PushOrder.queued(ENTRY_MADE - timedelta(minutes=1)))
+    entry = PrState(pr_number=1, sha=SHA_NEW, order=PushOrder.queued(ENTRY_MADE))
+    plan = moving(decide(snap(own, earlier), entry))  # a PR run ordered later is no reason to step aside
+    assert [run.id for run in plan.cancel] == [10, 11]
+    later = ActiveRun(12, JOB, "CI", 1, SHA_OLDER, order=PushOrder.queued(ENTRY_MADE + timedelta(minutes=1)))
+    assert isinstance(decide(snap(later), entry), Skip)  # a later entry of the PR is in flight

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -78,3 +78,12 @@ def test_the_drop_cause_names_the_pr_and_is_no_push_marker() -> None:
 def test_markers_import_nothing_from_the_package() -> None:
     code = Path(markers.__file__).read_text(encoding="utf-8").split('"""', 2)[2]  # after the module docstring
     assert "autoscale_ci" not in code
+
+
+def test_a_queue_entrys_order_survives_the_cause_and_is_of_its_own_kind() -> None:
+    made = datetime(2026, 12, 7, 10, 5, 9, tzinfo=UTC)
+    order = PushOrder.queued(made)
+    assert order.marker() == " [queued 2026-12-07T10:05:09Z]"
+    assert push_order("Autoscaling Slim CI" + order.marker()) == order
+    assert order.entry and not PushOrder.pushed(made).entry
+    assert not order.after(PushOrder.pushed(made - timedelta(hours=1)))

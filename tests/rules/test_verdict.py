@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from autoscale_ci.rules.decide import (
@@ -7,6 +9,7 @@ from autoscale_ci.rules.decide import (
     Follow,
     Trigger,
 )
+from autoscale_ci.rules.markers import PushOrder
 from autoscale_ci.rules.verdict import (
     FinishedRun,
     RunStatus,
@@ -146,3 +149,14 @@ def test_a_success_that_built_nothing_is_a_warning_and_still_a_success() -> None
     assert with_results(success, 20, None) == success  # no results to read: nothing to say
     failed = Verdict(RunStatus.ERROR, 1, "failed")
     assert with_results(failed, 20, 0) == failed
+
+
+def test_a_queue_entry_takes_over_from_its_pull_requests_pushes_and_only_a_later_entry_from_an_entry() -> None:
+    made = datetime(2026, 1, 1, 11, 0, tzinfo=UTC)  # made before the push's time: entries and pushes never compare
+    entry = ActiveRun(21, JOB, "CI", 1, SHA_NEW, order=PushOrder.queued(made))
+    assert superseded_by(finished(30), JOB, 1, PUSHED, [entry]) == SHA_NEW
+    assert superseded_by(finished(30), JOB, 1, None, [entry]) is None  # our own push time unknown
+    ours = PushOrder.queued(made)
+    assert superseded_by(finished(30), JOB, 1, ours, [ActiveRun(21, JOB, "CI", 1, SHA_NEW, order=LATER)]) is None
+    later_entry = ActiveRun(21, JOB, "CI", 1, SHA_NEW, order=PushOrder.queued(made + timedelta(minutes=1)))
+    assert superseded_by(finished(30), JOB, 1, ours, [later_entry]) == SHA_NEW
