@@ -115,11 +115,11 @@ def pr_number(value: Any, what: str) -> int:
     return value
 
 
-def full_sha(value: Any, what: str) -> str:
-    """A full commit SHA, lower-cased, or an EventError naming where it came from."""
+def full_sha(value: Any, what: str, fix: str = _FIX_EVENTS) -> str:
+    """A full commit SHA, lower-cased, or an EventError naming where it came from and `fix`."""
     sha = value.strip().lower() if isinstance(value, str) else ""
     if not FULL_SHA.match(sha):
-        raise EventError(f"{what} is not a full commit SHA: {_FIX_EVENTS}.")
+        raise EventError(f"{what} is not a full commit SHA: {fix}.")
     return sha
 
 
@@ -202,7 +202,11 @@ def _from_merge_group(event: Mapping[str, Any], given: int | None, git_sha: str 
     made = parse_timestamp(_obj(group.get("head_commit")).get("timestamp"))
     return PullRequest(
         number=given if given is not None else _queue_pr(branch),
-        head_sha=full_sha(git_sha if git_sha is not None else group.get("head_sha"), "merge_group.head_sha"),
+        head_sha=full_sha(
+            git_sha if git_sha is not None else group.get("head_sha"),
+            "git-sha" if git_sha is not None else "merge_group.head_sha",
+            "give the queue entry's commit as the input `git-sha`",
+        ),
         order=PushOrder.queued(made) if made is not None else None,
         queue_branch=branch,
     )

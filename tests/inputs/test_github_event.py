@@ -54,7 +54,7 @@ def test_workflow_dispatch_reads_its_inputs_or_the_action_inputs() -> None:
     [
         ("push", {"ref": "refs/heads/main"}, "'push' event"),
         ("merge_group", {"action": "checks_requested"}, "no merge_group object"),
-        ("merge_group", merge_group_event(7, "not-a-sha"), "merge_group.head_sha"),
+        ("merge_group", merge_group_event(7, "not-a-sha"), "merge_group.head_sha is not .* as the input `git-sha`"),
         ("", {}, "GITHUB_EVENT_NAME not set"),
         ("pull_request", {"action": "opened"}, "no pull_request object"),
         ("pull_request", pr_event(number="x"), "pull_request.number"),
