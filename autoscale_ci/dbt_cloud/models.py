@@ -59,6 +59,12 @@ class Project(_Lenient):
     dbt_project_subdirectory: str | None = None
 
 
+def project_prefix(subdirectory: str | None) -> str:
+    """What a path of the dbt project starts with from the repository's root: `transform/` for a project at
+    `dbt_project_subdirectory` "transform", "" at the root (None or empty)."""
+    return f"{subdirectory.strip('/')}/" if subdirectory and subdirectory.strip("/") else ""
+
+
 class Account(_Lenient):
     """The fields of an account that decide whether and where a run can start."""
 

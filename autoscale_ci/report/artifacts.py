@@ -11,7 +11,7 @@ from pathlib import Path
 from autoscale_ci.act.threads import in_background
 from autoscale_ci.ci.runtime import Runtime
 from autoscale_ci.dbt_cloud import DbtCloudClient, DbtCloudError
-from autoscale_ci.dbt_cloud.models import ERROR, SUCCESS, Run, RunStep
+from autoscale_ci.dbt_cloud.models import ERROR, SUCCESS, Run, RunStep, project_prefix
 from autoscale_ci.report import workspace
 from autoscale_ci.report.failed_step import FailedStep, describe, failed_step
 from autoscale_ci.report.results import Node, RunResults, summarize
@@ -173,7 +173,7 @@ def _from_workspace(
     runtime: Runtime, run: Run, subdirectory: str | None, problems: Sequence[Node]
 ) -> dict[str, NodeFile]:
     """The nodes' files found in the checked-out repository by their names, for a manifest too big to read."""
-    prefix = f"{subdirectory.strip('/')}/" if subdirectory and subdirectory.strip("/") else ""
+    prefix = project_prefix(subdirectory)
     paths = workspace.listing(runtime.workspace, prefix)
     found = found_files([node.unique_id for node in problems], paths, prefix)
     where = f"{len(found)} of {len(problems)} failed or warned node(s) found by name in the checked-out repository"

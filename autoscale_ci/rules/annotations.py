@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from autoscale_ci.dbt_cloud.models import project_prefix
+
 # GitHub keeps this many annotations of each level a step, and drops the rest without a word.
 PER_LEVEL = 10
 ERRORS = frozenset({"error", "fail", "runtime error"})
@@ -39,7 +41,7 @@ def node_files(manifest: Any, subdirectory: str | None) -> dict[str, NodeFile]:
     """Each node's file, read leniently from a manifest.json's nodes and unit tests (one without a path is left out);
     a test declared in YAML is placed at its column under its model, else at its model, else at its own name."""
     document = manifest if isinstance(manifest, dict) else {}
-    prefix = f"{subdirectory.strip('/')}/" if subdirectory and subdirectory.strip("/") else ""
+    prefix = project_prefix(subdirectory)
     found: dict[str, NodeFile] = {}
     # dbt 1.8 and later keep unit tests apart from the other nodes.
     for section in ("nodes", "unit_tests"):

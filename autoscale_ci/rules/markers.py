@@ -46,9 +46,10 @@ def base_name(name: str) -> str:
 
 
 # --- run causes: `... [pushed 2026-01-01T12:00:00Z]` or `... [pipeline 4711]`, and the schema drop's own cause ---
-_PUSHED = re.compile(r" \[pushed (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\]$")
+# A push's or a queue entry's time: ` [pushed 2026-12-07T10:00:00Z]`, ` [queued ...]`.
+_TIMED = re.compile(r" \[(pushed|queued) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\]$")
 _PIPELINE = re.compile(r" \[pipeline (\d{1,20})\]$")
-_QUEUED = re.compile(r" \[queued (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\]$")
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
 PUSHED, PIPELINE, ENTRY = "pushed", "pipeline", "queue entry"
 
 
@@ -92,29 +93,22 @@ class PushOrder:
         """The suffix of a run's cause that records this order."""
         if self.kind == PIPELINE:
             return f" [pipeline {self.value}]"
-        if self.kind == ENTRY:
-            return f" [queued {_stamp(self.value)}]"
-        return push_marker(datetime.fromtimestamp(self.value, UTC))
-
-
-def _stamp(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = datetime.fromtimestamp(self.value, UTC).strftime(_STAMP)
+        return f" [queued {stamp}]" if self.kind == ENTRY else f" [pushed {stamp}]"
 
 
 def push_marker(pushed_at: datetime) -> str:
     """The suffix of a run's cause that records when its commit was pushed."""
-    return f" [pushed {pushed_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}]"
+    return PushOrder.pushed(pushed_at).marker()
 
 
 def push_order(cause: str | None) -> PushOrder | None:
     """Where a run's commit stands among its pull request's pushes, from its cause; None for runs this action did not
     start, or started without an order it could vouch for."""
-    found = _PUSHED.search(cause or "")
-    if found:
-        return PushOrder.pushed(datetime.strptime(found.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
-    found = _QUEUED.search(cause or "")
-    if found:
-        return PushOrder.queued(datetime.strptime(found.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
+    timed = _TIMED.search(cause or "")
+    if timed:
+        when = datetime.strptime(timed.group(2), _STAMP).replace(tzinfo=UTC)
+        return PushOrder.queued(when) if timed.group(1) == "queued" else PushOrder.pushed(when)
     found = _PIPELINE.search(cause or "")
     return PushOrder.pipeline(int(found.group(1))) if found else None
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from autoscale_ci.dbt_cloud.models import project_prefix
+
 # The folders and files of a dbt project whose change `state:modified` sees (dbt's default paths).
 DBT_FOLDERS = frozenset({"models", "macros", "seeds", "snapshots", "tests", "analyses", "analysis"})
 DBT_FILES = frozenset({"dbt_project.yml", "packages.yml", "dependencies.yml", "package-lock.yml"})
@@ -27,7 +29,7 @@ class StaleBase:
 def dbt_files(changed: Iterable[str], subdirectory: str | None) -> tuple[str, ...]:
     """The changed paths that are dbt files of a project at `subdirectory` (None or empty: the repository's root),
     in their order."""
-    prefix = f"{subdirectory.strip('/')}/" if subdirectory and subdirectory.strip("/") else ""
+    prefix = project_prefix(subdirectory)
     found = []
     for path in changed:
         if not path.startswith(prefix):
