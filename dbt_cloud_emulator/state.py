@@ -262,7 +262,9 @@ class State:
         self._outcomes: dict[tuple[str | None, int | None], OutcomeRule] = {}
         # The id of each job's latest run (ids only grow): a retry is only for it (NOTES.md).
         self._latest: dict[int, int] = {}
-        # Whether a retry's run carries the failed run's trigger fields (set_retry_trigger).
+        # Whether a retry's run carries the failed run's trigger fields (set_retry_trigger). A guess either way:
+        # NOTES.md says nothing documents it. Keeping them is what rerunning the same run suggests; the action reads
+        # the new run's trigger and replaces a run that lost them, and tests set both.
         self.retry_keeps = True
         # The rules that shape a run's dbt output, by job id or None for every job without its own: nodes selected,
         # nodes failing, artifacts missing, and (engine, nodes reused).
